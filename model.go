@@ -64,8 +64,10 @@ var capabilityTable = []struct {
 }
 
 // unknownCapabilities is used for ids the table does not know (a new model
-// passed through, or an ARN): permissive, so Bedrock stays the judge.
-var unknownCapabilities = Capabilities{Family: "unknown", MaxOutputTokens: 0, DefaultMaxTokens: 4096, Thinking: ThinkingBudget, Vision: true}
+// passed through, or an ARN): permissive, so Bedrock stays the judge. An
+// application inference profile ARN hides a current model, which takes
+// structured output.
+var unknownCapabilities = Capabilities{Family: "unknown", MaxOutputTokens: 0, DefaultMaxTokens: 4096, Thinking: ThinkingBudget, Vision: true, StructuredOutput: true}
 
 // CapabilitiesFor returns the capabilities of a Bedrock model id,
 // inference-profile id or ARN. MaxOutputTokens is 0 for unknown models,

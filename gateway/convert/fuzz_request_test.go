@@ -1,0 +1,89 @@
+package convert
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/openai"
+)
+
+// fuzzModels are the Bedrock models a fuzz input may target, covering every
+// thinking style and the capability switches.
+var fuzzModels = []string{
+	defaultTestModel,
+	"global.anthropic.claude-opus-4-6-v1",
+	"us.anthropic.claude-3-5-haiku-20241022-v1:0",
+	"us.anthropic.claude-sonnet-4-20250514-v1:0",
+	"arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc",
+}
+
+// FuzzChatRequestToConverse decodes any bytes as a chat request and
+// converts them: conversion never panics, and returns either an EInvalid
+// error or a request that marshals. sel picks the model (low bits) and
+// switches features off (high bits).
+func FuzzChatRequestToConverse(f *testing.F) {
+	paths, err := filepath.Glob(filepath.Join("testdata", "chat", "*.request.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(i))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, sel uint8) {
+		var req openai.ChatRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			return
+		}
+		out, err := ChatRequestToConverse(&req, fuzzOptions(&req, sel))
+		if err != nil {
+			var e *convertor.Error
+			if !errors.As(err, &e) || e.Code != convertor.EInvalid {
+				t.Fatalf("ChatRequestToConverse() error = %#v, want an EInvalid *convertor.Error", err)
+			}
+			if e.Message == "" {
+				t.Fatalf("ChatRequestToConverse() error %#v has no message", e)
+			}
+			return
+		}
+		if _, err := json.Marshal(out); err != nil {
+			t.Fatalf("json.Marshal(converted request) error = %v", err)
+		}
+		if len(out.Messages) == 0 || out.Messages[0].Role != bedrock.RoleUser {
+			t.Fatalf("converted request does not start with a user turn: %+v", out.Messages)
+		}
+		for i := 1; i < len(out.Messages); i++ {
+			if out.Messages[i].Role == out.Messages[i-1].Role {
+				t.Fatalf("turns %d and %d share role %q", i-1, i, out.Messages[i].Role)
+			}
+		}
+	})
+}
+
+// fuzzOptions builds options that exercise every path: the request's https
+// images are "fetched" and its tool calls have saved reasoning.
+func fuzzOptions(req *openai.ChatRequest, sel uint8) *Options {
+	opts := &Options{
+		Capabilities: convertor.CapabilitiesFor(fuzzModels[int(sel)%len(fuzzModels)]),
+		Features:     Features{Vision: sel&0x20 == 0, ToolUse: sel&0x40 == 0, Thinking: sel&0x80 == 0},
+		Images:       map[string]bedrock.ImageBlock{},
+		Reasoning:    map[string][]bedrock.ContentBlock{},
+	}
+	for _, u := range RemoteImageURLs(req) {
+		opts.Images[u] = bedrock.ImageBlock{Format: "png", Source: bedrock.ImageSource{Bytes: []byte("\x89PNG\r\n\x1a\n")}}
+	}
+	for _, id := range ToolCallIDs(req) {
+		opts.Reasoning[id] = []bedrock.ContentBlock{{ReasoningContent: &bedrock.ReasoningContent{
+			ReasoningText: &bedrock.ReasoningText{Text: "thinking", Signature: "sig"},
+		}}}
+	}
+	return opts
+}

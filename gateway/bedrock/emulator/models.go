@@ -1,0 +1,59 @@
+package emulator
+
+import (
+	"strings"
+
+	"github.com/openai-api-convertor/convertor"
+)
+
+// geoPrefixes are the cross-region inference-profile prefixes Bedrock puts
+// in front of a foundation model id.
+var geoPrefixes = []string{"global.", "us.", "eu.", "apac.", "jp.", "au.", "ca.", "us-gov."}
+
+// knownFoundationModels are the foundation ids behind the default routes,
+// plus the Claude models the gateway's capability table knows.
+var knownFoundationModels = func() map[string]bool {
+	m := map[string]bool{
+		"anthropic.claude-3-haiku-20240307-v1:0":    true,
+		"anthropic.claude-3-5-sonnet-20240620-v1:0": true,
+		"anthropic.claude-3-5-sonnet-20241022-v2:0": true,
+		"anthropic.claude-3-7-sonnet-20250219-v1:0": true,
+		"anthropic.claude-sonnet-4-20250514-v1:0":   true,
+		"anthropic.claude-opus-4-20250514-v1:0":     true,
+		"anthropic.claude-opus-4-1-20250805-v1:0":   true,
+	}
+	for _, r := range convertor.DefaultRoutes {
+		m[stripGeoPrefix(r.BedrockModelID)] = true
+	}
+	return m
+}()
+
+func stripGeoPrefix(id string) string {
+	for _, p := range geoPrefixes {
+		if strings.HasPrefix(id, p) {
+			return id[len(p):]
+		}
+	}
+	return id
+}
+
+// knownModel reports whether Bedrock would accept id as a modelId: a known
+// foundation id, with or without a geography prefix, or an ARN of a
+// foundation model or inference profile whose resource name is one; extra
+// lists more ids the caller accepts verbatim.
+func knownModel(id string, extra map[string]bool) bool {
+	if extra[id] {
+		return true
+	}
+	if strings.HasPrefix(id, "arn:") {
+		i := strings.LastIndexByte(id, '/')
+		if i < 0 || strings.Count(id, ":") < 5 {
+			return false
+		}
+		id = id[i+1:]
+		if extra[id] {
+			return true
+		}
+	}
+	return knownFoundationModels[stripGeoPrefix(id)]
+}

@@ -1,0 +1,112 @@
+package emulator_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/openai-api-convertor/convertor/gateway/bedrock/emulator"
+)
+
+// post sends a raw Converse body and returns status, exception type and message.
+func post(t *testing.T, base, modelID, body string) (int, string, string) {
+	t.Helper()
+	resp, err := http.Post(base+"/model/"+url.PathEscape(modelID)+"/converse", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var e struct {
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	typ, _, _ := strings.Cut(resp.Header.Get("X-Amzn-Errortype"), ":")
+	return resp.StatusCode, typ, e.Message
+}
+
+// TestEmulator_Validate checks the rules Bedrock enforces, each refused
+// with a ValidationException whose message names the problem.
+func TestEmulator_Validate(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(emulator.New(emulator.Options{}))
+	t.Cleanup(srv.Close)
+	const user = `{"role":"user","content":[{"text":"hi"}]}`
+	const assistant = `{"role":"assistant","content":[{"text":"hello"}]}`
+	const tools = `"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object"}}}}]}`
+	const toolUse = `{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"f","input":{}}}]}`
+	const toolResult = `{"role":"user","content":[{"toolResult":{"toolUseId":"t1","content":[{"text":"ok"}]}}]}`
+	tests := []struct {
+		name, model, body, want string
+	}{
+		{"UnknownModel", "anthropic.claude-nonexistent-v1:0", `{"messages":[` + user + `]}`, "The provided model identifier is invalid."},
+		{"Empty", sonnet, `{"messages":[]}`, "must start with a user message"},
+		{"FirstAssistant", sonnet, `{"messages":[` + assistant + `]}`, "must start with a user message"},
+		{"NoAlternation", sonnet, `{"messages":[` + user + `,` + user + `]}`, "must alternate between user and assistant"},
+		{"BlankText", sonnet, `{"messages":[{"role":"user","content":[{"text":"  "}]}]}`, "messages.0.content.0 is blank"},
+		{"NoToolConfig", sonnet, `{"messages":[` + user + `,` + toolUse + `,` + toolResult + `]}`, "toolConfig field must be defined"},
+		{"UnansweredToolUse", sonnet, `{"messages":[` + user + `,` + toolUse + `,` + user + `],` + tools + `}`, "Expected toolResult blocks at messages.2.content for the following Ids: t1"},
+		{"StrayToolResult", sonnet, `{"messages":[` + user + `,` + assistant + `,` + toolResult + `],` + tools + `}`, "unexpected `tool_use_id`"},
+		{"BudgetTooSmall", sonnet, `{"messages":[` + user + `],"inferenceConfig":{"maxTokens":4000},"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":500}}}`, "greater than or equal to 1024"},
+		{"BudgetNotBelowMax", sonnet, `{"messages":[` + user + `],"inferenceConfig":{"maxTokens":2000},"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":2000}}}`, "`max_tokens` must be greater than `thinking.budget_tokens`"},
+		{"ThinkingWithoutReasoningBlock", sonnet, `{"messages":[` + user + `,` + toolUse + `,` + toolResult + `],` + tools + `,"inferenceConfig":{"maxTokens":4000},"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":1024}}}`, "must start with a thinking block"},
+		{"TemperatureAndTopP", sonnet, `{"messages":[` + user + `],"inferenceConfig":{"temperature":0.5,"topP":0.9}}`, "cannot both be specified"},
+		{"MaxTokensOverModel", sonnet, `{"messages":[` + user + `],"inferenceConfig":{"maxTokens":64001}}`, "exceeds the model limit of 64000"},
+		{"AdaptiveOnBudgetModel", sonnet, `{"messages":[` + user + `],"additionalModelRequestFields":{"thinking":{"type":"adaptive"}}}`, "does not match any of the expected tags"},
+		{"ThinkingOnOldModel", "us.anthropic.claude-3-5-haiku-20241022-v1:0", `{"messages":[` + user + `],"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":1024}}}`, "Extra inputs are not permitted"},
+		{"BadImageFormat", sonnet, `{"messages":[{"role":"user","content":[{"image":{"format":"bmp","source":{"bytes":"Qk0="}}}]}]}`, "enum value set: [png, jpeg, gif, webp]"},
+		{"ImageNotPNG", sonnet, `{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"aGVsbG8="}}}]}]}`, "Could not process image"},
+		{"BadDirective", sonnet, `{"messages":[{"role":"user","content":[{"text":"@emulator frobnicate"}]}]}`, "unknown directive"},
+		{"TooLong", sonnet, `{"messages":[{"role":"user","content":[{"text":"` + strings.Repeat("x", 4*200001) + `"}]}]}`, "Input is too long for requested model."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, typ, msg := post(t, srv.URL, tt.model, tt.body)
+			if status != http.StatusBadRequest || typ != "ValidationException" || !strings.Contains(msg, tt.want) {
+				t.Errorf("got %d %s %q, want 400 ValidationException containing %q", status, typ, msg, tt.want)
+			}
+		})
+	}
+}
+
+// TestEmulator_ModelIDs checks which model ids are accepted.
+func TestEmulator_ModelIDs(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(emulator.New(emulator.Options{ExtraModels: []string{"my-custom-model"}}))
+	defer srv.Close()
+	body := `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`
+	for _, id := range []string{
+		"global.anthropic.claude-opus-4-6-v1",
+		"anthropic.claude-opus-4-6-v1",
+		"eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+		"arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0",
+		"my-custom-model",
+	} {
+		if status, typ, msg := post(t, srv.URL, id, body); status != http.StatusOK {
+			t.Errorf("%s: got %d %s %q, want 200", id, status, typ, msg)
+		}
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	cfg, err := emulator.LoadConfig(env(nil))
+	if err != nil || cfg.Addr != emulator.DefaultAddr || cfg.Latency != 0 || cfg.RequireSigV4 {
+		t.Errorf("defaults = %+v, %v", cfg, err)
+	}
+	cfg, err = emulator.LoadConfig(env(map[string]string{"BEDROCK_EMULATOR_ADDR": "127.0.0.1:9000", "BEDROCK_EMULATOR_LATENCY": "250",
+		"BEDROCK_EMULATOR_TOKEN_DELAY": "5ms", "BEDROCK_EMULATOR_REQUIRE_SIGV4": "true"}))
+	if err != nil || cfg.Addr != "127.0.0.1:9000" || cfg.Latency.Milliseconds() != 250 || cfg.TokenDelay.Milliseconds() != 5 || !cfg.RequireSigV4 {
+		t.Errorf("set = %+v, %v", cfg, err)
+	}
+	_, err = emulator.LoadConfig(env(map[string]string{"BEDROCK_EMULATOR_ADDR": "nope", "BEDROCK_EMULATOR_LATENCY": "soon", "BEDROCK_EMULATOR_REQUIRE_SIGV4": "maybe"}))
+	if err == nil || !strings.Contains(err.Error(), "BEDROCK_EMULATOR_ADDR") || !strings.Contains(err.Error(), "BEDROCK_EMULATOR_LATENCY") || !strings.Contains(err.Error(), "BEDROCK_EMULATOR_REQUIRE_SIGV4") {
+		t.Errorf("invalid config: err = %v, want every problem reported", err)
+	}
+}

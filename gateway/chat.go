@@ -1,0 +1,242 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/convert"
+	"github.com/openai-api-convertor/convertor/gateway/openai"
+)
+
+// handleChat serves POST /v1/chat/completions.
+func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
+	if err := s.authenticate(ctx, x); err != nil {
+		s.writeError(ctx, x, err)
+		return
+	}
+	req, err := parseChatRequest(ctx.PostBody())
+	if err != nil {
+		s.writeError(ctx, x, err)
+		return
+	}
+	x.stream = req.Stream
+	route, err := s.deps.Routes.ResolveRoute(ctx, req.Model)
+	if err != nil {
+		s.writeError(ctx, x, err)
+		return
+	}
+	x.model, x.bedrockModel = req.Model, route.BedrockModelID
+
+	// Upstream work hangs off the server's base context, not the request:
+	// a stream outlives the handler, and Shutdown must be able to end it.
+	upCtx, cancel := context.WithTimeout(s.baseCtx, s.cfg.UpstreamTimeout)
+	creq, err := s.chatRequestToConverse(upCtx, req, route)
+	if err != nil {
+		cancel()
+		s.writeError(ctx, x, err)
+		return
+	}
+	meta := convert.Meta{
+		ID:           newCompletionID(),
+		Model:        req.Model,
+		Created:      x.start.Unix(),
+		IncludeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
+	}
+	if req.Stream {
+		s.startStream(ctx, x, upCtx, cancel, creq, meta)
+		return
+	}
+	defer cancel()
+	s.converse(ctx, x, upCtx, creq, meta)
+}
+
+// chatRequestToConverse gathers what conversion needs from the world (the
+// images behind https URLs, the reasoning of earlier tool calls) and
+// converts.
+func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequest, route convertor.Route) (*bedrock.ConverseRequest, error) {
+	opts := convert.Options{
+		Capabilities: convertor.CapabilitiesFor(route.BedrockModelID),
+		Features:     s.cfg.Features,
+	}
+	if s.cfg.ImageFetch && s.deps.Images != nil && s.cfg.Features.Vision {
+		images, err := fetchImages(ctx, s.deps.Images, convert.RemoteImageURLs(req))
+		if err != nil {
+			return nil, err
+		}
+		opts.Images = images
+	}
+	if ids := convert.ToolCallIDs(req); len(ids) > 0 {
+		opts.Reasoning = s.deps.Reasoning.Get(ctx, ids)
+	}
+	return convert.ChatRequestToConverse(req, &opts)
+}
+
+// converse serves a non-streamed completion.
+func (s *Server) converse(ctx *fasthttp.RequestCtx, x *exchange, upCtx context.Context, creq *bedrock.ConverseRequest, meta convert.Meta) {
+	t0 := time.Now()
+	resp, err := s.deps.Converser.Converse(upCtx, x.bedrockModel, creq)
+	x.upstream = true
+	s.metrics.observeUpstream(x.model, false, time.Since(t0), bedrock.Attempts(err), convertor.ErrorCode(err))
+	if err != nil {
+		s.writeError(ctx, x, err)
+		return
+	}
+	x.usage = resp.Usage
+	chat := convert.ConverseResponseToChat(resp, meta)
+	if msg := resp.Output.Message; msg != nil {
+		if m := convert.ReasoningByToolCall(msg); len(m) > 0 {
+			s.deps.Reasoning.Put(s.baseCtx, m)
+		}
+	}
+	body, err := json.Marshal(chat)
+	if err != nil {
+		s.writeError(ctx, x, fmt.Errorf("marshal chat response: %w", err))
+		return
+	}
+	x.status = fasthttp.StatusOK
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.Response.SetBodyRaw(body)
+}
+
+// parseChatRequest decodes and checks the fields every request needs. A
+// decode error names the field at fault, as OpenAI's own errors do.
+func parseChatRequest(body []byte) (*openai.ChatRequest, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, convertor.Errorf(convertor.EInvalid,
+			"The request body is empty. Send a JSON object with at least 'model' and 'messages'.")
+	}
+	req := new(openai.ChatRequest)
+	if err := json.Unmarshal(body, req); err != nil {
+		return nil, jsonDecodeError(body, err)
+	}
+	if req.Model == "" {
+		return nil, convertor.ParamErrorf("model", "Missing required parameter: 'model'.")
+	}
+	if req.Messages == nil {
+		return nil, convertor.ParamErrorf("messages", "Missing required parameter: 'messages'.")
+	}
+	if len(req.Messages) == 0 {
+		return nil, convertor.ParamErrorf("messages",
+			"Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
+	}
+	return req, nil
+}
+
+// jsonDecodeError turns an encoding/json error into a 400 that says where
+// the body is wrong: the field for a type mismatch, the offset for a syntax
+// error.
+func jsonDecodeError(body []byte, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return convertor.Errorf(convertor.EInvalid,
+			"We could not parse the JSON body of your request: %s (at byte offset %d). The API expects a JSON object.", se.Error(), se.Offset)
+	case errors.As(err, &te) && te.Field == "":
+		return convertor.Errorf(convertor.EInvalid,
+			"The request body must be a JSON object, but got %s.", jsonValueName(te.Value))
+	case errors.As(err, &te):
+		param := indexedParam(body, te.Field)
+		return convertor.ParamErrorf(param, "Invalid type for '%s': expected %s, but got %s instead.",
+			param, jsonTypeName(te.Type), jsonValueName(te.Value))
+	}
+	return convertor.Errorf(convertor.EInvalid, "We could not parse the JSON body of your request: %s.", err.Error())
+}
+
+// indexedParam adds the element index encoding/json leaves out of a field
+// path inside messages or tools ("messages.content" becomes
+// "messages[2].content"), as OpenAI and the converter name fields. It
+// decodes again, which only the error path pays for.
+func indexedParam(body []byte, field string) string {
+	name, rest, ok := strings.Cut(field, ".")
+	if !ok {
+		return field
+	}
+	var decode func([]byte) error
+	switch name {
+	case "messages":
+		decode = func(b []byte) error { return json.Unmarshal(b, new(openai.Message)) }
+	case "tools":
+		decode = func(b []byte) error { return json.Unmarshal(b, new(openai.Tool)) }
+	default:
+		return field
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return field
+	}
+	var elems []json.RawMessage
+	if json.Unmarshal(top[name], &elems) != nil {
+		return field
+	}
+	for i, e := range elems {
+		if err := decode(e); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field != "" {
+				rest = te.Field
+			}
+			return fmt.Sprintf("%s[%d].%s", name, i, rest)
+		}
+	}
+	return field
+}
+
+// jsonTypeName names the JSON form a Go type decodes from.
+func jsonTypeName(t reflect.Type) string {
+	if t == nil {
+		return "a valid value"
+	}
+	switch t {
+	case reflect.TypeFor[openai.Content]():
+		return "a string or an array of content parts"
+	case reflect.TypeFor[openai.Stop]():
+		return "a string or an array of strings"
+	case reflect.TypeFor[openai.ToolChoice]():
+		return "a string or an object"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonTypeName(t.Elem())
+	}
+	return "a valid value"
+}
+
+// jsonValueName names the JSON value encoding/json reported.
+func jsonValueName(v string) string {
+	switch v {
+	case "string", "null":
+		return "a " + v
+	case "object", "array":
+		return "an " + v
+	case "bool":
+		return "a boolean"
+	case "":
+		return "a value of another type"
+	}
+	// "number", or "number 1.5" for a fraction given to an integer field.
+	return "a " + v
+}

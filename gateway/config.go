@@ -1,0 +1,221 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openai-api-convertor/convertor/gateway/convert"
+)
+
+// Defaults of the configuration.
+const (
+	// DefaultAddr is the port the OpenAI SDK examples and docker-compose use.
+	DefaultAddr = ":8000"
+	// DefaultRegion is where every Claude model and global inference
+	// profile is offered.
+	DefaultRegion = "us-east-1"
+	// DefaultMaxRetries matches the AWS SDK's standard retryer (3 attempts
+	// after the first would double the worst-case latency for little gain).
+	DefaultMaxRetries = 3
+	// DefaultUpstreamTimeout bounds one Bedrock call. Long extended-thinking
+	// answers stream for minutes; anything past five is a stuck call.
+	DefaultUpstreamTimeout = 5 * time.Minute
+	// DefaultImageFetchMaxBytes is Bedrock's limit for one image (3.75 MB):
+	// a larger download would only be refused by Bedrock afterwards.
+	DefaultImageFetchMaxBytes = 3932160
+	// DefaultImageFetchTimeout keeps a slow image host from holding a
+	// request (and a worker) much longer than the model call itself.
+	DefaultImageFetchTimeout = 10 * time.Second
+	// DefaultMaxRequestBodyBytes leaves room for a few base64 images at
+	// Bedrock's 3.75 MB limit (base64 grows them by a third) plus a long
+	// conversation.
+	DefaultMaxRequestBodyBytes = 20 << 20
+	// DefaultThinkingCacheEntries holds the reasoning of that many tool
+	// calls; each entry is a few KB of thinking text and a signature.
+	DefaultThinkingCacheEntries = 10000
+	// DefaultThinkingCacheMaxBytes caps the cache's memory whatever the
+	// size of the thinking blocks.
+	DefaultThinkingCacheMaxBytes = 64 << 20
+	// DefaultThinkingCacheTTL outlives a tool round trip that waits on a
+	// slow tool or a human, and lets abandoned conversations go.
+	DefaultThinkingCacheTTL = time.Hour
+	// DefaultShutdownTimeout fits inside the 30 s an ECS task gets between
+	// SIGTERM and SIGKILL by default, with time left to flush logs.
+	DefaultShutdownTimeout = 25 * time.Second
+)
+
+// Config is the gateway's configuration; each field names its variable and
+// default.
+type Config struct {
+	// Addr is GATEWAY_ADDR, default ":8000".
+	Addr string
+	// Region is AWS_REGION, default "us-east-1".
+	Region string
+	// BedrockEndpoint is AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else
+	// AWS_ENDPOINT_URL; empty means the SDK's regional endpoint.
+	BedrockEndpoint string
+	// MaxRetries is BEDROCK_MAX_RETRIES, default 3: retries after the
+	// first attempt of a Bedrock call.
+	MaxRetries int
+	// UpstreamTimeout is GATEWAY_UPSTREAM_TIMEOUT, default 5m: the longest
+	// one Bedrock call, streamed or not, may take.
+	UpstreamTimeout time.Duration
+	// MasterAPIKey is MASTER_API_KEY: the key clients present.
+	MasterAPIKey string
+	// RequireAPIKey is REQUIRE_API_KEY, default true. False serves anyone.
+	RequireAPIKey bool
+	// Features are ENABLE_VISION, ENABLE_TOOL_USE and
+	// ENABLE_EXTENDED_THINKING, each default true.
+	Features convert.Features
+	// ImageFetch is ENABLE_IMAGE_URL_FETCH, default false: whether https
+	// image URLs are downloaded by the gateway.
+	ImageFetch bool
+	// ImageFetchMaxBytes is IMAGE_FETCH_MAX_BYTES, default 3932160 (3.75 MB).
+	ImageFetchMaxBytes int64
+	// ImageFetchTimeout is IMAGE_FETCH_TIMEOUT, default 10s.
+	ImageFetchTimeout time.Duration
+	// MaxRequestBodyBytes is MAX_REQUEST_BODY_BYTES, default 20 MiB.
+	MaxRequestBodyBytes int
+	// ThinkingCacheEntries is THINKING_CACHE_ENTRIES, default 10000.
+	ThinkingCacheEntries int
+	// ThinkingCacheMaxBytes is THINKING_CACHE_MAX_BYTES, default 64 MiB.
+	ThinkingCacheMaxBytes int64
+	// ThinkingCacheTTL is THINKING_CACHE_TTL, default 1h.
+	ThinkingCacheTTL time.Duration
+	// ShutdownTimeout is SHUTDOWN_TIMEOUT, default 25s: how long in-flight
+	// requests and streams may run on after a stop signal.
+	ShutdownTimeout time.Duration
+}
+
+// LoadConfig reads and validates the configuration, reporting every problem
+// at once. Durations take Go syntax ("90s", "5m") or whole seconds; booleans
+// take true/false/1/0.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	p := envParser{getenv: getenv}
+	cfg := Config{
+		Addr:            p.str("GATEWAY_ADDR", DefaultAddr),
+		Region:          p.str("AWS_REGION", DefaultRegion),
+		BedrockEndpoint: p.str("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", getenv("AWS_ENDPOINT_URL")),
+		MaxRetries:      p.int("BEDROCK_MAX_RETRIES", DefaultMaxRetries, 0),
+		UpstreamTimeout: p.duration("GATEWAY_UPSTREAM_TIMEOUT", DefaultUpstreamTimeout),
+		MasterAPIKey:    getenv("MASTER_API_KEY"),
+		RequireAPIKey:   p.bool("REQUIRE_API_KEY", true),
+		Features: convert.Features{
+			Vision:   p.bool("ENABLE_VISION", true),
+			ToolUse:  p.bool("ENABLE_TOOL_USE", true),
+			Thinking: p.bool("ENABLE_EXTENDED_THINKING", true),
+		},
+		ImageFetch:            p.bool("ENABLE_IMAGE_URL_FETCH", false),
+		ImageFetchMaxBytes:    int64(p.int("IMAGE_FETCH_MAX_BYTES", DefaultImageFetchMaxBytes, 1)),
+		ImageFetchTimeout:     p.duration("IMAGE_FETCH_TIMEOUT", DefaultImageFetchTimeout),
+		MaxRequestBodyBytes:   p.int("MAX_REQUEST_BODY_BYTES", DefaultMaxRequestBodyBytes, 1),
+		ThinkingCacheEntries:  p.int("THINKING_CACHE_ENTRIES", DefaultThinkingCacheEntries, 1),
+		ThinkingCacheMaxBytes: int64(p.int("THINKING_CACHE_MAX_BYTES", DefaultThinkingCacheMaxBytes, 1)),
+		ThinkingCacheTTL:      p.duration("THINKING_CACHE_TTL", DefaultThinkingCacheTTL),
+		ShutdownTimeout:       p.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
+	}
+	if err := cfg.Validate(); err != nil {
+		p.errs = append(p.errs, err)
+	}
+	return cfg, errors.Join(p.errs...)
+}
+
+// Validate checks the relations between fields that parsing alone cannot.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.RequireAPIKey && c.MasterAPIKey == "" {
+		errs = append(errs, errors.New("MASTER_API_KEY is empty while REQUIRE_API_KEY is true: set a key, or set REQUIRE_API_KEY=false to serve without authentication"))
+	}
+	if c.Addr == "" {
+		errs = append(errs, errors.New("GATEWAY_ADDR is empty"))
+	}
+	if c.Region == "" {
+		errs = append(errs, errors.New("AWS_REGION is empty"))
+	}
+	if c.BedrockEndpoint != "" {
+		if u, err := url.Parse(c.BedrockEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("AWS_ENDPOINT_URL_BEDROCK_RUNTIME (or AWS_ENDPOINT_URL): %q is not an http or https URL", c.BedrockEndpoint))
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"GATEWAY_UPSTREAM_TIMEOUT", c.UpstreamTimeout},
+		{"IMAGE_FETCH_TIMEOUT", c.ImageFetchTimeout},
+		{"THINKING_CACHE_TTL", c.ThinkingCacheTTL},
+	} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s", d.name, d.v))
+		}
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT must not be negative, got %s", c.ShutdownTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// envParser reads variables and collects every problem instead of stopping
+// at the first, so an operator fixes a configuration in one pass.
+type envParser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *envParser) str(name, def string) string {
+	if v := p.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *envParser) bool(name string, def bool) bool {
+	v := strings.TrimSpace(p.getenv(name))
+	switch strings.ToLower(v) {
+	case "":
+		return def
+	case "true", "1":
+		return true
+	case "false", "0":
+		return false
+	}
+	p.errs = append(p.errs, fmt.Errorf("%s: %q is not a boolean (use true, false, 1 or 0)", name, v))
+	return def
+}
+
+func (p *envParser) int(name string, def, min int) int {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not an integer", name, v))
+		return def
+	}
+	if n < min {
+		p.errs = append(p.errs, fmt.Errorf("%s: %d is below the minimum %d", name, n, min))
+		return def
+	}
+	return n
+}
+
+func (p *envParser) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a duration (use 30s, 5m or whole seconds)", name, v))
+		return def
+	}
+	return d
+}

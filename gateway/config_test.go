@@ -1,0 +1,82 @@
+package gateway
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/openai-api-convertor/convertor/gateway/convert"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	t.Run("Defaults", func(t *testing.T) {
+		got, err := LoadConfig(env(map[string]string{"MASTER_API_KEY": "k"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Config{
+			Addr: ":8000", Region: "us-east-1", MaxRetries: 3, UpstreamTimeout: 5 * time.Minute,
+			MasterAPIKey: "k", RequireAPIKey: true, Features: convert.AllFeatures,
+			ImageFetchMaxBytes: 3932160, ImageFetchTimeout: 10 * time.Second,
+			MaxRequestBodyBytes: 20 << 20, ThinkingCacheEntries: 10000, ThinkingCacheMaxBytes: 64 << 20,
+			ThinkingCacheTTL: time.Hour, ShutdownTimeout: 25 * time.Second,
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("Set", func(t *testing.T) {
+		got, err := LoadConfig(env(map[string]string{
+			"GATEWAY_ADDR": "127.0.0.1:9000", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://generic",
+			"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:8010", "BEDROCK_MAX_RETRIES": "0",
+			"GATEWAY_UPSTREAM_TIMEOUT": "90s", "REQUIRE_API_KEY": "0", "ENABLE_VISION": "false",
+			"ENABLE_TOOL_USE": "FALSE", "ENABLE_EXTENDED_THINKING": "1", "ENABLE_IMAGE_URL_FETCH": "true",
+			"IMAGE_FETCH_MAX_BYTES": "1000", "IMAGE_FETCH_TIMEOUT": "3", "MAX_REQUEST_BODY_BYTES": "2048",
+			"THINKING_CACHE_ENTRIES": "5", "THINKING_CACHE_MAX_BYTES": "4096", "THINKING_CACHE_TTL": "10m",
+			"SHUTDOWN_TIMEOUT": "0s",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Config{
+			Addr: "127.0.0.1:9000", Region: "eu-west-1", BedrockEndpoint: "http://127.0.0.1:8010", MaxRetries: 0,
+			UpstreamTimeout: 90 * time.Second, RequireAPIKey: false, Features: convert.Features{Thinking: true},
+			ImageFetch: true, ImageFetchMaxBytes: 1000, ImageFetchTimeout: 3 * time.Second, MaxRequestBodyBytes: 2048,
+			ThinkingCacheEntries: 5, ThinkingCacheMaxBytes: 4096, ThinkingCacheTTL: 10 * time.Minute,
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("GenericEndpoint", func(t *testing.T) {
+		got, err := LoadConfig(env(map[string]string{"REQUIRE_API_KEY": "false", "AWS_ENDPOINT_URL": "http://generic"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.BedrockEndpoint != "http://generic" {
+			t.Errorf("BedrockEndpoint = %q, want AWS_ENDPOINT_URL", got.BedrockEndpoint)
+		}
+	})
+	t.Run("EveryProblemAtOnce", func(t *testing.T) {
+		_, err := LoadConfig(env(map[string]string{
+			"ENABLE_VISION": "yes", "BEDROCK_MAX_RETRIES": "many", "GATEWAY_UPSTREAM_TIMEOUT": "soon",
+			"MAX_REQUEST_BODY_BYTES": "-1", "THINKING_CACHE_TTL": "-5s", "AWS_ENDPOINT_URL": "localhost:8010",
+		}))
+		if err == nil {
+			t.Fatal("LoadConfig() = nil error")
+		}
+		for _, want := range []string{"ENABLE_VISION", "BEDROCK_MAX_RETRIES", "GATEWAY_UPSTREAM_TIMEOUT",
+			"MAX_REQUEST_BODY_BYTES", "THINKING_CACHE_TTL", "AWS_ENDPOINT_URL", "MASTER_API_KEY is empty while REQUIRE_API_KEY is true"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name %s", err, want)
+			}
+		}
+	})
+}

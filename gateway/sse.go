@@ -1,0 +1,217 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/convert"
+	"github.com/openai-api-convertor/convertor/gateway/openai"
+)
+
+// startStream opens the Bedrock stream and reads its first event before any
+// header is written: a refusal at the start (throttling, a bad request,
+// an exception as the first frame) is then an ordinary JSON error with its
+// own status, which clients handle far better than an error event after a
+// 200. Only then does the response become an event stream.
+func (s *Server) startStream(ctx *fasthttp.RequestCtx, x *exchange, upCtx context.Context, cancel context.CancelFunc,
+	creq *bedrock.ConverseRequest, meta convert.Meta) {
+	t0 := time.Now()
+	st, err := s.deps.Converser.ConverseStream(upCtx, x.bedrockModel, creq)
+	x.upstream = true
+	if err != nil {
+		cancel()
+		s.metrics.observeUpstream(x.model, true, time.Since(t0), bedrock.Attempts(err), convertor.ErrorCode(err))
+		s.writeError(ctx, x, err)
+		return
+	}
+	var first bedrock.StreamEvent
+	if err := st.Next(&first); err != nil {
+		st.Close()
+		cancel()
+		if errors.Is(err, io.EOF) {
+			err = convertor.Errorf(convertor.EUpstream, "Bedrock ended the stream without an answer.")
+		}
+		s.metrics.observeUpstream(x.model, true, time.Since(t0), st.Attempts(), convertor.ErrorCode(err))
+		s.writeError(ctx, x, err)
+		return
+	}
+
+	h := &ctx.Response.Header
+	h.SetContentType("text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Connection", "keep-alive")
+	// Tell nginx-style proxies not to buffer, or events arrive in bursts.
+	h.Set("X-Accel-Buffering", "no")
+	ctx.SetStatusCode(http.StatusOK)
+	x.status = http.StatusOK
+	x.streaming = true
+
+	p := &streamPump{
+		s:        s,
+		x:        x,
+		st:       st,
+		cancel:   cancel,
+		conv:     convert.NewStream(meta),
+		first:    first,
+		upStart:  t0,
+		upCtx:    upCtx,
+		attempts: st.Attempts(),
+	}
+	s.streams.Add(1)
+	s.metrics.inflightStreams.Inc()
+	// The writer runs on its own goroutine after the handler returns, so
+	// it holds only p: nothing of ctx, whose buffers fasthttp reuses.
+	ctx.SetBodyStreamWriter(p.run)
+}
+
+// streamPump copies one Bedrock stream to the client as OpenAI SSE.
+type streamPump struct {
+	s        *Server
+	x        *exchange
+	st       *bedrock.Stream
+	cancel   context.CancelFunc
+	conv     *convert.Stream
+	first    bedrock.StreamEvent
+	upStart  time.Time
+	upCtx    context.Context
+	attempts int
+}
+
+// sseBufPool recycles the per-stream event buffer.
+var sseBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// maxPooledSSEBuf keeps one huge event from pinning memory in the pool.
+const maxPooledSSEBuf = 256 << 10
+
+// run is the body stream writer: for each event, convert, write and flush.
+// A write or flush error means the client is gone: the upstream call is
+// canceled at once so Bedrock stops generating (and billing).
+func (p *streamPump) run(w *bufio.Writer) {
+	x := p.x
+	defer p.s.streams.Done()
+	defer p.s.metrics.inflightStreams.Dec()
+	bufp := sseBufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bufp) <= maxPooledSSEBuf {
+			sseBufPool.Put(bufp)
+		}
+	}()
+	var upErr error
+	defer func() {
+		if r := recover(); r != nil {
+			p.s.log.Error("stream panic", "request_id", x.id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			upErr = fmt.Errorf("stream panic: %v", r)
+			*bufp = appendErrorEvent((*bufp)[:0], upErr, x.id)
+			_, _ = w.Write(*bufp)
+			_ = w.Flush()
+		}
+		p.st.Close()
+		p.cancel()
+		p.end(upErr)
+	}()
+
+	ev := &p.first
+	var next bedrock.StreamEvent
+	for {
+		if chunk, ok := p.conv.Event(ev); ok {
+			*bufp = p.conv.AppendSSE((*bufp)[:0], &chunk)
+			if !p.write(w, *bufp) {
+				return
+			}
+		}
+		if err := p.st.Next(&next); err != nil {
+			if !errors.Is(err, io.EOF) {
+				upErr = err
+			} else if p.conv.FinishReason() == "" {
+				upErr = convertor.Errorf(convertor.EUpstream, "Bedrock ended the stream before the answer was complete.")
+			}
+			break
+		}
+		ev = &next
+	}
+	if upErr != nil {
+		if p.s.baseCtx.Err() != nil {
+			upErr = errShuttingDown
+		}
+		*bufp = appendErrorEvent((*bufp)[:0], upErr, x.id)
+	} else {
+		*bufp = convert.AppendDone((*bufp)[:0])
+	}
+	p.write(w, *bufp)
+}
+
+// write sends one event and flushes it, so every token reaches the client
+// as it is generated. It reports false when the client is gone.
+func (p *streamPump) write(w *bufio.Writer, b []byte) bool {
+	_, err := w.Write(b)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		if !p.x.disconnected {
+			p.x.disconnected = true
+			p.cancel()
+			p.st.Close()
+		}
+		return false
+	}
+	if p.x.ttft == 0 {
+		p.x.ttft = time.Since(p.x.start)
+	}
+	return true
+}
+
+// end records how the stream went: metrics, reasoning for the next turn,
+// the access line and the usage record.
+func (p *streamPump) end(upErr error) {
+	x := p.x
+	s := p.s
+	x.usage = p.conv.Usage()
+	code := convertor.ErrorCode(upErr)
+	switch {
+	case x.disconnected:
+		x.errCode = convertor.ECanceled
+		x.status = openai.StatusClientClosedRequest
+		s.metrics.disconnects.Inc()
+	case upErr != nil:
+		x.errCode = code
+		if convertor.ErrorCode(upErr) == convertor.EInternal || openai.ErrorClassFor(code).Status >= 500 {
+			s.log.Error("stream failed", "request_id", x.id, "code", code, "err", upErr)
+		}
+	default:
+		// Only a stream the client read to the end hands its reasoning
+		// on: the client has the tool calls it will answer.
+		if m := p.conv.ReasoningByToolCall(); len(m) > 0 {
+			s.deps.Reasoning.Put(s.baseCtx, m)
+		}
+	}
+	if x.ttft > 0 {
+		s.metrics.ttft.WithLabelValues(x.model).Observe(x.ttft.Seconds())
+	}
+	upCode := code
+	if x.disconnected {
+		upCode = ""
+	}
+	s.metrics.observeUpstream(x.model, true, time.Since(p.upStart), p.attempts, upCode)
+	s.finish(x)
+}
+
+// appendErrorEvent appends the event that ends a stream failing after its
+// first byte: the OpenAI error envelope as data, which the OpenAI SDKs
+// raise as an APIError. No [DONE] follows.
+func appendErrorEvent(dst []byte, err error, requestID string) []byte {
+	dst = append(dst, "data: "...)
+	dst = openai.NewError(err, requestID).AppendJSON(dst)
+	return append(dst, "\n\n"...)
+}

@@ -1,0 +1,278 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/openai"
+)
+
+const helloStreamRequest = `{"model":"claude-sonnet-4-5","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hi"}]}`
+
+func TestServer_Stream(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil, nil)
+	r := ts.post(t, helloStreamRequest)
+	if r.status != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", r.status, r.body)
+	}
+	for k, want := range map[string]string{
+		"Content-Type":      "text/event-stream",
+		"Cache-Control":     "no-cache",
+		"X-Accel-Buffering": "no",
+		"Connection":        "keep-alive",
+	} {
+		if got := r.header.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	events := sseEvents(t, r.body)
+	if len(events) < 3 || events[len(events)-1] != "[DONE]" {
+		t.Fatalf("events = %q, want chunks then [DONE]", events)
+	}
+	var text strings.Builder
+	var finish string
+	var usage *openai.Usage
+	id := ""
+	for i, data := range events[:len(events)-1] {
+		var c openai.ChatChunk
+		if err := json.Unmarshal([]byte(data), &c); err != nil {
+			t.Fatalf("event %d %q: %v", i, data, err)
+		}
+		if id == "" {
+			id = c.ID
+		}
+		if c.ID != id || !strings.HasPrefix(id, "chatcmpl-") || c.Model != "claude-sonnet-4-5" || c.Object != "chat.completion.chunk" {
+			t.Errorf("event %d: id, model, object = %q, %q, %q", i, c.ID, c.Model, c.Object)
+		}
+		if i == 0 && (len(c.Choices) != 1 || c.Choices[0].Delta.Role != "assistant") {
+			t.Errorf("first chunk %s lacks delta.role", data)
+		}
+		for _, ch := range c.Choices {
+			text.WriteString(deref(ch.Delta.Content))
+			if ch.FinishReason != nil {
+				finish = *ch.FinishReason
+			}
+		}
+		if c.Usage != nil {
+			usage = c.Usage
+		}
+	}
+	if text.String() != "Hello" || finish != "stop" {
+		t.Errorf("text, finish = %q, %q; want Hello, stop", text.String(), finish)
+	}
+	if usage == nil || usage.PromptTokens != 10 || usage.CompletionTokens != 2 {
+		t.Errorf("usage = %+v, want 10 prompt and 2 completion tokens", usage)
+	}
+	waitFor(t, "the access line", func() bool { return strings.Contains(ts.logs.String(), `"stream":true`) })
+	if got := metricValue(t, ts.Metrics().requests.WithLabelValues("200", "claude-sonnet-4-5", "true")); got != 1 {
+		t.Errorf("requests_total{200,stream} = %v, want 1", got)
+	}
+}
+
+// TestServer_Stream_StartErrors: a refusal before the first event, or as
+// the first event, is a plain JSON error with its own status.
+func TestServer_Stream_StartErrors(t *testing.T) {
+	t.Parallel()
+	throttled := &bedrock.APIError{Type: bedrock.ExceptionThrottling, Message: "Too many tokens, please wait before trying again.", StatusCode: 429}
+	tests := []struct {
+		name   string
+		stream func(context.Context, string, *bedrock.ConverseRequest) (*bedrock.Stream, error)
+		status int
+	}{
+		{"Refused", func(context.Context, string, *bedrock.ConverseRequest) (*bedrock.Stream, error) {
+			return nil, throttled
+		}, http.StatusTooManyRequests},
+		{"FirstFrameException", func(context.Context, string, *bedrock.ConverseRequest) (*bedrock.Stream, error) {
+			return streamOf(throttled), nil
+		}, http.StatusTooManyRequests},
+		{"EmptyStream", func(context.Context, string, *bedrock.ConverseRequest) (*bedrock.Stream, error) {
+			return streamOf(nil), nil
+		}, http.StatusBadGateway},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, &fakeConverser{stream: tt.stream}, nil)
+			r := ts.post(t, helloStreamRequest)
+			if r.status != tt.status {
+				t.Fatalf("status = %d, want %d; body %s", r.status, tt.status, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", ct)
+			}
+			openAIError(t, r)
+		})
+	}
+}
+
+// TestServer_Stream_MidStreamError: after the first byte a failure is one
+// error event in OpenAI's shape, and no [DONE] follows.
+func TestServer_Stream_MidStreamError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		exc  *bedrock.APIError
+		evs  []bedrock.StreamEvent
+		code string
+	}{
+		{"Exception", &bedrock.APIError{Type: bedrock.ExceptionModelStreamError, Message: "The model stream failed."},
+			textEvents("Hel")[:2], "upstream_error"},
+		{"ThrottledInStream", &bedrock.APIError{Type: bedrock.ExceptionThrottling, Message: "Too many tokens."},
+			textEvents("Hel")[:2], "rate_limit_exceeded"},
+		{"Truncated", nil, textEvents("Hel")[:2], "upstream_error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := &fakeConverser{stream: func(context.Context, string, *bedrock.ConverseRequest) (*bedrock.Stream, error) {
+				return streamOf(tt.exc, tt.evs...), nil
+			}}
+			ts := newTestServer(t, fake, nil)
+			r := ts.post(t, helloStreamRequest)
+			if r.status != http.StatusOK {
+				t.Fatalf("status = %d, want 200 (headers were out); body %s", r.status, r.body)
+			}
+			events := sseEvents(t, r.body)
+			last := events[len(events)-1]
+			var e openai.ErrorResponse
+			if err := json.Unmarshal([]byte(last), &e); err != nil || e.Error.Message == "" {
+				t.Fatalf("last event %q is not an OpenAI error (%v)", last, err)
+			}
+			if deref(e.Error.Code) != tt.code {
+				t.Errorf("error code = %q, want %q", deref(e.Error.Code), tt.code)
+			}
+			for _, ev := range events {
+				if ev == "[DONE]" {
+					t.Error("a failed stream ended with [DONE]")
+				}
+			}
+		})
+	}
+}
+
+// endlessStream is a Bedrock stream that generates text until it is
+// aborted; it reports when its call's context ends.
+func endlessStream(canceled chan<- struct{}) func(context.Context, string, *bedrock.ConverseRequest) (*bedrock.Stream, error) {
+	return func(ctx context.Context, _ string, _ *bedrock.ConverseRequest) (*bedrock.Stream, error) {
+		pr, pw := io.Pipe()
+		go func() {
+			w := bedrock.NewEventWriter(pw)
+			if err := w.WriteEvent(&bedrock.StreamEvent{MessageStart: &bedrock.MessageStartEvent{Role: "assistant"}}); err != nil {
+				return
+			}
+			tok := "token "
+			for {
+				if err := w.WriteEvent(&bedrock.StreamEvent{ContentBlockDelta: &bedrock.ContentBlockDeltaEvent{Delta: bedrock.ContentBlockDelta{Text: &tok}}}); err != nil {
+					return
+				}
+			}
+		}()
+		go func() {
+			<-ctx.Done()
+			pw.CloseWithError(ctx.Err())
+			close(canceled)
+		}()
+		return bedrock.NewStream(pr), nil
+	}
+}
+
+// TestServer_Stream_Disconnect: a client that goes away cancels the
+// upstream call at once.
+func TestServer_Stream_Disconnect(t *testing.T) {
+	t.Parallel()
+	canceled := make(chan struct{})
+	ts := newTestServer(t, &fakeConverser{stream: endlessStream(canceled)}, nil)
+	req, err := http.NewRequest(http.MethodPost, ts.URL+"/v1/chat/completions", strings.NewReader(helloStreamRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "data: ") {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	resp.Body.Close() // before the end: the connection is torn down
+
+	select {
+	case <-canceled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream call was not canceled after the client left")
+	}
+	waitFor(t, "the disconnect to be counted", func() bool {
+		return metricValue(t, ts.Metrics().disconnects) == 1
+	})
+	waitFor(t, "the access line", func() bool { return strings.Contains(ts.logs.String(), `"disconnected":true`) })
+	if got := metricValue(t, ts.Metrics().inflightStreams); got != 0 {
+		t.Errorf("inflight_streams = %v, want 0", got)
+	}
+}
+
+// TestServer_Shutdown: streams still running when the grace period ends
+// are aborted with an error event, and Shutdown reports the cut.
+func TestServer_Shutdown(t *testing.T) {
+	t.Parallel()
+	canceled := make(chan struct{})
+	ts := newTestServer(t, &fakeConverser{stream: endlessStream(canceled)}, nil)
+	req, err := http.NewRequest(http.MethodPost, ts.URL+"/v1/chat/completions", strings.NewReader(helloStreamRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tail atomic.Value
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b, _ := io.ReadAll(resp.Body)
+		if i := strings.LastIndex(strings.TrimSpace(string(b)), "data: "); i >= 0 {
+			tail.Store(strings.TrimSpace(string(b))[i:])
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // no grace at all: the stream must be cut
+	if err := ts.Shutdown(ctx); err == nil {
+		t.Error("Shutdown() = nil with a stream still running, want the context's error")
+	}
+	<-canceled
+	<-done
+	if s, _ := tail.Load().(string); !strings.Contains(s, `"error"`) {
+		t.Errorf("stream ended with %q, want an error event", s)
+	}
+}
+
+// metricValue reads a counter or gauge.
+func metricValue(t testing.TB, m prometheus.Metric) float64 {
+	t.Helper()
+	var pb dto.Metric
+	if err := m.Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case pb.Counter != nil:
+		return pb.Counter.GetValue()
+	case pb.Gauge != nil:
+		return pb.Gauge.GetValue()
+	}
+	t.Fatalf("metric %v is neither a counter nor a gauge", m.Desc())
+	return 0
+}

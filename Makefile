@@ -1,0 +1,46 @@
+# OpenAI API Convertor — build, run and test.
+GO       ?= go
+BIN      := bin/convertor
+PKGS     := ./...
+# Fuzz targets run briefly in `make test`; longer runs: make fuzz FUZZTIME=10m
+FUZZTIME ?= 15s
+
+.PHONY: all build run test unit fuzz bench bench-load lint fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/convertor
+
+# run starts the product on embedded defaults (see README "Running it").
+run: build
+	./$(BIN) dev
+
+# test is what CI runs: vet, the race-checked suite, short fuzzing and every
+# benchmark once (so benchmarks keep compiling and checking their output).
+test: lint unit fuzz
+	$(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzChatRequestToConverse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
+	$(GO) test -run='^$$' -fuzz='^FuzzStream$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
+
+# bench prints the load comparison (direct Bedrock path vs through the
+# gateway) and the converter micro-benchmarks.
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./gateway/convert ./gateway/bedrock/...
+	$(GO) run ./internal/loadbench
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+)
+
+// command is one subcommand: it gets the remaining arguments and returns an
+// error to print, or nil.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *environment, args []string) error
+}
+
+// environment is what a subcommand may touch of the outside world; tests
+// pass their own.
+type environment struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+var commands = map[string]command{
+	"gateway":          {"serve the OpenAI-compatible API (GATEWAY_ADDR, default :8000)", runGateway},
+	"bedrock-emulator": {"serve a Bedrock Runtime emulator that speaks the real wire protocol", runEmulator},
+	"dev":              {"run the whole stack in one process on embedded defaults", runDev},
+}
+
+// errUsage asks Main to print the usage text and exit 2.
+var errUsage = errors.New("usage")
+
+// Main runs the subcommand named by args[0] and returns the process exit code.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "convertor: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	log, err := newLogger(getenv, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "convertor: %v\n", err)
+		return 2
+	}
+	env := &environment{getenv: getenv, stdout: stdout, stderr: stderr, log: log}
+	if err := cmd.run(ctx, env, args[1:]); err != nil {
+		if errors.Is(err, errUsage) {
+			usage(stderr)
+			return 2
+		}
+		fmt.Fprintf(stderr, "convertor %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: convertor <command> [arguments]")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nConfiguration comes from environment variables; see README.md.")
+}
+
+// newLogger builds the process logger: text for people at a terminal, JSON
+// for log pipelines (LOG_FORMAT), at LOG_LEVEL (default info).
+func newLogger(getenv func(string) string, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if s := getenv("LOG_LEVEL"); s != "" {
+		if err := level.UnmarshalText([]byte(s)); err != nil {
+			return nil, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", s)
+		}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch f := strings.ToLower(getenv("LOG_FORMAT")); f {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("LOG_FORMAT %q: want text or json", f)
+	}
+}
+
+func noArgs(args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected arguments %q: configuration comes from environment variables: %w", args, errUsage)
+	}
+	return nil
+}

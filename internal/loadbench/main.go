@@ -1,0 +1,301 @@
+// Command loadbench measures what the gateway adds on top of Bedrock. In one
+// process on loopback it starts the Bedrock emulator (instant answers, SigV4
+// required) and the gateway in front of it, then drives, side by side:
+//
+//   - direct/sdk:     the emulator through the official bedrockruntime client
+//   - direct/client:  the emulator through the gateway's own SigV4 client
+//   - gateway:        an OpenAI chat request through the gateway
+//
+// non-streaming and streaming, at each concurrency, and prints throughput
+// and latency percentiles. "added p50" is the gateway's p50 minus that of
+// the direct path it uses internally (direct/client).
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+
+	"github.com/openai-api-convertor/convertor/gateway"
+	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/bedrock/emulator"
+)
+
+const (
+	benchKey   = "sk-loadbench0123456789abcdefghijklmnopqrstuvwxyz"
+	modelName  = "claude-haiku-4-5"
+	modelID    = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+	promptText = "Summarise the plot of a short story about a lighthouse keeper in two sentences."
+)
+
+func main() {
+	duration := flag.Duration("duration", 3*time.Second, "how long each scenario runs")
+	warmup := flag.Duration("warmup", 500*time.Millisecond, "unmeasured run before each scenario")
+	concs := flag.String("concurrency", "1,16", "comma-separated concurrency levels")
+	flag.Parse()
+	levels, err := parseLevels(*concs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(2)
+	}
+	if err := run(*duration, *warmup, levels); err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseLevels(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad concurrency %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// op performs one request and returns an error if it did not complete.
+type op func(ctx context.Context) error
+
+type result struct {
+	name     string
+	conc     int
+	n        int
+	errs     int64
+	rps      float64
+	p50, p90 time.Duration
+	p99      time.Duration
+}
+
+func run(duration, warmup time.Duration, levels []int) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	quiet := slog.New(slog.DiscardHandler)
+
+	eln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go emulator.Serve(ctx, eln, emulator.New(emulator.Options{RequireSigV4: true}), quiet)
+	endpoint := "http://" + eln.Addr().String()
+
+	awsCfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider("AKIDLOADBENCH", "secret", "")),
+	}
+	ccfg := bedrock.ClientConfig{Region: "us-east-1", Endpoint: endpoint, MaxRetries: -1}
+	client, err := bedrock.NewClient(awsCfg, ccfg)
+	if err != nil {
+		return err
+	}
+	sdk := bedrock.NewSDKClient(awsCfg, ccfg)
+
+	vars := map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "MASTER_API_KEY": benchKey, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": endpoint}
+	gcfg, err := gateway.LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		return err
+	}
+	srv, err := gateway.New(gcfg, gateway.Deps{Converser: client}, quiet)
+	if err != nil {
+		return err
+	}
+	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go srv.Serve(gln)
+	defer srv.Shutdown(context.Background())
+	gatewayURL := "http://" + gln.Addr().String() + "/v1/chat/completions"
+	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
+
+	maxTokens := 256
+	text := promptText
+	creq := &bedrock.ConverseRequest{
+		Messages:        []bedrock.Message{{Role: bedrock.RoleUser, Content: []bedrock.ContentBlock{{Text: &text}}}},
+		InferenceConfig: &bedrock.InferenceConfig{MaxTokens: &maxTokens},
+	}
+	sdkIn := func() *bedrockruntime.ConverseInput {
+		return &bedrockruntime.ConverseInput{
+			ModelId:         aws.String(modelID),
+			Messages:        []types.Message{{Role: types.ConversationRoleUser, Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: promptText}}}},
+			InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(int32(maxTokens))},
+		}
+	}
+	chatBody := func(stream bool) []byte {
+		return fmt.Appendf(nil, `{"model":%q,"max_tokens":%d,"stream":%t,"messages":[{"role":"user","content":%q}]}`, modelName, maxTokens, stream, promptText)
+	}
+
+	paths := []struct {
+		name   string
+		stream bool
+		op     op
+	}{
+		{"direct/sdk converse", false, func(ctx context.Context) error {
+			_, err := sdk.Converse(ctx, sdkIn())
+			return err
+		}},
+		{"direct/client converse", false, func(ctx context.Context) error {
+			_, err := client.Converse(ctx, modelID, creq)
+			return err
+		}},
+		{"gateway chat", false, gatewayOp(httpClient, gatewayURL, chatBody(false))},
+		{"direct/sdk stream", true, func(ctx context.Context) error {
+			in := sdkIn()
+			out, err := sdk.ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{ModelId: in.ModelId, Messages: in.Messages, InferenceConfig: in.InferenceConfig})
+			if err != nil {
+				return err
+			}
+			es := out.GetStream()
+			defer es.Close()
+			for range es.Events() {
+			}
+			return es.Err()
+		}},
+		{"direct/client stream", true, func(ctx context.Context) error {
+			s, err := client.ConverseStream(ctx, modelID, creq)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			var ev bedrock.StreamEvent
+			for {
+				if err := s.Next(&ev); err != nil {
+					if errors.Is(err, io.EOF) {
+						return nil
+					}
+					return err
+				}
+			}
+		}},
+		{"gateway chat stream", true, gatewayOp(httpClient, gatewayURL, chatBody(true))},
+	}
+
+	fmt.Printf("loadbench: %d CPUs, GOMAXPROCS=%d, %v per scenario, emulator latency 0, SigV4 on\n\n",
+		numCPU(), gomaxprocs(), duration)
+	var results []result
+	for _, conc := range levels {
+		for _, p := range paths {
+			measure(ctx, p.op, conc, warmup)
+			r := measure(ctx, p.op, conc, duration)
+			r.name = p.name
+			results = append(results, r)
+			if r.errs > 0 {
+				return fmt.Errorf("%s at concurrency %d: %d of %d requests failed", p.name, conc, r.errs, r.n+int(r.errs))
+			}
+		}
+	}
+	report(os.Stdout, results)
+	return nil
+}
+
+func gatewayOp(hc *http.Client, url string, body []byte) op {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+benchKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+}
+
+// measure runs o from conc goroutines for d and collects latencies.
+func measure(ctx context.Context, o op, conc int, d time.Duration) result {
+	var (
+		mu    sync.Mutex
+		lat   []time.Duration
+		errs  atomic.Int64
+		wg    sync.WaitGroup
+		start = time.Now()
+	)
+	deadline := start.Add(d)
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 4096)
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if err := o(ctx); err != nil {
+					errs.Add(1)
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	r := result{conc: conc, n: len(lat), errs: errs.Load(), rps: float64(len(lat)) / elapsed.Seconds()}
+	if len(lat) > 0 {
+		r.p50, r.p90, r.p99 = pct(lat, 50), pct(lat, 90), pct(lat, 99)
+	}
+	return r
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	i := (len(sorted)*p+99)/100 - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func report(w io.Writer, rs []result) {
+	direct := map[string]result{}
+	for _, r := range rs {
+		if strings.HasPrefix(r.name, "direct/client") {
+			direct[fmt.Sprint(strings.HasSuffix(r.name, "stream"), r.conc)] = r
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "path\tconc\treq/s\tp50\tp90\tp99\tadded p50\tthroughput vs direct\t")
+	for _, r := range rs {
+		added, ratio := "", ""
+		if strings.HasPrefix(r.name, "gateway") {
+			d := direct[fmt.Sprint(strings.HasSuffix(r.name, "stream"), r.conc)]
+			added = us(r.p50 - d.p50)
+			if d.rps > 0 {
+				ratio = fmt.Sprintf("%.0f%%", 100*r.rps/d.rps)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.name, r.conc, r.rps, us(r.p50), us(r.p90), us(r.p99), added, ratio)
+	}
+	tw.Flush()
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%dµs", d.Microseconds()) }

@@ -152,10 +152,13 @@ func (p *streamPump) run(w *bufio.Writer) {
 }
 
 // write sends one event and flushes it, so every token reaches the client
-// as it is generated. It reports false when the client is gone.
+// as it is generated. When the next upstream event is already buffered the
+// flush waits for it: a burst then leaves in one write instead of one per
+// event, and nothing is ever held back while the gateway waits on Bedrock.
+// It reports false when the client is gone.
 func (p *streamPump) write(w *bufio.Writer, b []byte) bool {
 	_, err := w.Write(b)
-	if err == nil {
+	if err == nil && !p.st.EventReady() {
 		err = w.Flush()
 	}
 	if err != nil {

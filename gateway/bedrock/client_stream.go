@@ -72,6 +72,12 @@ func (s *Stream) Next(ev *StreamEvent) error {
 	return s.err
 }
 
+// EventReady reports whether the next event is already buffered, so that
+// Next will return without waiting on Bedrock.
+func (s *Stream) EventReady() bool {
+	return s.err == nil && s.er.FrameReady()
+}
+
 // classify maps a read failure onto the errors Next documents.
 func (s *Stream) classify(err error) error {
 	var se *StreamException

@@ -2,6 +2,7 @@ package bedrock
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,6 +71,22 @@ func (er *EventReader) Next(ev *StreamEvent) error {
 		er.buf = msg.Payload[:0]
 	}
 	return DecodeEventMessage(msg, ev)
+}
+
+// FrameReady reports whether a whole frame is already buffered, so that
+// Next will not block on the network. The gateway uses it to coalesce
+// flushes of bursts without ever holding back an event while it waits.
+func (er *EventReader) FrameReady() bool {
+	n := er.r.Buffered()
+	if n < 4 {
+		return false
+	}
+	prelude, err := er.r.Peek(4)
+	if err != nil {
+		return false
+	}
+	total := int(binary.BigEndian.Uint32(prelude))
+	return n >= total
 }
 
 // DecodeEventMessage maps one decoded frame onto ev. Unknown event types are

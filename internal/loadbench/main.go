@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,13 +52,25 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "how long each scenario runs")
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "unmeasured run before each scenario")
 	concs := flag.String("concurrency", "1,16", "comma-separated concurrency levels")
+	only := flag.String("only", "", "run only the paths whose name contains this")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	levels, err := parseLevels(*concs)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(2)
 	}
-	if err := run(*duration, *warmup, levels); err != nil {
+	if err := run(*duration, *warmup, levels, *only); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
 	}
@@ -86,9 +99,10 @@ type result struct {
 	rps      float64
 	p50, p90 time.Duration
 	p99      time.Duration
+	firstErr error
 }
 
-func run(duration, warmup time.Duration, levels []int) error {
+func run(duration, warmup time.Duration, levels []int, only string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	quiet := slog.New(slog.DiscardHandler)
@@ -196,12 +210,17 @@ func run(duration, warmup time.Duration, levels []int) error {
 	var results []result
 	for _, conc := range levels {
 		for _, p := range paths {
+			if !strings.Contains(p.name, only) {
+				continue
+			}
 			measure(ctx, p.op, conc, warmup)
 			r := measure(ctx, p.op, conc, duration)
 			r.name = p.name
 			results = append(results, r)
-			if r.errs > 0 {
-				return fmt.Errorf("%s at concurrency %d: %d of %d requests failed", p.name, conc, r.errs, r.n+int(r.errs))
+			// The SDK path is reported, not fatal: it is the yardstick,
+			// and it is known to lose streams (see README, Performance).
+			if r.errs > 0 && !strings.HasPrefix(p.name, "direct/sdk") {
+				return fmt.Errorf("%s at concurrency %d: %d of %d requests failed: %v", p.name, conc, r.errs, r.n+int(r.errs), r.firstErr)
 			}
 		}
 	}
@@ -238,6 +257,7 @@ func measure(ctx context.Context, o op, conc int, d time.Duration) result {
 		mu    sync.Mutex
 		lat   []time.Duration
 		errs  atomic.Int64
+		first atomic.Pointer[error]
 		wg    sync.WaitGroup
 		start = time.Now()
 	)
@@ -251,6 +271,7 @@ func measure(ctx context.Context, o op, conc int, d time.Duration) result {
 				t0 := time.Now()
 				if err := o(ctx); err != nil {
 					errs.Add(1)
+					first.CompareAndSwap(nil, &err)
 					continue
 				}
 				local = append(local, time.Since(t0))
@@ -264,6 +285,9 @@ func measure(ctx context.Context, o op, conc int, d time.Duration) result {
 	elapsed := time.Since(start)
 	slices.Sort(lat)
 	r := result{conc: conc, n: len(lat), errs: errs.Load(), rps: float64(len(lat)) / elapsed.Seconds()}
+	if e := first.Load(); e != nil {
+		r.firstErr = *e
+	}
 	if len(lat) > 0 {
 		r.p50, r.p90, r.p99 = pct(lat, 50), pct(lat, 90), pct(lat, 99)
 	}
@@ -283,7 +307,7 @@ func report(w io.Writer, rs []result) {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\tconc\treq/s\tp50\tp90\tp99\tadded p50\tthroughput vs direct\t")
+	fmt.Fprintln(tw, "path\tconc\treq/s\tp50\tp90\tp99\tfailed\tadded p50\tthroughput vs direct\t")
 	for _, r := range rs {
 		added, ratio := "", ""
 		if strings.HasPrefix(r.name, "gateway") {
@@ -293,7 +317,7 @@ func report(w io.Writer, rs []result) {
 				ratio = fmt.Sprintf("%.0f%%", 100*r.rps/d.rps)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.name, r.conc, r.rps, us(r.p50), us(r.p90), us(r.p99), added, ratio)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.name, r.conc, r.rps, us(r.p50), us(r.p90), us(r.p99), r.errs, added, ratio)
 	}
 	tw.Flush()
 }

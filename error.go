@@ -20,6 +20,7 @@ const (
 	EUpstream     = "upstream"     // the upstream failed in a way that is not the caller's fault
 	EInternal     = "internal"     // a bug or an unexpected failure of our own
 	ECanceled     = "canceled"     // the caller went away
+	EConflict     = "conflict"     // the resource exists already or changed meanwhile
 )
 
 // Error is a domain error: a code the edge maps to a status, a message safe

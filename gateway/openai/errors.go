@@ -76,6 +76,7 @@ var errorClasses = map[string]ErrorClass{
 	convertor.EUpstream:    {Status: http.StatusBadGateway, Type: "server_error", Code: "upstream_error"},
 	convertor.EInternal:    {Status: http.StatusInternalServerError, Type: "server_error"},
 	convertor.ECanceled:    {Status: StatusClientClosedRequest, Type: "invalid_request_error", Code: "client_closed_request"},
+	convertor.EConflict:    {Status: http.StatusConflict, Type: "invalid_request_error", Code: "conflict"},
 }
 
 // ErrorClassFor returns the wire form of a domain error code; unknown codes

@@ -1,0 +1,143 @@
+package convertor
+
+import (
+	"context"
+	"time"
+)
+
+// UsageEventVersion is the schema version of UsageEvent. Consumers refuse
+// (dead-letter) versions they do not know instead of guessing.
+const UsageEventVersion = 1
+
+// Usage event statuses.
+const (
+	UsageOK       = "ok"       // Bedrock answered (finish reason whatever it was)
+	UsageError    = "error"    // the request failed after reaching Bedrock
+	UsageRefused  = "refused"  // a rate limit or budget refused it before Bedrock
+	UsageCanceled = "canceled" // the client left; tokens so far are counted
+)
+
+// UsageEvent is emitted once per request that reached Bedrock or was
+// refused by a limit. Delivery is at least once; every consumer writes
+// idempotently on ID, so the effect is exactly once.
+type UsageEvent struct {
+	Version int `json:"v"`
+	// ID is a ULID, unique per request, the idempotency key everywhere.
+	ID        string    `json:"id"`
+	RequestID string    `json:"request_id"`
+	Time      time.Time `json:"time"`
+	KeyID     string    `json:"key_id"`
+	// Model is the name the client asked for; BedrockModelID what served it.
+	Model          string `json:"model"`
+	BedrockModelID string `json:"bedrock_model_id,omitempty"`
+	Region         string `json:"region,omitempty"`
+
+	InputTokens      int64 `json:"input_tokens"`
+	OutputTokens     int64 `json:"output_tokens"`
+	CacheReadTokens  int64 `json:"cache_read_tokens"`
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
+	// Estimated is set when Bedrock's own count never arrived (a stream the
+	// client left before its end) and the tokens were estimated.
+	Estimated bool `json:"estimated,omitempty"`
+
+	LatencyMs int64 `json:"latency_ms"`
+	TTFTMs    int64 `json:"ttft_ms,omitempty"`
+	// Status is one of the Usage* constants; ErrorType the domain error
+	// code or Bedrock exception name when Status is not ok.
+	Status       string `json:"status"`
+	ErrorType    string `json:"error_type,omitempty"`
+	HTTPStatus   int    `json:"http_status"`
+	Streamed     bool   `json:"streamed"`
+	Disconnected bool   `json:"disconnected"`
+}
+
+// Validate checks what a consumer relies on. Returns EInvalid.
+func (e *UsageEvent) Validate() error {
+	switch {
+	case e.Version != UsageEventVersion:
+		return Errorf(EInvalid, "usage event version %d is not supported (want %d)", e.Version, UsageEventVersion)
+	case e.ID == "":
+		return Errorf(EInvalid, "usage event id required")
+	case e.Time.IsZero():
+		return Errorf(EInvalid, "usage event %s: time required", e.ID)
+	case e.Model == "":
+		return Errorf(EInvalid, "usage event %s: model required", e.ID)
+	case e.InputTokens < 0 || e.OutputTokens < 0 || e.CacheReadTokens < 0 || e.CacheWriteTokens < 0:
+		return Errorf(EInvalid, "usage event %s: negative token count", e.ID)
+	}
+	switch e.Status {
+	case UsageOK, UsageError, UsageRefused, UsageCanceled:
+	default:
+		return Errorf(EInvalid, "usage event %s: unknown status %q", e.ID, e.Status)
+	}
+	return nil
+}
+
+// Price is what one model costs per million tokens, in micro-dollars,
+// from EffectiveFrom on (until the next price of the same model and route).
+// Integer micro-dollars per million tokens is exact for every published
+// Bedrock price (they are whole hundredths of a cent per million).
+type Price struct {
+	// Model is the Bedrock model id without geography prefix
+	// ("anthropic.claude-sonnet-4-5-20250929-v1:0").
+	Model string `json:"model"`
+	// Route narrows the price to one inference-profile geography prefix
+	// ("global", "us", "eu"...), where AWS prices it differently; empty
+	// matches any route.
+	Route         string    `json:"route,omitempty"`
+	EffectiveFrom time.Time `json:"effective_from"`
+	// Per million tokens, micro-dollars.
+	InputMicros      int64 `json:"input_micros_per_mtok"`
+	OutputMicros     int64 `json:"output_micros_per_mtok"`
+	CacheReadMicros  int64 `json:"cache_read_micros_per_mtok"`
+	CacheWriteMicros int64 `json:"cache_write_micros_per_mtok"`
+	// Source says where the figures come from (a URL and date).
+	Source string `json:"source,omitempty"`
+}
+
+// UsageRecord is a priced usage event, one per request, stored for the
+// request log and for replay.
+type UsageRecord struct {
+	UsageEvent
+	// CostMicros is the price of the request in micro-dollars, rounded
+	// half up from the exact product once per request.
+	CostMicros int64 `json:"cost_micros"`
+	// PriceFrom identifies the price used (its EffectiveFrom), so a replay
+	// can tell what changed.
+	PriceFrom time.Time `json:"price_from,omitzero"`
+}
+
+// Rollup is one aggregate row: a key × model × period, or a model × period
+// over all keys (KeyID "*").
+type Rollup struct {
+	KeyID string `json:"key_id"`
+	Model string `json:"model"`
+	// Period is "hour" or "day"; Start the period's start in UTC.
+	Period           string    `json:"period"`
+	Start            time.Time `json:"start"`
+	Requests         int64     `json:"requests"`
+	Errors           int64     `json:"errors"`
+	InputTokens      int64     `json:"input_tokens"`
+	OutputTokens     int64     `json:"output_tokens"`
+	CacheReadTokens  int64     `json:"cache_read_tokens"`
+	CacheWriteTokens int64     `json:"cache_write_tokens"`
+	CostMicros       int64     `json:"cost_micros"`
+}
+
+// UsageStore keeps priced usage records.
+type UsageStore interface {
+	// PutUsage stores r unless a record with its ID exists; it reports
+	// whether it stored it (false for a duplicate delivery).
+	PutUsage(ctx context.Context, r *UsageRecord) (stored bool, err error)
+	// Usage returns the records with from <= Time < to, optionally of one
+	// key, oldest first, calling fn per page; fn returning an error stops.
+	Usage(ctx context.Context, from, to time.Time, keyID string, fn func([]*UsageRecord) error) error
+}
+
+// PriceStore keeps the pricing table.
+type PriceStore interface {
+	// Prices returns every price, all effective dates.
+	Prices(ctx context.Context) ([]Price, error)
+	// PutPrice adds or replaces the price for (Model, Route, EffectiveFrom).
+	PutPrice(ctx context.Context, p Price) error
+}

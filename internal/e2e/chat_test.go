@@ -530,3 +530,97 @@ func TestChat_ConcurrentStreamsNoCrossTalk(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestChat_FeatureSwitches turns each feature off and checks that a request
+// needing it is refused with a 400 naming the feature, not served without it.
+func TestChat_FeatureSwitches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	vision := openai.ChatCompletionNewParams{Model: model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
+		openai.TextContentPart("what is this?"),
+		openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: onePixelPNG}),
+	})}}
+	tools := userParams("weather?")
+	tools.Tools = []openai.ChatCompletionToolUnionParam{weatherTool}
+	thinking := option.WithJSONSet("thinking", map[string]any{"type": "enabled", "budget_tokens": 2048})
+	tests := []struct {
+		env    string
+		params openai.ChatCompletionNewParams
+		opts   []option.RequestOption
+	}{
+		{"ENABLE_VISION", vision, nil},
+		{"ENABLE_TOOL_USE", tools, nil},
+		{"ENABLE_EXTENDED_THINKING", userParams("think"), []option.RequestOption{thinking}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			on := startStack(t, nil)
+			if _, err := on.client.Chat.Completions.New(ctx, tt.params, tt.opts...); err != nil {
+				t.Fatalf("with the feature on: %v", err)
+			}
+			off := startStack(t, map[string]string{tt.env: "false"})
+			_, err := off.client.Chat.Completions.New(ctx, tt.params, tt.opts...)
+			wantAPIError(t, err, 400, "")
+		})
+	}
+}
+
+func TestChat_RequireAPIKeyOff(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, map[string]string{"REQUIRE_API_KEY": "false", "MASTER_API_KEY": ""})
+	_, err := s.client.Chat.Completions.New(context.Background(), userParams("hi"), option.WithAPIKey("anything"))
+	if err != nil {
+		t.Fatalf("REQUIRE_API_KEY=false refused a request: %v", err)
+	}
+}
+
+// TestChat_RawBadInput sends what no SDK would and checks each answer is an
+// OpenAI-shaped 400 naming the field, never a 500.
+func TestChat_RawBadInput(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, nil)
+	tests := []struct {
+		name, body, param string
+	}{
+		{"malformed JSON", `{"model":`, ""},
+		{"messages missing", `{"model":"claude-haiku-4-5"}`, "messages"},
+		{"model missing", `{"messages":[{"role":"user","content":"hi"}]}`, "model"},
+		{"wrong type", `{"model":"claude-haiku-4-5","messages":"hi"}`, "messages"},
+		{"unknown role", `{"model":"claude-haiku-4-5","messages":[{"role":"wizard","content":"hi"}]}`, "messages[0].role"},
+		{"empty content", `{"model":"claude-haiku-4-5","messages":[{"role":"user","content":""}]}`, "messages[0].content"},
+		{"bad tool arguments", `{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{not json"}}]},{"role":"tool","tool_call_id":"c1","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]}`, "messages[1].tool_calls[0].function.arguments"},
+		{"unsupported image", `{"model":"claude-haiku-4-5","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/tiff;base64,AAAA"}}]}]}`, ""},
+		{"n > 1", `{"model":"claude-haiku-4-5","n":3,"messages":[{"role":"user","content":"hi"}]}`, "n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, s.baseURL+"/chat/completions", strings.NewReader(tt.body))
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct {
+				Error struct {
+					Message string  `json:"message"`
+					Type    string  `json:"type"`
+					Param   *string `json:"param"`
+				} `json:"error"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatalf("body is not JSON: %v", err)
+			}
+			if resp.StatusCode != 400 || body.Error.Type != "invalid_request_error" || body.Error.Message == "" {
+				t.Errorf("status %d, error %+v", resp.StatusCode, body.Error)
+			}
+			if tt.param != "" && (body.Error.Param == nil || *body.Error.Param != tt.param) {
+				t.Errorf("param = %v, want %q (message %q)", body.Error.Param, tt.param, body.Error.Message)
+			}
+			if resp.Header.Get("x-request-id") == "" {
+				t.Error("no x-request-id")
+			}
+		})
+	}
+}

@@ -30,9 +30,12 @@ var commands = map[string]command{
 	"gateway":          {"serve the OpenAI-compatible API (GATEWAY_ADDR, default :8000)", runGateway},
 	"bedrock-emulator": {"serve a Bedrock Runtime emulator that speaks the real wire protocol", runEmulator},
 	"dev":              {"run the whole stack in one process on embedded defaults", runDev},
+	"keys":             {"create, list, revoke, rotate, disable and enable API keys", runKeys},
+	"tables":           {"create the DynamoDB tables (idempotent)", runTables},
 }
 
-// errUsage asks Main to print the usage text and exit 2.
+// errUsage makes Main exit 2. A bare errUsage means the subcommand already
+// printed its own usage; wrapped, Main prints the message and the command list.
 var errUsage = errors.New("usage")
 
 // Main runs the subcommand named by args[0] and returns the process exit code.
@@ -58,7 +61,10 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	env := &environment{getenv: getenv, stdout: stdout, stderr: stderr, log: log}
 	if err := cmd.run(ctx, env, args[1:]); err != nil {
 		if errors.Is(err, errUsage) {
-			usage(stderr)
+			if err != errUsage {
+				fmt.Fprintf(stderr, "convertor %s: %s\n\n", args[0], strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
+				usage(stderr)
+			}
 			return 2
 		}
 		fmt.Fprintf(stderr, "convertor %s: %v\n", args[0], err)
@@ -103,7 +109,7 @@ func newLogger(getenv func(string) string, w io.Writer) (*slog.Logger, error) {
 
 func noArgs(args []string) error {
 	if len(args) > 0 {
-		return fmt.Errorf("unexpected arguments %q: configuration comes from environment variables: %w", args, errUsage)
+		return fmt.Errorf("unexpected arguments %q (configuration comes from environment variables): %w", args, errUsage)
 	}
 	return nil
 }

@@ -141,3 +141,40 @@ type PriceStore interface {
 	// PutPrice adds or replaces the price for (Model, Route, EffectiveFrom).
 	PutPrice(ctx context.Context, p Price) error
 }
+
+// Roll-up periods.
+const (
+	PeriodHour = "hour"
+	PeriodDay  = "day"
+)
+
+// AllKeys is the KeyID of the per-model roll-ups over every key.
+const AllKeys = "*"
+
+// RollupFilter selects roll-ups: one period kind, Start in [From, To),
+// optionally one key (AllKeys for the per-model totals) and one model.
+type RollupFilter struct {
+	Period string
+	From   time.Time
+	To     time.Time
+	KeyID  string
+	Model  string
+}
+
+// StatsStore keeps the roll-ups and the month-to-date spend per key.
+type StatsStore interface {
+	// ApplyUsage adds each record to its roll-ups (key × model × hour and
+	// day, model × day over all keys) and to its key's month-to-date spend,
+	// exactly once per record ID whatever the redeliveries, duplicates and
+	// crashes. It returns how many records were newly applied.
+	ApplyUsage(ctx context.Context, recs []*UsageRecord) (applied int, err error)
+	// Rollups returns the rows matching f, oldest first.
+	Rollups(ctx context.Context, f RollupFilter) ([]Rollup, error)
+	// MonthSpend returns the key's spend in micro-dollars in the calendar
+	// month (UTC) containing t; 0 when there is none.
+	MonthSpend(ctx context.Context, keyID string, t time.Time) (int64, error)
+	// ReplaceRollups overwrites the roll-ups and month spends derived from
+	// recs for the period [from, to) with values computed from recs alone,
+	// for replay: running it twice gives the same rows.
+	ReplaceRollups(ctx context.Context, from, to time.Time, recs []*UsageRecord) error
+}

@@ -13,11 +13,14 @@ import (
 type Principal struct {
 	// KeyID identifies the API key in logs and usage; never the key itself.
 	KeyID string
+	// Key is the key's record, with its limits and allowed models; nil for
+	// the master key.
+	Key *convertor.APIKey
 }
 
-// Authenticator checks the API key a request carries. The master key is
-// the only implementation today; a store of hashed per-client keys slots in
-// behind the same interface.
+// Authenticator checks the API key a request carries: the master key alone
+// (MasterKeyAuthenticator) or per-client keys from a store plus the master
+// key (KeyAuthenticator).
 type Authenticator interface {
 	// Authenticate returns the principal of key. Returns EUnauthorized
 	// (Reason "invalid_api_key") if the key is not valid. key is never

@@ -1,0 +1,216 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/internal/keygen"
+	"github.com/openai-api-convertor/convertor/internal/memstore"
+)
+
+// countingStore counts reads by hash and can be made to fail.
+type countingStore struct {
+	convertor.APIKeyStore
+	reads atomic.Int64
+	fail  atomic.Bool
+	gate  chan struct{} // when set, reads wait on it
+}
+
+func (s *countingStore) APIKeyByHash(ctx context.Context, hash string) (*convertor.APIKey, error) {
+	s.reads.Add(1)
+	if s.gate != nil {
+		<-s.gate
+	}
+	if s.fail.Load() {
+		return nil, errors.New("store down")
+	}
+	return s.APIKeyStore.APIKeyByHash(ctx, hash)
+}
+
+func newTestKeyAuth(t *testing.T, cfg KeyAuthConfig) (*KeyAuthenticator, *countingStore, *fakeClock) {
+	t.Helper()
+	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	cfg.Now = clock.Now
+	store := &countingStore{APIKeyStore: memstore.NewAPIKeyStore()}
+	return NewKeyAuthenticator(store, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))), store, clock
+}
+
+func createKey(t *testing.T, store convertor.APIKeyStore, mod func(*convertor.APIKey)) (string, *convertor.APIKey) {
+	t.Helper()
+	secret, k := keygen.New()
+	k.Name, k.Enabled, k.CreatedAt = "test", true, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if mod != nil {
+		mod(k)
+	}
+	if err := store.CreateAPIKey(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	return secret, k
+}
+
+func wantUnauthorized(t *testing.T, err error) {
+	t.Helper()
+	if convertor.ErrorCode(err) != convertor.EUnauthorized {
+		t.Fatalf("err = %v, want EUnauthorized", err)
+	}
+}
+
+func TestKeyAuthenticator_Authenticate(t *testing.T) {
+	ctx := context.Background()
+	a, store, clock := newTestKeyAuth(t, KeyAuthConfig{MasterKey: "sk-master-key-for-tests"})
+	secret, k := createKey(t, store, nil)
+
+	p, err := a.Authenticate(ctx, []byte(secret))
+	if err != nil || p.KeyID != k.ID || p.Key == nil || p.Key.Name != "test" {
+		t.Fatalf("Authenticate() = %+v, %v", p, err)
+	}
+	for range 100 {
+		if _, err := a.Authenticate(ctx, []byte(secret)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := store.reads.Load(); n != 1 {
+		t.Errorf("store reads = %d, want 1 (cached)", n)
+	}
+
+	if p, err := a.Authenticate(ctx, []byte("sk-master-key-for-tests")); err != nil || p.KeyID != MasterKeyID {
+		t.Errorf("master key: %+v, %v", p, err)
+	}
+	_, err = a.Authenticate(ctx, []byte("sk-unknown"))
+	wantUnauthorized(t, err)
+	_, _ = a.Authenticate(ctx, []byte("sk-unknown"))
+	if n := store.reads.Load(); n != 2 {
+		t.Errorf("store reads = %d, want 2 (negative cached)", n)
+	}
+
+	// Revocation takes effect once the cached entry expires.
+	if err := store.RevokeAPIKey(ctx, k.ID, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, []byte(secret)); err != nil {
+		t.Errorf("within the TTL the cached record still serves: %v", err)
+	}
+	clock.Add(DefaultKeyCacheTTL)
+	_, err = a.Authenticate(ctx, []byte(secret))
+	wantUnauthorized(t, err)
+}
+
+func TestKeyAuthenticator_UnusableKeys(t *testing.T) {
+	ctx := context.Background()
+	a, store, clock := newTestKeyAuth(t, KeyAuthConfig{})
+	disabled, _ := createKey(t, store, func(k *convertor.APIKey) { k.Enabled = false })
+	expired, _ := createKey(t, store, func(k *convertor.APIKey) { k.ExpiresAt = clock.Now().Add(-time.Second) })
+	for _, s := range []string{disabled, expired} {
+		_, err := a.Authenticate(ctx, []byte(s))
+		wantUnauthorized(t, err)
+		if err != nil && (strings.Contains(err.Error(), s) || strings.Contains(convertor.ErrorMessage(err), "sk-")) {
+			t.Errorf("error mentions the key: %v", err)
+		}
+	}
+	// A key created after a negative lookup works once the negative entry expires.
+	secret, _ := keygen.New()
+	_, err := a.Authenticate(ctx, []byte(secret))
+	wantUnauthorized(t, err)
+	hash := convertor.HashAPIKey(secret)
+	createKey(t, store, func(k *convertor.APIKey) { k.Hash = hash })
+	clock.Add(DefaultKeyCacheNegativeTTL)
+	if _, err := a.Authenticate(ctx, []byte(secret)); err != nil {
+		t.Errorf("new key after negative TTL: %v", err)
+	}
+}
+
+func TestKeyAuthenticator_ConcurrentMissesShareOneRead(t *testing.T) {
+	a, store, _ := newTestKeyAuth(t, KeyAuthConfig{})
+	secret, _ := createKey(t, store, nil)
+	store.gate = make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := a.Authenticate(context.Background(), []byte(secret))
+			errs <- err
+		}()
+	}
+	// Let every goroutine reach the lookup, then release the one read.
+	deadline := time.Now().Add(5 * time.Second)
+	for store.reads.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(store.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := store.reads.Load(); n < 1 || n > 32 {
+		t.Errorf("reads = %d", n)
+	}
+}
+
+func TestKeyAuthenticator_StoreDown(t *testing.T) {
+	ctx := context.Background()
+	a, store, clock := newTestKeyAuth(t, KeyAuthConfig{})
+	secret, _ := createKey(t, store, nil)
+	if _, err := a.Authenticate(ctx, []byte(secret)); err != nil {
+		t.Fatal(err)
+	}
+	store.fail.Store(true)
+	clock.Add(DefaultKeyCacheTTL)
+	if _, err := a.Authenticate(ctx, []byte(secret)); err != nil {
+		t.Errorf("a known key must keep working through a store outage: %v", err)
+	}
+	other, _ := keygen.New()
+	_, err := a.Authenticate(ctx, []byte(other))
+	if convertor.ErrorCode(err) != convertor.EUnavailable {
+		t.Errorf("unknown key with the store down: %v, want EUnavailable", err)
+	}
+	clock.Add(staleGrace)
+	_, err = a.Authenticate(ctx, []byte(secret))
+	if convertor.ErrorCode(err) != convertor.EUnavailable {
+		t.Errorf("past the stale grace: %v, want EUnavailable", err)
+	}
+}
+
+func TestKeyAuthenticator_Bounded(t *testing.T) {
+	a, store, _ := newTestKeyAuth(t, KeyAuthConfig{Entries: 10})
+	for range 50 {
+		s, _ := createKey(t, store, nil)
+		if _, err := a.Authenticate(context.Background(), []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := a.Len(); n != 10 {
+		t.Errorf("cache holds %d entries, want 10", n)
+	}
+}
+
+func TestKeyAuthenticator_FlushLastUsed(t *testing.T) {
+	ctx := context.Background()
+	a, store, clock := newTestKeyAuth(t, KeyAuthConfig{})
+	secret, k := createKey(t, store, nil)
+	if _, err := a.Authenticate(ctx, []byte(secret)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.FlushLastUsed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.APIKey(ctx, k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.LastUsedAt.Equal(clock.Now()) {
+		t.Errorf("last used = %v, want %v", got.LastUsedAt, clock.Now())
+	}
+}

@@ -36,11 +36,19 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 		return
 	}
 	x.model, x.bedrockModel = req.Model, route.BedrockModelID
+	if x.key != nil && !x.key.AllowsModel(req.Model) {
+		s.writeError(ctx, x, &convertor.Error{Code: convertor.EForbidden, Reason: "model_not_allowed", Param: "model",
+			Message: fmt.Sprintf("This API key may not use the model %s.", quoteForMessage(req.Model))})
+		return
+	}
 
 	// Upstream work hangs off the server's base context, not the request:
 	// a stream outlives the handler, and Shutdown must be able to end it.
 	upCtx, cancel := context.WithTimeout(s.baseCtx, s.cfg.UpstreamTimeout)
 	creq, err := s.chatRequestToConverse(upCtx, req, route)
+	if err == nil {
+		err = s.admit(ctx, x, creq)
+	}
 	if err != nil {
 		cancel()
 		s.writeError(ctx, x, err)

@@ -43,9 +43,20 @@ const (
 	// DefaultThinkingCacheTTL outlives a tool round trip that waits on a
 	// slow tool or a human, and lets abandoned conversations go.
 	DefaultThinkingCacheTTL = time.Hour
+	// DefaultRateLimitRequests and DefaultRateLimitWindow are the global
+	// defaults of earlier releases (100 requests a minute), applied when
+	// RATE_LIMIT_ENABLED to keys without their own RPM.
+	DefaultRateLimitRequests = 100
+	DefaultRateLimitWindow   = time.Minute
 	// DefaultShutdownTimeout fits inside the 30 s an ECS task gets between
 	// SIGTERM and SIGKILL by default, with time left to flush logs.
 	DefaultShutdownTimeout = 25 * time.Second
+)
+
+// Key stores.
+const (
+	KeyStoreDynamoDB = "dynamodb"
+	KeyStoreNone     = "none"
 )
 
 // Config is the gateway's configuration; each field names its variable and
@@ -89,6 +100,31 @@ type Config struct {
 	// ShutdownTimeout is SHUTDOWN_TIMEOUT, default 25s: how long in-flight
 	// requests and streams may run on after a stop signal.
 	ShutdownTimeout time.Duration
+
+	// KeyStore is KEY_STORE, default "dynamodb": where per-client keys are
+	// looked up; "none" accepts the master key only.
+	KeyStore string
+	// KeyCacheTTL is KEY_CACHE_TTL, default 5s: how long a key record is
+	// trusted before it is read again, so the longest a revoked key keeps
+	// working on a replica.
+	KeyCacheTTL time.Duration
+	// RedisURL is REDIS_URL (redis:// or rediss://); empty means the
+	// in-process rate limiter, exact only for a single replica.
+	RedisURL string
+	// RateLimitEnabled is RATE_LIMIT_ENABLED, default false: whether keys
+	// without their own RPM/TPM get the global defaults below. A key's own
+	// limits apply either way.
+	RateLimitEnabled bool
+	// RateLimitRequests is RATE_LIMIT_REQUESTS, default 100 per window.
+	RateLimitRequests int64
+	// RateLimitTokens is RATE_LIMIT_TOKENS, default 0 (no token limit).
+	RateLimitTokens int64
+	// RateLimitWindow is RATE_LIMIT_WINDOW, default 60 (seconds, or a
+	// duration such as 1m).
+	RateLimitWindow time.Duration
+	// RateLimitFailOpen is RATE_LIMIT_FAIL_OPEN, default true: while Redis
+	// is unreachable, admit requests uncounted rather than refuse them.
+	RateLimitFailOpen bool
 }
 
 // LoadConfig reads and validates the configuration, reporting every problem
@@ -117,6 +153,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ThinkingCacheMaxBytes: int64(p.int("THINKING_CACHE_MAX_BYTES", DefaultThinkingCacheMaxBytes, 1)),
 		ThinkingCacheTTL:      p.duration("THINKING_CACHE_TTL", DefaultThinkingCacheTTL),
 		ShutdownTimeout:       p.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
+		KeyStore:              strings.ToLower(p.str("KEY_STORE", KeyStoreDynamoDB)),
+		KeyCacheTTL:           p.duration("KEY_CACHE_TTL", DefaultKeyCacheTTL),
+		RedisURL:              getenv("REDIS_URL"),
+		RateLimitEnabled:      p.bool("RATE_LIMIT_ENABLED", false),
+		RateLimitRequests:     int64(p.int("RATE_LIMIT_REQUESTS", DefaultRateLimitRequests, 0)),
+		RateLimitTokens:       int64(p.int("RATE_LIMIT_TOKENS", 0, 0)),
+		RateLimitWindow:       p.duration("RATE_LIMIT_WINDOW", DefaultRateLimitWindow),
+		RateLimitFailOpen:     p.bool("RATE_LIMIT_FAIL_OPEN", true),
 	}
 	if err := cfg.Validate(); err != nil {
 		p.errs = append(p.errs, err)
@@ -127,8 +171,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 // Validate checks the relations between fields that parsing alone cannot.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.RequireAPIKey && c.MasterAPIKey == "" {
-		errs = append(errs, errors.New("MASTER_API_KEY is empty while REQUIRE_API_KEY is true: set a key, or set REQUIRE_API_KEY=false to serve without authentication"))
+	if c.RequireAPIKey && c.MasterAPIKey == "" && c.KeyStore == KeyStoreNone {
+		errs = append(errs, errors.New("MASTER_API_KEY is empty while REQUIRE_API_KEY is true and KEY_STORE=none: set a key, use KEY_STORE=dynamodb, or set REQUIRE_API_KEY=false to serve without authentication"))
+	}
+	switch c.KeyStore {
+	case KeyStoreDynamoDB, KeyStoreNone:
+	default:
+		errs = append(errs, fmt.Errorf("KEY_STORE: %q is not dynamodb or none", c.KeyStore))
+	}
+	if c.RateLimitWindow < time.Second {
+		errs = append(errs, fmt.Errorf("RATE_LIMIT_WINDOW must be at least 1s, got %s", c.RateLimitWindow))
+	}
+	if c.KeyCacheTTL <= 0 {
+		errs = append(errs, fmt.Errorf("KEY_CACHE_TTL must be positive, got %s", c.KeyCacheTTL))
 	}
 	if c.Addr == "" {
 		errs = append(errs, errors.New("GATEWAY_ADDR is empty"))

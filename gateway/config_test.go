@@ -27,6 +27,8 @@ func TestLoadConfig(t *testing.T) {
 			ImageFetchMaxBytes: 3932160, ImageFetchTimeout: 10 * time.Second,
 			MaxRequestBodyBytes: 20 << 20, ThinkingCacheEntries: 10000, ThinkingCacheMaxBytes: 64 << 20,
 			ThinkingCacheTTL: time.Hour, ShutdownTimeout: 25 * time.Second,
+			KeyStore: KeyStoreDynamoDB, KeyCacheTTL: 5 * time.Second, RateLimitRequests: 100,
+			RateLimitWindow: time.Minute, RateLimitFailOpen: true,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)
@@ -40,7 +42,9 @@ func TestLoadConfig(t *testing.T) {
 			"ENABLE_TOOL_USE": "FALSE", "ENABLE_EXTENDED_THINKING": "1", "ENABLE_IMAGE_URL_FETCH": "true",
 			"IMAGE_FETCH_MAX_BYTES": "1000", "IMAGE_FETCH_TIMEOUT": "3", "MAX_REQUEST_BODY_BYTES": "2048",
 			"THINKING_CACHE_ENTRIES": "5", "THINKING_CACHE_MAX_BYTES": "4096", "THINKING_CACHE_TTL": "10m",
-			"SHUTDOWN_TIMEOUT": "0s",
+			"SHUTDOWN_TIMEOUT": "0s", "KEY_STORE": "None", "KEY_CACHE_TTL": "2s", "REDIS_URL": "redis://127.0.0.1:6379/0",
+			"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS": "50", "RATE_LIMIT_TOKENS": "90000",
+			"RATE_LIMIT_WINDOW": "30", "RATE_LIMIT_FAIL_OPEN": "false",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -50,6 +54,8 @@ func TestLoadConfig(t *testing.T) {
 			UpstreamTimeout: 90 * time.Second, RequireAPIKey: false, Features: convert.Features{Thinking: true},
 			ImageFetch: true, ImageFetchMaxBytes: 1000, ImageFetchTimeout: 3 * time.Second, MaxRequestBodyBytes: 2048,
 			ThinkingCacheEntries: 5, ThinkingCacheMaxBytes: 4096, ThinkingCacheTTL: 10 * time.Minute,
+			KeyStore: KeyStoreNone, KeyCacheTTL: 2 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
+			RateLimitEnabled: true, RateLimitRequests: 50, RateLimitTokens: 90000, RateLimitWindow: 30 * time.Second,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)
@@ -68,12 +74,14 @@ func TestLoadConfig(t *testing.T) {
 		_, err := LoadConfig(env(map[string]string{
 			"ENABLE_VISION": "yes", "BEDROCK_MAX_RETRIES": "many", "GATEWAY_UPSTREAM_TIMEOUT": "soon",
 			"MAX_REQUEST_BODY_BYTES": "-1", "THINKING_CACHE_TTL": "-5s", "AWS_ENDPOINT_URL": "localhost:8010",
+			"KEY_STORE": "none", "RATE_LIMIT_WINDOW": "0", "RATE_LIMIT_ENABLED": "maybe",
 		}))
 		if err == nil {
 			t.Fatal("LoadConfig() = nil error")
 		}
 		for _, want := range []string{"ENABLE_VISION", "BEDROCK_MAX_RETRIES", "GATEWAY_UPSTREAM_TIMEOUT",
-			"MAX_REQUEST_BODY_BYTES", "THINKING_CACHE_TTL", "AWS_ENDPOINT_URL", "MASTER_API_KEY is empty while REQUIRE_API_KEY is true"} {
+			"MAX_REQUEST_BODY_BYTES", "THINKING_CACHE_TTL", "AWS_ENDPOINT_URL", "MASTER_API_KEY is empty while REQUIRE_API_KEY is true",
+			"RATE_LIMIT_WINDOW", "RATE_LIMIT_ENABLED"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not name %s", err, want)
 			}

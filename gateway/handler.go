@@ -16,6 +16,7 @@ import (
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/openai"
+	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
 )
 
 // exchange is the state of one request that the access log, metrics and
@@ -28,6 +29,10 @@ type exchange struct {
 	path     string
 	start    time.Time
 	keyID    string
+	key      *convertor.APIKey // the key's record; nil for the master key
+	// reservation is what the rate limiter counted, corrected by settle.
+	reservation ratelimit.Reservation
+	reserved    bool
 	// model is the requested model name once the route resolved; the
 	// metrics label, so unknown names cannot grow label sets.
 	model        string
@@ -192,7 +197,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, x *exchange) error {
 	if err != nil {
 		return err
 	}
-	x.keyID = p.KeyID
+	x.keyID, x.key = p.KeyID, p.Key
 	return nil
 }
 
@@ -282,6 +287,7 @@ func (s *Server) finish(x *exchange) {
 	if x.upstream {
 		s.recordUsage(x)
 	}
+	s.settle(x)
 	level := slog.LevelInfo
 	switch {
 	case x.status >= 500 && x.status != openai.StatusClientClosedRequest:

@@ -30,6 +30,7 @@ type Metrics struct {
 	disconnects      prometheus.Counter
 	upstreamRetries  prometheus.Counter
 	upstreamFailures *prometheus.CounterVec
+	rateLimited      *prometheus.CounterVec
 }
 
 // latencyBuckets span a cached one-token answer to a long thinking stream.
@@ -72,9 +73,13 @@ func newMetrics() *Metrics {
 			Namespace: metricsNamespace, Name: "upstream_errors_total",
 			Help: "Failed Bedrock calls, by domain error code.",
 		}, []string{"code"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "rate_limited_total",
+			Help: "Requests refused by the gateway's own rate limits, by exhausted limit (requests, tokens).",
+		}, []string{"limit"}),
 	}
 	m.registry.MustRegister(m.requests, m.upstreamLatency, m.ttft, m.tokens, m.inflightStreams,
-		m.disconnects, m.upstreamRetries, m.upstreamFailures,
+		m.disconnects, m.upstreamRetries, m.upstreamFailures, m.rateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	return m

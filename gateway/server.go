@@ -17,6 +17,7 @@ import (
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
 )
 
 // Version is the build version reported by /health, set at link time with
@@ -65,6 +66,12 @@ type Deps struct {
 	// Usage receives a record per request that reached Bedrock; nil
 	// drops them.
 	Usage UsageSink
+	// Keys holds per-client keys; nil accepts the master key only. New
+	// wraps it in a KeyAuthenticator unless Auth is set.
+	Keys convertor.APIKeyStore
+	// Limiter enforces RPM and TPM; nil means one built from the
+	// configuration (Redis when REDIS_URL is set, else in-process).
+	Limiter ratelimit.Limiter
 	// Ready are the checks /ready runs.
 	Ready []ReadinessCheck
 	// UpstreamNote is shown by /health, for instance that answers come from
@@ -132,14 +139,32 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if deps.Images == nil && cfg.ImageFetch {
 		deps.Images = NewHTTPImageFetcher(ImageFetchConfig{MaxBytes: cfg.ImageFetchMaxBytes, Timeout: cfg.ImageFetchTimeout})
 	}
+	if deps.Auth == nil && cfg.RequireAPIKey && deps.Keys == nil && cfg.MasterAPIKey == "" {
+		return nil, errors.New("new gateway: REQUIRE_API_KEY is true but there is neither a key store nor a MASTER_API_KEY: no request could ever be served")
+	}
 	if deps.Auth == nil && cfg.RequireAPIKey {
-		deps.Auth = NewMasterKeyAuthenticator(cfg.MasterAPIKey)
+		if deps.Keys != nil {
+			deps.Auth = NewKeyAuthenticator(deps.Keys, KeyAuthConfig{MasterKey: cfg.MasterAPIKey, TTL: cfg.KeyCacheTTL}, log)
+		} else {
+			deps.Auth = NewMasterKeyAuthenticator(cfg.MasterAPIKey)
+		}
+	}
+	if deps.Limiter == nil {
+		l, err := newLimiter(cfg, log)
+		if err != nil {
+			return nil, fmt.Errorf("new gateway: %w", err)
+		}
+		deps.Limiter = l
 	}
 	if deps.Usage == nil {
 		deps.Usage = nopUsageSink{}
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log, metrics: newMetrics()}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
+	if ka, ok := deps.Auth.(*KeyAuthenticator); ok {
+		// Flushes last-used times each minute and once more at Shutdown.
+		go ka.RunLastUsed(s.baseCtx)
+	}
 	s.http = &fasthttp.Server{
 		Handler:            s.serveHTTP,
 		ErrorHandler:       s.serveHTTPError,
@@ -230,9 +255,20 @@ func (s *Server) waitStreams(ctx context.Context) {
 // client and its connection pool, routes, caches) and serves cfg.Addr
 // until ctx ends, then shuts down gracefully within cfg.ShutdownTimeout.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	deps, err := BedrockDeps(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return RunDeps(ctx, cfg, deps, log)
+}
+
+// BedrockDeps builds the Deps that reach Bedrock as cfg says: AWS
+// configuration and credentials loaded once, one client, and a readiness
+// check for credentials. Callers add the key store and the usage sink.
+func BedrockDeps(ctx context.Context, cfg Config) (Deps, error) {
 	awsCfg, err := bedrock.LoadAWSConfig(ctx, cfg.Region)
 	if err != nil {
-		return fmt.Errorf("run gateway: %w", err)
+		return Deps{}, fmt.Errorf("run gateway: %w", err)
 	}
 	client, err := bedrock.NewClient(awsCfg, bedrock.ClientConfig{
 		Region:     cfg.Region,
@@ -240,7 +276,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MaxRetries: bedrockMaxRetries(cfg.MaxRetries),
 	})
 	if err != nil {
-		return fmt.Errorf("run gateway: %w", err)
+		return Deps{}, fmt.Errorf("run gateway: %w", err)
 	}
 	deps := Deps{
 		Converser: client,
@@ -257,7 +293,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.BedrockEndpoint != "" {
 		deps.UpstreamNote = "Bedrock endpoint overridden: " + cfg.BedrockEndpoint
 	}
-	return RunDeps(ctx, cfg, deps, log)
+	return deps, nil
 }
 
 // bedrockEndpointAddr returns the host:port Bedrock calls connect to.

@@ -94,6 +94,13 @@ type RetryAfterer interface {
 	RetryAfter() time.Duration
 }
 
+// ErrorTyper is implemented by errors that name their OpenAI error type
+// themselves, as a rate limit does ("requests" or "tokens", after the
+// limit that was exhausted).
+type ErrorTyper interface {
+	ErrorType() string
+}
+
 // Error is an error made ready for the wire.
 type Error struct {
 	// Status is the HTTP status.
@@ -135,6 +142,10 @@ func NewError(err error, requestID string) *Error {
 	var ra RetryAfterer
 	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
 		e.RetryAfter = ra.RetryAfter()
+	}
+	var et ErrorTyper
+	if errors.As(err, &et) && et.ErrorType() != "" {
+		e.Body.Error.Type = et.ErrorType()
 	}
 	return e
 }

@@ -36,22 +36,34 @@ type stack struct {
 // own retries are off so that statuses are observed as sent.
 func startStack(t testing.TB, env map[string]string) *stack {
 	t.Helper()
+	return startGateway(t, startEmulator(t), env, gateway.Deps{})
+}
+
+// startEmulator serves a Bedrock emulator that requires SigV4 and returns
+// its endpoint.
+func startEmulator(t testing.TB) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-
 	eln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	emu := emulator.New(emulator.Options{RequireSigV4: true})
-	go emulator.Serve(ctx, eln, emu, log)
+	go emulator.Serve(ctx, eln, emulator.New(emulator.Options{RequireSigV4: true}), slog.New(slog.DiscardHandler))
+	return "http://" + eln.Addr().String()
+}
 
+// startGateway starts a gateway in front of the emulator at endpoint, with
+// deps (the Bedrock client is filled in).
+func startGateway(t testing.TB, endpoint string, env map[string]string, deps gateway.Deps) *stack {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	vars := map[string]string{
 		"GATEWAY_ADDR":                     "127.0.0.1:0",
 		"MASTER_API_KEY":                   testKey,
-		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://" + eln.Addr().String(),
+		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": endpoint,
 		"BEDROCK_MAX_RETRIES":              "2",
+		"KEY_STORE":                        "none",
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -74,7 +86,8 @@ func startStack(t testing.TB, env map[string]string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := gateway.New(cfg, gateway.Deps{Converser: client}, log)
+	deps.Converser = client
+	srv, err := gateway.New(cfg, deps, log)
 	if err != nil {
 		t.Fatal(err)
 	}

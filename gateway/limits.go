@@ -1,0 +1,214 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
+)
+
+// imageTokenEstimate is what one image is reserved at: Claude bills an
+// image by its pixels, up to about 1,600 tokens for the largest it keeps.
+const imageTokenEstimate = 1600
+
+// bytesPerToken is the admission estimate's tokenizer: English averages
+// about four bytes per Claude token. The estimate is corrected once
+// Bedrock reports the real count.
+const bytesPerToken = 4
+
+// limitsFor returns the limits a key is held to: its own RPM and TPM where
+// set, else the global defaults when RATE_LIMIT_ENABLED.
+func (s *Server) limitsFor(key *convertor.APIKey) ratelimit.Limits {
+	lim := ratelimit.Limits{Window: s.cfg.RateLimitWindow}
+	if s.cfg.RateLimitEnabled {
+		lim.Requests, lim.Tokens = s.cfg.RateLimitRequests, s.cfg.RateLimitTokens
+	}
+	if key != nil {
+		if key.RPM > 0 {
+			lim.Requests = key.RPM
+		}
+		if key.TPM > 0 {
+			lim.Tokens = key.TPM
+		}
+	}
+	return lim
+}
+
+// admit counts the request against its key's limits and sets the
+// x-ratelimit-* headers. It returns a rate-limit error when refused.
+func (s *Server) admit(ctx *fasthttp.RequestCtx, x *exchange, creq *bedrock.ConverseRequest) error {
+	if s.deps.Limiter == nil || x.keyID == "" {
+		return nil
+	}
+	lim := s.limitsFor(x.key)
+	if lim.Requests == 0 && lim.Tokens == 0 {
+		return nil
+	}
+	tokens := estimateTokens(creq)
+	d, err := s.deps.Limiter.Admit(ctx, x.keyID, lim, tokens)
+	if err != nil {
+		return err
+	}
+	setRateLimitHeaders(&ctx.Response.Header, d)
+	if !d.Allowed {
+		s.metrics.rateLimited.WithLabelValues(d.Reason).Inc()
+		return newRateLimitError(d, lim, tokens)
+	}
+	x.reservation, x.reserved = d.Reservation, true
+	return nil
+}
+
+// settle corrects the request's token reservation to what Bedrock counted.
+// It runs after the response, off the request's context.
+func (s *Server) settle(x *exchange) {
+	if !x.reserved {
+		return
+	}
+	u := x.usage
+	actual := int64(u.InputTokens + u.OutputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens)
+	if actual == x.reservation.Tokens() {
+		return
+	}
+	r := x.reservation
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := s.deps.Limiter.Adjust(ctx, r, actual); err != nil && convertor.ErrorCode(err) != convertor.EUnavailable {
+			s.log.Warn("adjust rate-limit reservation", "request_id", x.id, "err", err)
+		}
+	}()
+}
+
+// estimateTokens is the admission estimate: the prompt's text at about four
+// bytes a token, a flat figure per image, and the most the answer may use.
+func estimateTokens(creq *bedrock.ConverseRequest) int64 {
+	var bytes, images int
+	for _, sb := range creq.System {
+		if sb.Text != nil {
+			bytes += len(*sb.Text)
+		}
+	}
+	for _, m := range creq.Messages {
+		for _, b := range m.Content {
+			switch {
+			case b.Text != nil:
+				bytes += len(*b.Text)
+			case b.Image != nil:
+				images++
+			case b.ToolUse != nil:
+				bytes += len(b.ToolUse.Name) + len(b.ToolUse.Input)
+			case b.ToolResult != nil:
+				for _, c := range b.ToolResult.Content {
+					switch {
+					case c.Text != nil:
+						bytes += len(*c.Text)
+					case c.JSON != nil:
+						bytes += len(c.JSON)
+					case c.Image != nil:
+						images++
+					}
+				}
+			case b.ReasoningContent != nil && b.ReasoningContent.ReasoningText != nil:
+				bytes += len(b.ReasoningContent.ReasoningText.Text)
+			}
+		}
+	}
+	if creq.ToolConfig != nil {
+		for _, t := range creq.ToolConfig.Tools {
+			if t.ToolSpec != nil {
+				bytes += len(t.ToolSpec.Name) + len(t.ToolSpec.Description) + len(t.ToolSpec.InputSchema.JSON)
+			}
+		}
+	}
+	n := int64((bytes+bytesPerToken-1)/bytesPerToken + images*imageTokenEstimate)
+	if creq.InferenceConfig != nil && creq.InferenceConfig.MaxTokens != nil {
+		n += int64(*creq.InferenceConfig.MaxTokens)
+	}
+	return n
+}
+
+// setRateLimitHeaders writes OpenAI's x-ratelimit-* headers for the
+// dimensions that have a limit.
+func setRateLimitHeaders(h *fasthttp.ResponseHeader, d ratelimit.Decision) {
+	if d.LimitRequests > 0 {
+		h.Set("x-ratelimit-limit-requests", strconv.FormatInt(d.LimitRequests, 10))
+		h.Set("x-ratelimit-remaining-requests", strconv.FormatInt(d.RemainingRequests, 10))
+		h.Set("x-ratelimit-reset-requests", formatReset(d.ResetRequests))
+	}
+	if d.LimitTokens > 0 {
+		h.Set("x-ratelimit-limit-tokens", strconv.FormatInt(d.LimitTokens, 10))
+		h.Set("x-ratelimit-remaining-tokens", strconv.FormatInt(d.RemainingTokens, 10))
+		h.Set("x-ratelimit-reset-tokens", formatReset(d.ResetTokens))
+	}
+}
+
+// formatReset writes a reset time as OpenAI does ("1s", "6m0s", "120ms").
+func formatReset(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(10 * time.Millisecond).String()
+}
+
+// rateLimitError is a 429 from our own limiter. Its OpenAI type names the
+// exhausted limit, as OpenAI's does.
+type rateLimitError struct {
+	err        *convertor.Error
+	typ        string
+	retryAfter time.Duration
+}
+
+func newRateLimitError(d ratelimit.Decision, lim ratelimit.Limits, tokens int64) *rateLimitError {
+	retry := max(d.RetryAfter, time.Second)
+	var msg string
+	switch d.Reason {
+	case ratelimit.ReasonTokens:
+		if tokens > lim.Tokens {
+			msg = fmt.Sprintf("Request too large: it needs about %d tokens (prompt estimate plus max_tokens) and the limit is %d tokens per %s. Lower max_tokens or shorten the prompt.", tokens, lim.Tokens, windowName(lim.Window))
+		} else {
+			msg = fmt.Sprintf("Rate limit reached for tokens per %s: limit %d, requested %d. Please try again in %s.", windowName(lim.Window), lim.Tokens, tokens, formatReset(retry))
+		}
+	default:
+		msg = fmt.Sprintf("Rate limit reached for requests per %s: limit %d. Please try again in %s.", windowName(lim.Window), lim.Requests, formatReset(retry))
+	}
+	return &rateLimitError{
+		err:        &convertor.Error{Code: convertor.ERateLimited, Reason: "rate_limit_exceeded", Message: msg},
+		typ:        d.Reason,
+		retryAfter: retry,
+	}
+}
+
+func windowName(w time.Duration) string {
+	if w == time.Minute || w == 0 {
+		return "minute"
+	}
+	return w.String()
+}
+
+func (e *rateLimitError) Error() string             { return e.err.Error() }
+func (e *rateLimitError) Unwrap() error             { return e.err }
+func (e *rateLimitError) RetryAfter() time.Duration { return e.retryAfter }
+func (e *rateLimitError) ErrorType() string         { return e.typ }
+
+// newLimiter builds the rate limiter the configuration asks for: Redis,
+// shared by every replica, when REDIS_URL is set; else in-process.
+func newLimiter(cfg Config, log *slog.Logger) (ratelimit.Limiter, error) {
+	if cfg.RedisURL == "" {
+		return ratelimit.NewMemory(ratelimit.MemoryOptions{}), nil
+	}
+	client, err := ratelimit.ParseRedisURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	return ratelimit.NewRedis(client, ratelimit.RedisOptions{FailClosed: !cfg.RateLimitFailOpen, Log: log}), nil
+}

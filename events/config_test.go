@@ -1,0 +1,64 @@
+package events_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/openai-api-convertor/convertor/events"
+)
+
+func TestLoadConfig(t *testing.T) {
+	env := map[string]string{
+		"NATS_URL":             "nats://127.0.0.1:4222",
+		"SQS_QUEUE_URL":        "https://sqs.eu-west-1.amazonaws.com/1/usage",
+		"SQS_DLQ_URL":          "https://sqs.eu-west-1.amazonaws.com/1/usage-dlq",
+		"AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9324",
+		"AWS_REGION":           "eu-west-1",
+		"EVENTS_ACK_WAIT":      "45s",
+		"EVENTS_MAX_DELIVER":   "5",
+	}
+	got, err := events.LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("LoadConfig() error = %v", err)
+	}
+	want := events.Config{
+		NATSURL:              "nats://127.0.0.1:4222",
+		SQSQueueURL:          "https://sqs.eu-west-1.amazonaws.com/1/usage",
+		SQSDeadLetterURL:     "https://sqs.eu-west-1.amazonaws.com/1/usage-dlq",
+		SQSEndpoint:          "http://127.0.0.1:9324",
+		Region:               "eu-west-1",
+		Stream:               "USAGE",
+		Topic:                "usage.events",
+		DeadLetterTopic:      "usage.deadletter",
+		AckWait:              45 * time.Second,
+		MaxDeliver:           5,
+		MaxInFlight:          events.DefaultMaxInFlight,
+		DuplicateWindow:      events.DefaultDuplicateWindow,
+		MaxAge:               events.DefaultMaxAge,
+		SQSWorkers:           events.DefaultSQSWorkers,
+		SQSVisibilityTimeout: events.DefaultSQSVisibilityTimeout,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadConfig_Errors(t *testing.T) {
+	env := map[string]string{
+		"EVENTS_STREAM":      "usage.stream",
+		"EVENTS_ACK_WAIT":    "soon",
+		"EVENTS_MAX_DELIVER": "-1",
+	}
+	_, err := events.LoadConfig(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("LoadConfig() error = nil, want every problem reported")
+	}
+	for _, name := range []string{"EVENTS_STREAM", "EVENTS_ACK_WAIT", "EVENTS_MAX_DELIVER"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("LoadConfig() error = %q, want it to name %s", err, name)
+		}
+	}
+}

@@ -1,0 +1,305 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/openai-api-convertor/convertor"
+)
+
+// Emitter defaults.
+const (
+	// DefaultQueueSize absorbs a few seconds of peak traffic while a
+	// publish is slow, before Emit falls back to the spool.
+	DefaultQueueSize     = 8192
+	DefaultEmitBatchSize = 100
+	// DefaultFlushInterval is the longest an event waits in the queue
+	// for its batch to fill.
+	DefaultFlushInterval = 100 * time.Millisecond
+	// DefaultRetryMax caps the wait between attempts to reach a bus that
+	// is down; the first wait is retryMin.
+	DefaultRetryMax = 30 * time.Second
+	retryMin        = 100 * time.Millisecond
+)
+
+// EmitterOptions tunes an Emitter. Zero fields take their defaults.
+type EmitterOptions struct {
+	QueueSize     int
+	BatchSize     int
+	FlushInterval time.Duration
+	RetryMax      time.Duration
+	Log           *slog.Logger
+	// Metrics, nil for unregistered ones.
+	Metrics *Metrics
+}
+
+// Emitter sends usage events from the request path to the bus without
+// making a request wait: Emit only queues, a background loop publishes in
+// batches. When the queue is full, Emit spools the event itself; when a
+// publish fails, the batch is spooled and the bus retried with backoff,
+// the spool replayed in order once it answers. Spooled events keep their
+// ids, so consumers (and JetStream's duplicate window) dedupe replays.
+// Safe for concurrent use.
+type Emitter struct {
+	pub   message.Publisher
+	topic string
+	spool *Spool
+	opts  EmitterOptions
+	log   *slog.Logger
+	m     *Metrics
+
+	queue chan *convertor.UsageEvent
+
+	mu      sync.RWMutex // Emit holds it for reading while queueing; Close for writing
+	closed  bool
+	stop    chan struct{} // closed by Close: drain and return
+	abandon chan struct{} // closed when Close's ctx ends: spool, do not publish
+	done    chan struct{} // closed when the loop has returned
+	once    sync.Once
+
+	// Loop state, touched only by the loop goroutine.
+	down    bool
+	backoff time.Duration
+	retryAt time.Time
+}
+
+// NewEmitter starts an emitter publishing to topic, falling back to spool.
+// It panics on a nil publisher or spool: without them nothing can be kept.
+func NewEmitter(pub message.Publisher, topic string, spool *Spool, opts EmitterOptions) *Emitter {
+	if pub == nil || spool == nil {
+		panic("events: NewEmitter needs a publisher and a spool")
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = DefaultQueueSize
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultEmitBatchSize
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = DefaultFlushInterval
+	}
+	if opts.RetryMax <= 0 {
+		opts.RetryMax = DefaultRetryMax
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
+	e := &Emitter{
+		pub: pub, topic: topic, spool: spool, opts: opts,
+		log:     orDiscard(opts.Log).With("topic", topic),
+		m:       opts.Metrics,
+		queue:   make(chan *convertor.UsageEvent, opts.QueueSize),
+		stop:    make(chan struct{}),
+		abandon: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	go e.loop()
+	return e
+}
+
+// Emit hands ev over for publishing and returns at once; the caller must
+// not change ev afterwards. A zero Version or empty ID is filled in. When
+// the queue is full, or after Close, ev is spooled synchronously (one
+// fsync) rather than dropped. An event that fails Validate is a bug of the
+// caller: it is logged and counted as dropped, since no consumer could
+// accept it.
+func (e *Emitter) Emit(ev *convertor.UsageEvent) {
+	e.m.Emitted.Inc()
+	if ev.Version == 0 {
+		ev.Version = convertor.UsageEventVersion
+	}
+	if ev.ID == "" {
+		ev.ID = NewID(ev.Time)
+	}
+	if err := ev.Validate(); err != nil {
+		e.m.Dropped.Inc()
+		e.log.Error("usage event invalid; dropped", "event_id", ev.ID, "request_id", ev.RequestID, "error", err)
+		return
+	}
+	e.mu.RLock()
+	if !e.closed {
+		select {
+		case e.queue <- ev:
+			e.mu.RUnlock()
+			return
+		default:
+		}
+	}
+	e.mu.RUnlock()
+	e.toSpool([]*convertor.UsageEvent{ev})
+}
+
+// Pending returns how many events wait in the queue.
+func (e *Emitter) Pending() int {
+	return len(e.queue)
+}
+
+// Close stops accepting events into the queue and drains it: published
+// when the bus takes them, spooled otherwise. When ctx ends first, what is
+// left is spooled without trying the bus; Close then returns ctx's error
+// once the loop is done (after at most one publish in progress). Later
+// Emit calls spool synchronously. Close does not close the spool.
+func (e *Emitter) Close(ctx context.Context) error {
+	e.once.Do(func() {
+		e.mu.Lock()
+		e.closed = true
+		e.mu.Unlock()
+		close(e.stop)
+	})
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+	}
+	select {
+	case <-e.abandon:
+	default:
+		close(e.abandon)
+	}
+	<-e.done
+	return ctx.Err()
+}
+
+func (e *Emitter) loop() {
+	defer close(e.done)
+	tick := time.NewTicker(e.opts.FlushInterval)
+	defer tick.Stop()
+	batch := make([]*convertor.UsageEvent, 0, e.opts.BatchSize)
+	for {
+		select {
+		case ev := <-e.queue:
+			batch = append(batch, ev)
+			if len(batch) >= e.opts.BatchSize {
+				e.flush(batch)
+				batch = batch[:0]
+			}
+		case <-tick.C:
+			e.flush(batch)
+			batch = batch[:0]
+			e.replay()
+		case <-e.stop:
+			e.drain(batch)
+			return
+		}
+	}
+}
+
+// drain empties the queue after Close. No Emit queues any more (closed is
+// set under e.mu), so an empty queue stays empty.
+func (e *Emitter) drain(batch []*convertor.UsageEvent) {
+	for {
+		select {
+		case ev := <-e.queue:
+			batch = append(batch, ev)
+			if len(batch) >= e.opts.BatchSize {
+				e.flush(batch)
+				batch = batch[:0]
+			}
+		default:
+			e.flush(batch)
+			return
+		}
+	}
+}
+
+// flush publishes batch, or spools it when the bus is down, the spool
+// holds older events (they go first) or Close gave up on the bus.
+func (e *Emitter) flush(batch []*convertor.UsageEvent) {
+	if len(batch) == 0 {
+		return
+	}
+	if e.abandoned() || e.down || e.spool.Len() > 0 {
+		e.toSpool(batch)
+		e.replay()
+		return
+	}
+	if err := e.publish(batch); err != nil {
+		e.markDown(err)
+		e.toSpool(batch)
+		return
+	}
+	e.m.Sent.Add(float64(len(batch)))
+}
+
+// replay sends the spool to the bus when it holds events and the backoff
+// allows a try.
+func (e *Emitter) replay() {
+	if e.abandoned() || e.spool.Len() == 0 || (e.down && time.Now().Before(e.retryAt)) {
+		return
+	}
+	n, err := e.spool.Replay(func(evs []*convertor.UsageEvent) error {
+		if err := e.publish(evs); err != nil {
+			return err
+		}
+		e.m.Replayed.Add(float64(len(evs)))
+		return nil
+	})
+	if err != nil {
+		e.markDown(err)
+		return
+	}
+	if e.down {
+		e.log.Info("events bus is back; spool replayed", "events", n)
+	}
+	e.down, e.backoff = false, 0
+}
+
+func (e *Emitter) publish(evs []*convertor.UsageEvent) error {
+	msgs := make([]*message.Message, 0, len(evs))
+	for _, ev := range evs {
+		msg, err := NewMessage(ev)
+		if err != nil {
+			// Emit validated it, and the spool only holds what Marshal
+			// wrote; publishing the rest beats blocking them all.
+			e.m.Dropped.Inc()
+			e.log.Error("usage event cannot be encoded; dropped", "event_id", ev.ID, "error", err)
+			continue
+		}
+		msgs = append(msgs, msg)
+	}
+	return e.pub.Publish(e.topic, msgs...)
+}
+
+// markDown records a failed publish and schedules the next try with
+// exponential backoff and jitter.
+func (e *Emitter) markDown(err error) {
+	if !e.down {
+		e.log.Warn("events bus unavailable; spooling usage events", "error", err)
+		e.backoff = retryMin
+	} else {
+		e.backoff = min(2*e.backoff, e.opts.RetryMax)
+	}
+	e.down = true
+	jitter := time.Duration(rand.Int64N(int64(e.backoff)/2 + 1))
+	e.retryAt = time.Now().Add(e.backoff/2 + jitter)
+}
+
+func (e *Emitter) abandoned() bool {
+	select {
+	case <-e.abandon:
+		return true
+	default:
+		return false
+	}
+}
+
+// toSpool writes evs to the spool; only a spool that refuses them loses
+// them, loudly.
+func (e *Emitter) toSpool(evs []*convertor.UsageEvent) {
+	if err := e.spool.Append(evs); err != nil {
+		e.m.Dropped.Add(float64(len(evs)))
+		attrs := []any{"events", len(evs), "event_id", evs[0].ID, "error", err}
+		if errors.Is(err, ErrSpoolFull) {
+			attrs = append(attrs, "hint", "the bus has been down long enough to fill the spool")
+		}
+		e.log.Error("usage events dropped: spool refused them", attrs...)
+		return
+	}
+	e.m.Spooled.Add(float64(len(evs)))
+}

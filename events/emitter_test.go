@@ -1,0 +1,280 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/events"
+	"github.com/openai-api-convertor/convertor/internal/testenv"
+)
+
+// fakePublisher records what it is given; it can fail or hold publishes.
+type fakePublisher struct {
+	mu   sync.Mutex
+	ids  map[string]int
+	fail atomic.Bool
+	hold chan struct{} // when non-nil, Publish waits for it to close
+}
+
+func newFakePublisher() *fakePublisher { return &fakePublisher{ids: make(map[string]int)} }
+
+func (p *fakePublisher) Publish(_ string, msgs ...*message.Message) error {
+	if p.hold != nil {
+		<-p.hold
+	}
+	if p.fail.Load() {
+		return errors.New("bus down")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range msgs {
+		if _, err := events.Unmarshal(m.Payload); err != nil {
+			return err
+		}
+		p.ids[m.UUID]++
+	}
+	return nil
+}
+
+func (p *fakePublisher) Close() error { return nil }
+
+func (p *fakePublisher) missing(evs []*convertor.UsageEvent) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, ev := range evs {
+		if p.ids[ev.ID] == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func checkNoneDropped(t *testing.T, m *events.Metrics) {
+	t.Helper()
+	if got := value(m.Dropped); got != 0 {
+		t.Errorf("dropped = %v, want 0", got)
+	}
+}
+
+func TestEmitter_CloseDrains(t *testing.T) {
+	t.Parallel()
+	pub := newFakePublisher()
+	m := events.NewMetrics(nil)
+	spool := openSpool(t, t.TempDir(), events.SpoolOptions{})
+	// A flush interval far beyond the test: only Close can send these.
+	e := events.NewEmitter(pub, events.DefaultTopic, spool, events.EmitterOptions{
+		BatchSize: 1000, FlushInterval: time.Hour, Metrics: m,
+	})
+	evs := testEvents(t, 250)
+	for _, ev := range evs {
+		e.Emit(ev)
+	}
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatalf("Close() error = %v", err)
+	}
+	if n := pub.missing(evs); n != 0 {
+		t.Errorf("%d events not published after Close", n)
+	}
+	if got := value(m.Sent); got != float64(len(evs)) {
+		t.Errorf("sent = %v, want %d", got, len(evs))
+	}
+	checkNoneDropped(t, m)
+
+	// After Close, Emit still keeps the event: in the spool.
+	late := testEvent(t, 999)
+	e.Emit(late)
+	if got := spool.Len(); got != 1 {
+		t.Errorf("spool Len() after a late Emit = %d, want 1", got)
+	}
+}
+
+func TestEmitter_CloseSpoolsWhenBusDown(t *testing.T) {
+	t.Parallel()
+	pub := newFakePublisher()
+	pub.fail.Store(true)
+	m := events.NewMetrics(nil)
+	spool := openSpool(t, t.TempDir(), events.SpoolOptions{})
+	e := events.NewEmitter(pub, events.DefaultTopic, spool, events.EmitterOptions{FlushInterval: time.Hour, Metrics: m})
+	evs := testEvents(t, 30)
+	for _, ev := range evs {
+		e.Emit(ev)
+	}
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatalf("Close() error = %v", err)
+	}
+	if got := spool.Len(); got != len(evs) {
+		t.Errorf("spool Len() = %d, want every unsent event (%d)", got, len(evs))
+	}
+	checkNoneDropped(t, m)
+}
+
+func TestEmitter_QueueFullSpools(t *testing.T) {
+	t.Parallel()
+	pub := newFakePublisher()
+	pub.hold = make(chan struct{})
+	m := events.NewMetrics(nil)
+	spool := openSpool(t, t.TempDir(), events.SpoolOptions{})
+	e := events.NewEmitter(pub, events.DefaultTopic, spool, events.EmitterOptions{
+		QueueSize: 4, BatchSize: 1, FlushInterval: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond, Metrics: m,
+	})
+	// The loop is stuck in a publish; Emit must still return, spooling
+	// what the queue cannot take.
+	evs := testEvents(t, 50)
+	for _, ev := range evs {
+		e.Emit(ev)
+	}
+	if got := value(m.Spooled); got == 0 {
+		t.Fatal("spooled = 0 with a full queue, want Emit to spool")
+	}
+	close(pub.hold)
+	waitFor(t, deliveryTimeout, "spooled events replayed", func() bool { return pub.missing(evs) == 0 })
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := value(m.Sent)+value(m.Replayed), float64(len(evs)); got < want {
+		t.Errorf("sent+replayed = %v, want at least %v", got, want)
+	}
+	checkNoneDropped(t, m)
+}
+
+// TestEmitter_BusDown stops the NATS server under load: events go to the
+// spool, and once the server is back every event reaches the consumer.
+func TestEmitter_BusDown(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartNATS(t)
+	cfg := jetStreamConfig(t, srv.URL())
+	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	sub, err := events.NewSubscriber(t.Context(), cfg, "busdown", testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	got := newSeen()
+	consume(t, sub, cfg.Topic, func(_ context.Context, evs []*convertor.UsageEvent) error {
+		got.add(evs)
+		return nil
+	}, events.ConsumeOptions{BatchSize: 50, BatchWait: 20 * time.Millisecond, Log: testLog(t)})
+
+	m := events.NewMetrics(nil)
+	spool := openSpool(t, t.TempDir(), events.SpoolOptions{})
+	e := events.NewEmitter(pub, cfg.Topic, spool, events.EmitterOptions{
+		BatchSize: 20, FlushInterval: 10 * time.Millisecond, RetryMax: 500 * time.Millisecond,
+		Metrics: m, Log: testLog(t),
+	})
+	evs := testEvents(t, 600)
+	phase := func(evs []*convertor.UsageEvent) {
+		for _, ev := range evs {
+			e.Emit(ev)
+		}
+	}
+
+	phase(evs[:200])
+	waitFor(t, deliveryTimeout, "events before the outage", func() bool { return got.missing(evs[:200]) == 0 })
+
+	srv.Stop()
+	phase(evs[200:400])
+	waitFor(t, deliveryTimeout, "events spooled during the outage", func() bool {
+		return value(m.Spooled) >= 200
+	})
+
+	srv.Start()
+	phase(evs[400:])
+	waitFor(t, deliveryTimeout, "every event after the restart", func() bool { return got.missing(evs) == 0 })
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := got.distinct(); n != len(evs) {
+		t.Errorf("consumer saw %d distinct ids, want %d", n, len(evs))
+	}
+	if got := value(m.Replayed); got < 200 {
+		t.Errorf("replayed = %v, want at least the 200 spooled", got)
+	}
+	checkNoneDropped(t, m)
+	t.Logf("sent %v, spooled %v, replayed %v", value(m.Sent), value(m.Spooled), value(m.Replayed))
+}
+
+// BenchmarkEmitter_Emit measures what a request pays: queueing one event.
+// The timer stops while the background loop catches up, so the queue never
+// overflows into the spool (that path is BenchmarkEmitter_EmitQueueFull).
+func BenchmarkEmitter_Emit(b *testing.B) {
+	e, pub, m := benchEmitter(b, 1<<12)
+	ev := testEvent(b, 1)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		e.Emit(ev)
+		if i++; i%(1<<11) == 0 {
+			b.StopTimer()
+			waitFor(b, deliveryTimeout, "the queue to drain", func() bool { return e.Pending() == 0 })
+			b.StartTimer()
+		}
+	}
+	b.StopTimer()
+	closeBench(b, e, pub, m, ev)
+}
+
+// BenchmarkEmitter_EmitQueueFull measures Emit when the bus cannot keep up
+// and every event is spooled synchronously (one fsync each).
+func BenchmarkEmitter_EmitQueueFull(b *testing.B) {
+	e, pub, m := benchEmitter(b, 1)
+	pub.hold = make(chan struct{})
+	ev := testEvent(b, 1)
+	e.Emit(ev)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Emit(ev)
+	}
+	b.StopTimer()
+	close(pub.hold)
+	closeBench(b, e, pub, m, ev)
+}
+
+func benchEmitter(b *testing.B, queue int) (*events.Emitter, *fakePublisher, *events.Metrics) {
+	pub := newFakePublisher()
+	spool, err := events.OpenSpool(b.TempDir(), events.SpoolOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { spool.Close() })
+	m := events.NewMetrics(nil)
+	return events.NewEmitter(pub, events.DefaultTopic, spool, events.EmitterOptions{QueueSize: queue, Metrics: m}), pub, m
+}
+
+// closeBench checks the output once: the emitted event reached the
+// publisher and nothing was dropped.
+func closeBench(b *testing.B, e *events.Emitter, pub *fakePublisher, m *events.Metrics, ev *convertor.UsageEvent) {
+	waitFor(b, deliveryTimeout, "the event published or replayed", func() bool { return pub.missing([]*convertor.UsageEvent{ev}) == 0 })
+	if err := e.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	checkNoneDroppedB(b, m)
+}
+
+func checkNoneDroppedB(b *testing.B, m *events.Metrics) {
+	if got := value(m.Dropped); got != 0 {
+		b.Errorf("dropped = %v, want 0", got)
+	}
+}
+
+// value reads a counter.
+func value(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
+}

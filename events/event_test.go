@@ -1,0 +1,106 @@
+package events_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/openai-api-convertor/convertor/events"
+)
+
+func TestMarshal_RoundTrip(t *testing.T) {
+	ev := testEvent(t, 7)
+	ev.CacheReadTokens, ev.CacheWriteTokens = 3, 4
+	ev.Estimated, ev.Disconnected = true, true
+	b, err := events.Marshal(ev)
+	if err != nil {
+		t.Fatalf("Marshal() error = %v", err)
+	}
+	if !strings.Contains(string(b), `"v":1`) {
+		t.Errorf("Marshal() = %s, want a \"v\":1 version field", b)
+	}
+	got, err := events.Unmarshal(b)
+	if err != nil {
+		t.Fatalf("Unmarshal() error = %v", err)
+	}
+	if diff := cmp.Diff(ev, got); diff != "" {
+		t.Errorf("Unmarshal(Marshal()) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestMarshal_ErrInvalidEvent(t *testing.T) {
+	ev := testEvent(t, 1)
+	ev.OutputTokens = -1
+	if _, err := events.Marshal(ev); !errors.Is(err, events.ErrInvalidEvent) {
+		t.Errorf("Marshal(negative tokens) error = %v, want ErrInvalidEvent", err)
+	}
+	if _, err := events.Marshal(nil); !errors.Is(err, events.ErrInvalidEvent) {
+		t.Errorf("Marshal(nil) error = %v, want ErrInvalidEvent", err)
+	}
+}
+
+func TestUnmarshal_ErrInvalidEvent(t *testing.T) {
+	valid := `"id":"01JDQ0000000000000000000AB","request_id":"r","time":"2025-11-25T12:00:00Z","key_id":"k","model":"m","input_tokens":1,"output_tokens":2,"cache_read_tokens":0,"cache_write_tokens":0,"latency_ms":3,"status":"ok","http_status":200,"streamed":false,"disconnected":false`
+	if _, err := events.Unmarshal([]byte(`{"v":1,` + valid + `}`)); err != nil {
+		t.Fatalf("Unmarshal(valid) error = %v", err)
+	}
+	tests := map[string]string{
+		"NotJSON":         `{"v":1,`,
+		"Empty":           ``,
+		"Array":           `[1,2]`,
+		"NoVersion":       `{` + valid + `}`,
+		"FutureVersion":   `{"v":2,` + valid + `}`,
+		"VersionString":   `{"v":"1",` + valid + `}`,
+		"MissingID":       `{"v":1,` + strings.Replace(valid, `"id":"01JDQ0000000000000000000AB",`, "", 1) + `}`,
+		"MissingTime":     `{"v":1,` + strings.Replace(valid, `"time":"2025-11-25T12:00:00Z",`, "", 1) + `}`,
+		"MissingModel":    `{"v":1,` + strings.Replace(valid, `"model":"m",`, "", 1) + `}`,
+		"NegativeTokens":  `{"v":1,` + strings.Replace(valid, `"input_tokens":1`, `"input_tokens":-5`, 1) + `}`,
+		"UnknownStatus":   `{"v":1,` + strings.Replace(valid, `"status":"ok"`, `"status":"maybe"`, 1) + `}`,
+		"TokensWrongType": `{"v":1,` + strings.Replace(valid, `"input_tokens":1`, `"input_tokens":"1"`, 1) + `}`,
+	}
+	for name, payload := range tests {
+		t.Run(name, func(t *testing.T) {
+			ev, err := events.Unmarshal([]byte(payload))
+			if !errors.Is(err, events.ErrInvalidEvent) {
+				t.Fatalf("Unmarshal() = %+v, %v; want ErrInvalidEvent", ev, err)
+			}
+		})
+	}
+}
+
+func TestNewID(t *testing.T) {
+	at := time.Date(2025, 11, 25, 12, 0, 0, 0, time.UTC)
+	prev := ""
+	for i := range 1000 {
+		id := events.NewID(at) // same millisecond: monotonic entropy orders them
+		u, err := ulid.ParseStrict(id)
+		if err != nil {
+			t.Fatalf("NewID() = %q: %v", id, err)
+		}
+		if got := ulid.Time(u.Time()); !got.Equal(at) {
+			t.Fatalf("NewID() time = %v, want %v", got, at)
+		}
+		if id <= prev {
+			t.Fatalf("NewID() #%d = %s, not after %s", i, id, prev)
+		}
+		prev = id
+	}
+	if id := events.NewID(time.Time{}); len(id) != 26 {
+		t.Errorf("NewID(zero time) = %q, want a ULID", id)
+	}
+}
+
+func TestNewMessage_UUIDIsEventID(t *testing.T) {
+	ev := testEvent(t, 1)
+	msg, err := events.NewMessage(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.UUID != ev.ID {
+		t.Errorf("NewMessage().UUID = %q, want event id %q", msg.UUID, ev.ID)
+	}
+}

@@ -1,0 +1,54 @@
+package events
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics counts what the emitter and consumers do with events. Dropped
+// must stay at zero: anything else means events were lost and is logged
+// at Error as well.
+type Metrics struct {
+	Emitted  prometheus.Counter // handed to Emit
+	Sent     prometheus.Counter // published by the emitter from its queue
+	Spooled  prometheus.Counter // written to the spool
+	Replayed prometheus.Counter // published from the spool
+	Dropped  prometheus.Counter // lost: neither published nor spooled
+
+	Consumed      prometheus.Counter // valid events handed to a consumer's handler and acked
+	DeadLettered  prometheus.Counter // invalid payloads sent to the dead letter
+	HandlerErrors prometheus.Counter // handler failures; their batches were nacked
+}
+
+// NewMetrics creates the counters and registers them on reg; nil leaves
+// them unregistered (tests). Registering on a registry that has them
+// already reuses those, so an emitter and consumers can share one.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	counter := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "convertor", Subsystem: "events", Name: name, Help: help})
+		if reg == nil {
+			return c
+		}
+		if err := reg.Register(c); err != nil {
+			var exists prometheus.AlreadyRegisteredError
+			if errors.As(err, &exists) {
+				if old, ok := exists.ExistingCollector.(prometheus.Counter); ok {
+					return old
+				}
+			}
+			panic(err) // a name clash with a different metric is a bug
+		}
+		return c
+	}
+	return &Metrics{
+		Emitted:       counter("emitted_total", "Usage events handed to the emitter."),
+		Sent:          counter("sent_total", "Usage events published from the emitter's queue."),
+		Spooled:       counter("spooled_total", "Usage events written to the local spool."),
+		Replayed:      counter("replayed_total", "Usage events published from the local spool."),
+		Dropped:       counter("dropped_total", "Usage events lost: neither published nor spooled."),
+		Consumed:      counter("consumed_total", "Usage events processed by a consumer and acknowledged."),
+		DeadLettered:  counter("deadlettered_total", "Invalid usage event payloads sent to the dead letter."),
+		HandlerErrors: counter("handler_errors_total", "Consumer batches whose handler failed and were nacked."),
+	}
+}

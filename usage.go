@@ -2,6 +2,7 @@ package convertor
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -95,6 +96,21 @@ type Price struct {
 	Source string `json:"source,omitempty"`
 }
 
+// Validate checks what pricing relies on. Returns EInvalid.
+func (p *Price) Validate() error {
+	switch {
+	case p.Model == "" || strings.ContainsAny(p.Model, " \t\r\n#"):
+		return ParamErrorf("model", "price model %q: want a Bedrock model id without spaces or '#'", p.Model)
+	case strings.ContainsAny(p.Route, ". \t\r\n#"):
+		return ParamErrorf("route", "price route %q: want a geography prefix such as \"global\" or \"us\", without the dot", p.Route)
+	case p.EffectiveFrom.IsZero():
+		return ParamErrorf("effective_from", "price of %s: effective_from required", p.Model)
+	case p.InputMicros < 0 || p.OutputMicros < 0 || p.CacheReadMicros < 0 || p.CacheWriteMicros < 0:
+		return Errorf(EInvalid, "price of %s: negative rate", p.Model)
+	}
+	return nil
+}
+
 // UsageRecord is a priced usage event, one per request, stored for the
 // request log and for replay.
 type UsageRecord struct {
@@ -105,6 +121,10 @@ type UsageRecord struct {
 	// PriceFrom identifies the price used (its EffectiveFrom), so a replay
 	// can tell what changed.
 	PriceFrom time.Time `json:"price_from,omitzero"`
+	// Unpriced is set when no price matched the model at the event's time:
+	// CostMicros is then 0 until a replay with --reprice finds one. A
+	// request without tokens needs no price and is never unpriced.
+	Unpriced bool `json:"unpriced,omitempty"`
 }
 
 // Rollup is one aggregate row: a key × model × period, or a model × period
@@ -132,6 +152,10 @@ type UsageStore interface {
 	// Usage returns the records with from <= Time < to, optionally of one
 	// key, oldest first, calling fn per page; fn returning an error stops.
 	Usage(ctx context.Context, from, to time.Time, keyID string, fn func([]*UsageRecord) error) error
+	// RepriceUsage overwrites the cost fields (CostMicros, PriceFrom,
+	// Unpriced) of the stored record with r's ID, for a replay that priced
+	// it again; the other fields stay as stored. Returns ENotFound.
+	RepriceUsage(ctx context.Context, r *UsageRecord) error
 }
 
 // PriceStore keeps the pricing table.

@@ -30,7 +30,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 		return
 	}
 	x.stream = req.Stream
-	route, err := s.deps.Routes.ResolveRoute(ctx, req.Model)
+	route, err := s.deps.Routes.ResolveRoute(s.baseCtx, req.Model)
 	if err != nil {
 		s.writeError(ctx, x, err)
 		return

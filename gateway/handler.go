@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -33,6 +34,13 @@ type exchange struct {
 	// reservation is what the rate limiter counted, corrected by settle.
 	reservation ratelimit.Reservation
 	reserved    bool
+	// promptEstimate is the admission estimate of the prompt's tokens;
+	// usageEstimated says usage was estimated because Bedrock's count
+	// never arrived.
+	promptEstimate int64
+	usageEstimated bool
+	// refused is set when a rate limit or budget refused the request.
+	refused bool
 	// model is the requested model name once the route resolved; the
 	// metrics label, so unknown names cannot grow label sets.
 	model        string
@@ -193,7 +201,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, x *exchange) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.deps.Auth.Authenticate(ctx, key)
+	p, err := s.deps.Auth.Authenticate(s.baseCtx, key)
 	if err != nil {
 		return err
 	}
@@ -284,7 +292,7 @@ func (s *Server) finish(x *exchange) {
 	if !x.quiet {
 		s.metrics.observeRequest(x.status, x.model, x.stream)
 	}
-	if x.upstream {
+	if x.upstream || x.refused {
 		s.recordUsage(x)
 	}
 	s.settle(x)
@@ -326,23 +334,46 @@ func (s *Server) finish(x *exchange) {
 	s.log.LogAttrs(context.Background(), level, "request", attrs...)
 }
 
-// recordUsage hands the usage of a request that reached Bedrock to the sink.
+// recordUsage emits the usage event of a request that reached Bedrock or
+// was refused by a limit.
 func (s *Server) recordUsage(x *exchange) {
-	s.metrics.observeTokens(x.model, x.usage)
-	s.deps.Usage.RecordUsage(context.Background(), &UsageRecord{
-		RequestID:      x.id,
-		KeyID:          x.keyID,
-		Model:          x.model,
-		BedrockModelID: x.bedrockModel,
-		Time:           x.start,
-		Usage:          x.usage,
-		Status:         x.status,
-		ErrorCode:      x.errCode,
-		Streamed:       x.stream,
-		Disconnected:   x.disconnected,
-		TTFT:           x.ttft,
-		Latency:        time.Since(x.start),
-	})
+	if x.upstream {
+		s.metrics.observeTokens(x.model, x.usage)
+	}
+	ev := &convertor.UsageEvent{
+		Version:          convertor.UsageEventVersion,
+		ID:               strings.TrimPrefix(x.id, "req_"),
+		RequestID:        x.id,
+		Time:             x.start.UTC(),
+		KeyID:            x.keyID,
+		Model:            x.model,
+		BedrockModelID:   x.bedrockModel,
+		Region:           s.cfg.Region,
+		InputTokens:      int64(x.usage.InputTokens),
+		OutputTokens:     int64(x.usage.OutputTokens),
+		CacheReadTokens:  int64(x.usage.CacheReadInputTokens),
+		CacheWriteTokens: int64(x.usage.CacheWriteInputTokens),
+		Estimated:        x.usageEstimated,
+		LatencyMs:        time.Since(x.start).Milliseconds(),
+		TTFTMs:           x.ttft.Milliseconds(),
+		Status:           convertor.UsageOK,
+		ErrorType:        x.errCode,
+		HTTPStatus:       x.status,
+		Streamed:         x.stream,
+		Disconnected:     x.disconnected,
+	}
+	switch {
+	case x.refused:
+		ev.Status = convertor.UsageRefused
+	case x.disconnected:
+		ev.Status = convertor.UsageCanceled
+	case x.errCode != "":
+		ev.Status = convertor.UsageError
+	}
+	if ev.KeyID == "" {
+		ev.KeyID = AnonymousKeyID
+	}
+	s.deps.Usage.Emit(ev)
 }
 
 // maxQuotedPath bounds how much of a path or method an error quotes.

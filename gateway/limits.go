@@ -44,6 +44,12 @@ func (s *Server) limitsFor(key *convertor.APIKey) ratelimit.Limits {
 // admit counts the request against its key's limits and sets the
 // x-ratelimit-* headers. It returns a rate-limit error when refused.
 func (s *Server) admit(ctx *fasthttp.RequestCtx, x *exchange, creq *bedrock.ConverseRequest) error {
+	prompt := estimatePromptTokens(creq)
+	x.promptEstimate = prompt
+	if err := s.checkBudget(s.baseCtx, x); err != nil {
+		x.refused = true
+		return err
+	}
 	if s.deps.Limiter == nil || x.keyID == "" {
 		return nil
 	}
@@ -51,13 +57,17 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, x *exchange, creq *bedrock.Conv
 	if lim.Requests == 0 && lim.Tokens == 0 {
 		return nil
 	}
-	tokens := estimateTokens(creq)
-	d, err := s.deps.Limiter.Admit(ctx, x.keyID, lim, tokens)
+	tokens := prompt
+	if creq.InferenceConfig != nil && creq.InferenceConfig.MaxTokens != nil {
+		tokens += int64(*creq.InferenceConfig.MaxTokens)
+	}
+	d, err := s.deps.Limiter.Admit(s.baseCtx, x.keyID, lim, tokens)
 	if err != nil {
 		return err
 	}
 	setRateLimitHeaders(&ctx.Response.Header, d)
 	if !d.Allowed {
+		x.refused = true
 		s.metrics.rateLimited.WithLabelValues(d.Reason).Inc()
 		return newRateLimitError(d, lim, tokens)
 	}
@@ -86,9 +96,9 @@ func (s *Server) settle(x *exchange) {
 	}()
 }
 
-// estimateTokens is the admission estimate: the prompt's text at about four
-// bytes a token, a flat figure per image, and the most the answer may use.
-func estimateTokens(creq *bedrock.ConverseRequest) int64 {
+// estimatePromptTokens estimates the prompt's tokens: its text at about
+// four bytes a token and a flat figure per image.
+func estimatePromptTokens(creq *bedrock.ConverseRequest) int64 {
 	var bytes, images int
 	for _, sb := range creq.System {
 		if sb.Text != nil {
@@ -127,11 +137,7 @@ func estimateTokens(creq *bedrock.ConverseRequest) int64 {
 			}
 		}
 	}
-	n := int64((bytes+bytesPerToken-1)/bytesPerToken + images*imageTokenEstimate)
-	if creq.InferenceConfig != nil && creq.InferenceConfig.MaxTokens != nil {
-		n += int64(*creq.InferenceConfig.MaxTokens)
-	}
-	return n
+	return int64((bytes+bytesPerToken-1)/bytesPerToken + images*imageTokenEstimate)
 }
 
 // setRateLimitHeaders writes OpenAI's x-ratelimit-* headers for the

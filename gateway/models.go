@@ -19,7 +19,7 @@ func (s *Server) handleModels(ctx *fasthttp.RequestCtx, x *exchange) {
 		s.writeError(ctx, x, err)
 		return
 	}
-	routes, err := s.deps.Routes.ListRoutes(ctx)
+	routes, err := s.deps.Routes.ListRoutes(s.baseCtx)
 	if err != nil {
 		s.writeError(ctx, x, fmt.Errorf("list routes: %w", err))
 		return
@@ -42,7 +42,7 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, x *exchange, id string) {
 		s.writeError(ctx, x, convertor.ParamErrorf("model", "Missing model id in the URL."))
 		return
 	}
-	r, err := s.deps.Routes.ResolveRoute(ctx, id)
+	r, err := s.deps.Routes.ResolveRoute(s.baseCtx, id)
 	if err != nil {
 		s.writeError(ctx, x, err)
 		return

@@ -72,6 +72,8 @@ type Deps struct {
 	// Limiter enforces RPM and TPM; nil means one built from the
 	// configuration (Redis when REDIS_URL is set, else in-process).
 	Limiter ratelimit.Limiter
+	// Spend reads month-to-date spend for budgets; nil disables budgets.
+	Spend SpendReader
 	// Ready are the checks /ready runs.
 	Ready []ReadinessCheck
 	// UpstreamNote is shown by /health, for instance that answers come from
@@ -102,6 +104,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *Metrics
 	http    *fasthttp.Server
+	spend   *spendCache
 
 	// baseCtx parents every upstream call; Shutdown cancels it when the
 	// grace period ends, which aborts the streams still running.
@@ -160,6 +163,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		deps.Usage = nopUsageSink{}
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log, metrics: newMetrics()}
+	if deps.Spend != nil {
+		s.spend = newSpendCache(deps.Spend)
+	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	if ka, ok := deps.Auth.(*KeyAuthenticator); ok {
 		// Flushes last-used times each minute and once more at Shutdown.

@@ -181,6 +181,16 @@ func (p *streamPump) end(upErr error) {
 	x := p.x
 	s := p.s
 	x.usage = p.conv.Usage()
+	if x.usage == (bedrock.TokenUsage{}) && (x.disconnected || upErr != nil) {
+		// Bedrock's count never came: the stream was cut before its
+		// metadata event. Bedrock still bills what it generated, so the
+		// usage is estimated rather than recorded as nothing.
+		x.usage = bedrock.TokenUsage{
+			InputTokens:  int(x.promptEstimate),
+			OutputTokens: (p.conv.GeneratedBytes() + bytesPerToken - 1) / bytesPerToken,
+		}
+		x.usageEstimated = true
+	}
 	code := convertor.ErrorCode(upErr)
 	switch {
 	case x.disconnected:

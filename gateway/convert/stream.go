@@ -22,6 +22,10 @@ type Stream struct {
 	usageSent bool
 	usage     bedrock.TokenUsage
 	finish    string
+	// generated counts the bytes of text, reasoning and tool input
+	// received, to estimate output tokens when the stream is cut short
+	// before Bedrock's usage arrives.
+	generated int
 
 	// tools are the calls seen so far; a call's position is its dense
 	// OpenAI index, whatever contentBlockIndex Bedrock gave it.
@@ -127,9 +131,11 @@ func (s *Stream) blockDelta(ev *bedrock.ContentBlockDeltaEvent) (openai.ChatChun
 		if *d.Text == "" {
 			return openai.ChatChunk{}, false
 		}
+		s.generated += len(*d.Text)
 		s.delta().Content = d.Text
 		return s.chunk(), true
 	case d.ToolUse != nil:
+		s.generated += len(d.ToolUse.Input)
 		k := s.toolAt(ev.ContentBlockIndex)
 		// A fragment of a call that never started has no id or name to
 		// attach to; sending it would make clients invent a nameless call.
@@ -146,6 +152,9 @@ func (s *Stream) blockDelta(ev *bedrock.ContentBlockDeltaEvent) (openai.ChatChun
 }
 
 func (s *Stream) reasoningDelta(block int, d *bedrock.ReasoningContentDelta) (openai.ChatChunk, bool) {
+	if d.Text != nil {
+		s.generated += len(*d.Text)
+	}
 	if s.open.active && s.open.block != block {
 		s.closeReasoning()
 	}
@@ -270,6 +279,11 @@ func (s *Stream) chunk() openai.ChatChunk {
 	c.Choices = s.choice[:]
 	return c
 }
+
+// GeneratedBytes returns the bytes of text, reasoning and tool input
+// received so far: what a stream cut short before Bedrock's usage event
+// had generated, for an estimate of its output tokens.
+func (s *Stream) GeneratedBytes() int { return s.generated }
 
 // Usage returns the usage reported by the metadata event, zero before it.
 func (s *Stream) Usage() bedrock.TokenUsage { return s.usage }

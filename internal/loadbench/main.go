@@ -39,6 +39,9 @@ import (
 	"github.com/openai-api-convertor/convertor/gateway"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock/emulator"
+	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
+	"github.com/openai-api-convertor/convertor/internal/keygen"
+	"github.com/openai-api-convertor/convertor/internal/memstore"
 )
 
 const (
@@ -130,17 +133,35 @@ func run(duration, warmup time.Duration, levels []int, only string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := gateway.New(gcfg, gateway.Deps{Converser: client}, quiet)
+	gatewayURL, stop, err := serveGateway(gcfg, gateway.Deps{Converser: client}, quiet)
 	if err != nil {
 		return err
 	}
-	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	defer stop()
+	// The same gateway with a per-client key from a key store and a limit
+	// that never refuses, so every request pays for authentication and
+	// one rate-limit admission: on Redis when REDIS_URL is set, else
+	// in-process.
+	keys := memstore.NewAPIKeyStore()
+	keySecret, key := keygen.New()
+	key.Name, key.Enabled, key.CreatedAt, key.RPM, key.TPM = "loadbench", true, time.Now(), 1<<40, 1<<40
+	if err := keys.CreateAPIKey(ctx, key); err != nil {
+		return err
+	}
+	var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{})
+	limiterName := "in-process limiter"
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		rc, err := ratelimit.ParseRedisURL(u)
+		if err != nil {
+			return err
+		}
+		limiter, limiterName = ratelimit.NewRedis(rc, ratelimit.RedisOptions{Prefix: fmt.Sprintf("loadbench:%d:", time.Now().UnixNano())}), "Redis limiter at "+u
+	}
+	limitedURL, stopLimited, err := serveGateway(gcfg, gateway.Deps{Converser: client, Keys: keys, Limiter: limiter}, quiet)
 	if err != nil {
 		return err
 	}
-	go srv.Serve(gln)
-	defer srv.Shutdown(context.Background())
-	gatewayURL := "http://" + gln.Addr().String() + "/v1/chat/completions"
+	defer stopLimited()
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
 
 	maxTokens := 256
@@ -173,7 +194,8 @@ func run(duration, warmup time.Duration, levels []int, only string) error {
 			_, err := client.Converse(ctx, modelID, creq)
 			return err
 		}},
-		{"gateway chat", false, gatewayOp(httpClient, gatewayURL, chatBody(false))},
+		{"gateway chat", false, gatewayOp(httpClient, gatewayURL, benchKey, chatBody(false))},
+		{"gateway+keys+limits chat", false, gatewayOp(httpClient, limitedURL, keySecret, chatBody(false))},
 		{"direct/sdk stream", true, func(ctx context.Context) error {
 			in := sdkIn()
 			out, err := sdk.ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{ModelId: in.ModelId, Messages: in.Messages, InferenceConfig: in.InferenceConfig})
@@ -202,11 +224,12 @@ func run(duration, warmup time.Duration, levels []int, only string) error {
 				}
 			}
 		}},
-		{"gateway chat stream", true, gatewayOp(httpClient, gatewayURL, chatBody(true))},
+		{"gateway chat stream", true, gatewayOp(httpClient, gatewayURL, benchKey, chatBody(true))},
+		{"gateway+keys+limits chat stream", true, gatewayOp(httpClient, limitedURL, keySecret, chatBody(true))},
 	}
 
-	fmt.Printf("loadbench: %d CPUs, GOMAXPROCS=%d, %v per scenario, emulator latency 0, SigV4 on\n\n",
-		numCPU(), gomaxprocs(), duration)
+	fmt.Printf("loadbench: %d CPUs, GOMAXPROCS=%d, %v per scenario, emulator latency 0, SigV4 on, %s\n\n",
+		numCPU(), gomaxprocs(), duration, limiterName)
 	var results []result
 	for _, conc := range levels {
 		for _, p := range paths {
@@ -228,13 +251,27 @@ func run(duration, warmup time.Duration, levels []int, only string) error {
 	return nil
 }
 
-func gatewayOp(hc *http.Client, url string, body []byte) op {
+// serveGateway starts a gateway on a loopback port and returns its chat URL.
+func serveGateway(cfg gateway.Config, deps gateway.Deps, log *slog.Logger) (string, func(), error) {
+	srv, err := gateway.New(cfg, deps, log)
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String() + "/v1/chat/completions", func() { srv.Shutdown(context.Background()) }, nil
+}
+
+func gatewayOp(hc *http.Client, url, key string, body []byte) op {
 	return func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			return err
 		}
-		req.Header.Set("Authorization", "Bearer "+benchKey)
+		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -301,23 +338,35 @@ func pct(sorted []time.Duration, p int) time.Duration {
 
 func report(w io.Writer, rs []result) {
 	direct := map[string]result{}
+	plain := map[string]result{}
 	for _, r := range rs {
+		k := fmt.Sprint(strings.HasSuffix(r.name, "stream"), r.conc)
 		if strings.HasPrefix(r.name, "direct/client") {
-			direct[fmt.Sprint(strings.HasSuffix(r.name, "stream"), r.conc)] = r
+			direct[k] = r
+		}
+		if strings.HasPrefix(r.name, "gateway chat") {
+			plain[k] = r
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\tconc\treq/s\tp50\tp90\tp99\tfailed\tadded p50\tthroughput vs direct\t")
+	fmt.Fprintln(tw, "path\tconc\treq/s\tp50\tp90\tp99\tfailed\tadded p50\tthroughput vs direct\tvs plain gateway\t")
 	for _, r := range rs {
-		added, ratio := "", ""
+		added, ratio, vsPlain := "", "", ""
+		k := fmt.Sprint(strings.HasSuffix(r.name, "stream"), r.conc)
 		if strings.HasPrefix(r.name, "gateway") {
-			d := direct[fmt.Sprint(strings.HasSuffix(r.name, "stream"), r.conc)]
+			d := direct[k]
 			added = us(r.p50 - d.p50)
 			if d.rps > 0 {
 				ratio = fmt.Sprintf("%.0f%%", 100*r.rps/d.rps)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.name, r.conc, r.rps, us(r.p50), us(r.p90), us(r.p99), r.errs, added, ratio)
+		if strings.HasPrefix(r.name, "gateway+") {
+			p := plain[k]
+			if p.rps > 0 {
+				vsPlain = fmt.Sprintf("%+.1f%% req/s, p50 %+dµs, p99 %+dµs", 100*(r.rps/p.rps-1), (r.p50 - p.p50).Microseconds(), (r.p99 - p.p99).Microseconds())
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", r.name, r.conc, r.rps, us(r.p50), us(r.p90), us(r.p99), r.errs, added, ratio, vsPlain)
 	}
 	tw.Flush()
 }

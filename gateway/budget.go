@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/openai-api-convertor/convertor"
+)
+
+// budgetCacheTTL is how stale a key's month-to-date spend may be: budget
+// enforcement lags by at most this plus the aggregator's batch delay.
+const budgetCacheTTL = 3 * time.Second
+
+// SpendReader reads a key's month-to-date spend; convertor.StatsStore
+// implements it.
+type SpendReader interface {
+	MonthSpend(ctx context.Context, keyID string, t time.Time) (int64, error)
+}
+
+// spendCache keeps each key's spend for budgetCacheTTL, so a key with a
+// budget costs one store read every few seconds, not one per request.
+// Safe for concurrent use.
+type spendCache struct {
+	r   SpendReader
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]spendEntry
+}
+
+type spendEntry struct {
+	micros  int64
+	month   string
+	fetched time.Time
+}
+
+func newSpendCache(r SpendReader) *spendCache {
+	return &spendCache{r: r, now: time.Now, entries: map[string]spendEntry{}}
+}
+
+// spend returns the key's spend this month, from the cache when fresh.
+// A store failure with a cached value keeps the cached value.
+func (c *spendCache) spend(ctx context.Context, keyID string) (int64, error) {
+	now := c.now().UTC()
+	month := now.Format("2006-01")
+	c.mu.Lock()
+	e, ok := c.entries[keyID]
+	c.mu.Unlock()
+	if ok && e.month == month && now.Sub(e.fetched) < budgetCacheTTL {
+		return e.micros, nil
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	v, err := c.r.MonthSpend(rctx, keyID, now)
+	if err != nil {
+		if ok && e.month == month {
+			return e.micros, nil
+		}
+		return 0, err
+	}
+	c.mu.Lock()
+	if len(c.entries) > DefaultKeyCacheEntries {
+		clear(c.entries)
+	}
+	c.entries[keyID] = spendEntry{micros: v, month: month, fetched: now}
+	c.mu.Unlock()
+	return v, nil
+}
+
+// checkBudget refuses a key whose month-to-date spend has reached its
+// monthly budget, with OpenAI's insufficient_quota error. A spend that
+// cannot be read does not refuse: the stats store being down must not take
+// the API down; the refusal catches up once it is back.
+func (s *Server) checkBudget(ctx context.Context, x *exchange) error {
+	if x.key == nil || x.key.MonthlyBudgetMicros <= 0 || s.spend == nil {
+		return nil
+	}
+	spent, err := s.spend.spend(ctx, x.keyID)
+	if err != nil {
+		s.log.Warn("read month-to-date spend", "key_id", x.keyID, "err", err)
+		return nil
+	}
+	if spent < x.key.MonthlyBudgetMicros {
+		return nil
+	}
+	s.metrics.rateLimited.WithLabelValues("budget").Inc()
+	return &convertor.Error{
+		Code:   convertor.EQuota,
+		Reason: "insufficient_quota",
+		Message: fmt.Sprintf("You exceeded this API key's monthly budget of $%s (spent $%s this month). It renews on the first of next month (UTC), or an admin can raise it.",
+			formatUSD(x.key.MonthlyBudgetMicros), formatUSD(spent)),
+	}
+}
+
+// formatUSD writes micro-dollars as dollars with cents, exactly.
+func formatUSD(micros int64) string {
+	cents := (micros + 5000) / 10000
+	return fmt.Sprintf("%d.%02d", cents/100, cents%100)
+}

@@ -71,7 +71,9 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, x *exchange, creq *bedrock.Conv
 		s.metrics.rateLimited.WithLabelValues(d.Reason).Inc()
 		return newRateLimitError(d, lim, tokens)
 	}
-	x.reservation, x.reserved = d.Reservation, true
+	// Only a token limit needs the reservation corrected; without one the
+	// correction would be a Redis round trip for nothing.
+	x.reservation, x.reserved = d.Reservation, lim.Tokens > 0
 	return nil
 }
 

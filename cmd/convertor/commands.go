@@ -27,11 +27,14 @@ type environment struct {
 }
 
 var commands = map[string]command{
+	"aggregator":       {"roll priced usage into per-key, per-model stats and month spend", runAggregator},
 	"gateway":          {"serve the OpenAI-compatible API (GATEWAY_ADDR, default :8000)", runGateway},
 	"bedrock-emulator": {"serve a Bedrock Runtime emulator that speaks the real wire protocol", runEmulator},
 	"dev":              {"run the whole stack in one process on embedded defaults", runDev},
 	"keys":             {"create, list, revoke, rotate, disable and enable API keys", runKeys},
 	"tables":           {"create the DynamoDB tables (idempotent)", runTables},
+	"accountant":       {"price usage events into usage records (NATS_URL or SQS_QUEUE_URL)", runAccountant},
+	"replay":           {"re-price a period's usage, rebuild its stats and write a billing report", runReplay},
 }
 
 // errUsage makes Main exit 2. A bare errUsage means the subcommand already

@@ -27,9 +27,6 @@ const (
 	// UsageTTLAttribute holds the epoch second after which DynamoDB may
 	// delete a usage record.
 	UsageTTLAttribute = "expires_at"
-	// UsageStatsByPeriodIndex lists every key's roll-ups of one period:
-	// period_start, key_model.
-	UsageStatsByPeriodIndex = "by-period"
 )
 
 // tableReadyTimeout bounds the wait for a new table to become ACTIVE; AWS
@@ -60,14 +57,13 @@ func Definitions(t Tables) []*dynamodb.CreateTableInput {
 				gsi(UsageByHourIndex, "hour", "ts"),
 			},
 		},
+		// usage-stats has no index: StatsStore keeps its own key
+		// directory (stats.go says why).
 		{
 			TableName:            aws.String(t.UsageStats),
-			AttributeDefinitions: attrs("pk", "sk", "period_start", "key_model"),
+			AttributeDefinitions: attrs("pk", "sk"),
 			KeySchema:            keys("pk", "sk"),
 			BillingMode:          types.BillingModePayPerRequest,
-			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-				gsi(UsageStatsByPeriodIndex, "period_start", "key_model"),
-			},
 		},
 		{
 			TableName:            aws.String(t.ModelPricing),
@@ -84,9 +80,10 @@ func Definitions(t Tables) []*dynamodb.CreateTableInput {
 	}
 }
 
-// ttlAttributes names the TTL attribute of the tables that have one.
+// ttlAttributes names the TTL attribute of the tables that have one. In
+// usage-stats only the aggregator's applied-record markers carry it.
 func ttlAttributes(t Tables) map[string]string {
-	return map[string]string{t.Usage: UsageTTLAttribute}
+	return map[string]string{t.Usage: UsageTTLAttribute, t.UsageStats: StatsTTLAttribute}
 }
 
 func attrs(names ...string) []types.AttributeDefinition {

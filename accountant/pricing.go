@@ -1,0 +1,178 @@
+package accountant
+
+import (
+	"cmp"
+	"math"
+	"math/bits"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/openai-api-convertor/convertor"
+)
+
+// tokensPerRate is the unit of the rates: micro-dollars per million tokens.
+const tokensPerRate = 1_000_000
+
+// Latest is a time after every effective date: pricing at Latest uses the
+// newest price of each model and route, which is what a re-pricing replay
+// wants.
+var Latest = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// geographyPrefixes are the inference-profile prefixes Bedrock puts before a
+// model id; each names the route whose price may differ ("global" is
+// cheaper than the geographic profiles for the Claude 4.5 family).
+var geographyPrefixes = []string{"global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"}
+
+// Cost is the price of ev's tokens at p in micro-dollars: the exact sum of
+// tokens × rate over the four token kinds, divided by a million and
+// rounded half up once per request. Input tokens exclude cache reads and
+// writes (that is how Bedrock counts them), so nothing is billed twice;
+// thinking tokens are inside OutputTokens. The arithmetic is 128-bit, so no
+// count overflows; a cost beyond int64 saturates.
+func Cost(ev *convertor.UsageEvent, p convertor.Price) int64 {
+	var hi, lo uint64
+	add := func(tokens, rate int64) {
+		if tokens <= 0 || rate <= 0 {
+			return
+		}
+		h, l := bits.Mul64(uint64(tokens), uint64(rate))
+		var c uint64
+		lo, c = bits.Add64(lo, l, 0)
+		hi, _ = bits.Add64(hi, h, c)
+	}
+	add(ev.InputTokens, p.InputMicros)
+	add(ev.OutputTokens, p.OutputMicros)
+	add(ev.CacheReadTokens, p.CacheReadMicros)
+	add(ev.CacheWriteTokens, p.CacheWriteMicros)
+	add(1, tokensPerRate/2) // round half up
+	if hi >= tokensPerRate {
+		return math.MaxInt64
+	}
+	q, _ := bits.Div64(hi, lo, tokensPerRate)
+	if q > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(q)
+}
+
+// ModelRoute splits a Bedrock model id, inference-profile id or ARN into
+// the model id that prices are keyed on and the route (geography prefix,
+// "" for an in-region model). An ARN contributes its last path segment. It
+// reports false for an application inference profile, whose ARN does not
+// say which model it serves, and for an empty id.
+func ModelRoute(bedrockModelID string) (model, route string, ok bool) {
+	id := bedrockModelID
+	if strings.HasPrefix(id, "arn:") {
+		if strings.Contains(id, ":application-inference-profile/") {
+			return "", "", false
+		}
+		id = id[strings.LastIndex(id, "/")+1:]
+	}
+	for _, g := range geographyPrefixes {
+		if rest, found := strings.CutPrefix(id, g+"."); found {
+			id, route = rest, g
+			break
+		}
+	}
+	if id == "" {
+		return "", "", false
+	}
+	return id, route, true
+}
+
+// PriceTable finds the price of a model on a route at a time. It is
+// immutable once built and safe for concurrent use.
+type PriceTable struct {
+	// byModel holds each model's prices, newest EffectiveFrom first.
+	byModel map[string][]convertor.Price
+}
+
+// NewPriceTable indexes prices. Of two prices with the same model, route
+// and EffectiveFrom the later in prices wins.
+func NewPriceTable(prices []convertor.Price) *PriceTable {
+	pt := &PriceTable{byModel: make(map[string][]convertor.Price)}
+	for _, p := range prices {
+		pt.byModel[p.Model] = append(pt.byModel[p.Model], p)
+	}
+	for m, ps := range pt.byModel {
+		// Newest first with equal keys adjacent, the later in prices first
+		// (reverse, then a stable sort), so compaction keeps it.
+		slices.Reverse(ps)
+		slices.SortStableFunc(ps, func(a, b convertor.Price) int {
+			return cmp.Or(b.EffectiveFrom.Compare(a.EffectiveFrom), cmp.Compare(a.Route, b.Route))
+		})
+		pt.byModel[m] = slices.CompactFunc(ps, func(a, b convertor.Price) bool {
+			return a.Route == b.Route && a.EffectiveFrom.Equal(b.EffectiveFrom)
+		})
+	}
+	return pt
+}
+
+// Lookup returns the price of bedrockModelID in effect at t: among the
+// prices of its model with EffectiveFrom <= t, the newest one for its route
+// if there is one, else the newest that applies to every route (Route "").
+// A route-specific price wins because AWS publishes one exactly where a
+// route costs differently.
+func (pt *PriceTable) Lookup(bedrockModelID string, t time.Time) (convertor.Price, bool) {
+	model, route, ok := ModelRoute(bedrockModelID)
+	if !ok {
+		return convertor.Price{}, false
+	}
+	var generic *convertor.Price
+	for i, p := range pt.byModel[model] {
+		if p.EffectiveFrom.After(t) {
+			continue
+		}
+		if p.Route == route && route != "" {
+			return p, true
+		}
+		if p.Route == "" && generic == nil {
+			generic = &pt.byModel[model][i]
+		}
+	}
+	if generic == nil {
+		return convertor.Price{}, false
+	}
+	return *generic, true
+}
+
+// Record prices ev with the prices in effect at its time.
+func (pt *PriceTable) Record(ev *convertor.UsageEvent) *convertor.UsageRecord {
+	return pt.RecordAt(ev, ev.Time)
+}
+
+// RecordAt prices ev with the prices in effect at t (Latest for the
+// current prices). A request without tokens costs nothing and needs no
+// price; one whose model has no price is marked Unpriced with cost 0.
+func (pt *PriceTable) RecordAt(ev *convertor.UsageEvent, t time.Time) *convertor.UsageRecord {
+	r := &convertor.UsageRecord{UsageEvent: *ev}
+	if ev.InputTokens == 0 && ev.OutputTokens == 0 && ev.CacheReadTokens == 0 && ev.CacheWriteTokens == 0 {
+		return r
+	}
+	id := ev.BedrockModelID
+	if id == "" && convertor.IsBedrockModelID(ev.Model) {
+		id = ev.Model
+	}
+	p, ok := pt.Lookup(id, t)
+	if !ok {
+		r.Unpriced = true
+		return r
+	}
+	r.CostMicros = Cost(ev, p)
+	r.PriceFrom = p.EffectiveFrom
+	return r
+}
+
+// Prices returns every price in the table, ordered by model, route and
+// EffectiveFrom; for tests and reports.
+func (pt *PriceTable) Prices() []convertor.Price {
+	var out []convertor.Price
+	for _, ps := range pt.byModel {
+		out = append(out, ps...)
+	}
+	slices.SortFunc(out, func(a, b convertor.Price) int {
+		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.Route, b.Route), a.EffectiveFrom.Compare(b.EffectiveFrom))
+	})
+	return out
+}

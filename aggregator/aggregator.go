@@ -1,0 +1,275 @@
+// Package aggregator rolls priced usage records into the usage-stats
+// table: it consumes the accountant's "usage.priced" records in batches
+// and applies each batch through convertor.StatsStore, whose ApplyUsage is
+// exactly once per record id. Redelivered, duplicated or half-applied
+// batches are therefore simply applied again.
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/events"
+	"github.com/openai-api-convertor/convertor/internal/dynamo"
+)
+
+// maxFailurePause caps the pause after a failed batch, so a store that
+// is down is not hammered with its redeliveries.
+const maxFailurePause = 10 * time.Second
+
+// metricsShutdownTimeout bounds the metrics server's graceful stop.
+const metricsShutdownTimeout = 5 * time.Second
+
+// Options tunes an Aggregator. Zero fields take their defaults.
+type Options struct {
+	BatchSize int
+	BatchWait time.Duration
+	// DeadLetter receives every payload that is not a valid priced
+	// record; the message is acked once it returns nil and nacked when it
+	// fails, so nothing disappears. Nil logs the payload at Error and acks.
+	DeadLetter func(raw []byte, reason error) error
+	Log        *slog.Logger
+	Metrics    *Metrics // nil for unregistered ones
+}
+
+// Aggregator applies batches of priced records to a StatsStore.
+type Aggregator struct {
+	store convertor.StatsStore
+	opts  Options
+	log   *slog.Logger
+	m     *Metrics
+}
+
+// New returns an Aggregator writing to store.
+func New(store convertor.StatsStore, opts Options) *Aggregator {
+	if store == nil {
+		panic("aggregator: New needs a stats store")
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.BatchWait <= 0 {
+		opts.BatchWait = DefaultBatchWait
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
+	return &Aggregator{store: store, opts: opts, log: opts.Log, m: opts.Metrics}
+}
+
+// Apply applies one batch. An error means the batch must be redelivered;
+// whatever part of it was applied is recognised then.
+func (a *Aggregator) Apply(ctx context.Context, recs []*convertor.UsageRecord) error {
+	start := time.Now()
+	applied, err := a.store.ApplyUsage(ctx, recs)
+	a.m.BatchSeconds.Observe(time.Since(start).Seconds())
+	a.m.Applied.Add(float64(applied))
+	if err != nil {
+		a.m.BatchErrors.Inc()
+		return fmt.Errorf("aggregate %d records: %w", len(recs), err)
+	}
+	a.m.Duplicates.Add(float64(len(recs) - applied))
+	a.log.Debug("usage batch applied", "records", len(recs), "applied", applied, "duration", time.Since(start))
+	return nil
+}
+
+// Consume reads priced records from topic in batches, up to BatchSize or
+// what arrived within BatchWait of the first, and applies each batch: acked
+// when Apply succeeds, nacked for redelivery when it fails. Invalid
+// payloads go to DeadLetter. It returns nil when ctx ends (the batch in
+// hand is nacked), events.ErrSubscriptionClosed when the subscriber ends
+// the subscription, or the error of Subscribe.
+func (a *Aggregator) Consume(ctx context.Context, sub message.Subscriber, topic string) error {
+	msgs, err := sub.Subscribe(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", topic, err)
+	}
+	// A shutdown lets the batch in hand finish its transaction rather than
+	// fail it half-way; it is acked if it makes it.
+	applyCtx := context.WithoutCancel(ctx)
+	b := &batch{a: a}
+	timer := time.NewTimer(a.opts.BatchWait)
+	timer.Stop()
+	for {
+		var wait <-chan time.Time
+		if len(b.msgs) > 0 {
+			wait = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			b.nackAll()
+			return nil
+		case <-wait:
+			b.flush(ctx, applyCtx)
+		case msg, ok := <-msgs:
+			if !ok {
+				if ctx.Err() != nil {
+					b.nackAll()
+					return nil
+				}
+				b.flush(ctx, applyCtx)
+				return events.ErrSubscriptionClosed
+			}
+			if !b.add(msg) {
+				continue
+			}
+			if len(b.msgs) == 1 {
+				timer.Reset(a.opts.BatchWait)
+			}
+			if len(b.msgs) >= a.opts.BatchSize {
+				timer.Stop()
+				b.flush(ctx, applyCtx)
+			}
+		}
+	}
+}
+
+// batch is the state of one Consume call; not safe for concurrent use.
+type batch struct {
+	a        *Aggregator
+	msgs     []*message.Message
+	recs     []*convertor.UsageRecord
+	failures int // failed flushes in a row
+}
+
+// add decodes msg into the batch; an invalid one is dead-lettered instead
+// and add reports false.
+func (b *batch) add(msg *message.Message) bool {
+	r, err := events.UnmarshalRecord(msg.Payload)
+	if err == nil {
+		b.msgs = append(b.msgs, msg)
+		b.recs = append(b.recs, r)
+		return true
+	}
+	a := b.a
+	a.m.DeadLettered.Inc()
+	a.log.Error("priced record is invalid; dead-lettered", "message_id", msg.UUID, "bytes", len(msg.Payload), "error", err)
+	if a.opts.DeadLetter == nil {
+		a.log.Error("no dead letter configured; invalid payload logged here", "message_id", msg.UUID, "payload", string(msg.Payload))
+		msg.Ack()
+		return false
+	}
+	if dlErr := a.opts.DeadLetter(msg.Payload, err); dlErr != nil {
+		a.log.Error("dead letter failed; message nacked for retry", "message_id", msg.UUID, "error", dlErr)
+		msg.Nack()
+		return false
+	}
+	msg.Ack()
+	return false
+}
+
+func (b *batch) flush(ctx, applyCtx context.Context) {
+	if len(b.msgs) == 0 {
+		return
+	}
+	if err := b.a.Apply(applyCtx, b.recs); err != nil {
+		b.a.log.Error("usage batch failed; nacked for redelivery", "records", len(b.recs), "error", err)
+		b.nackAll()
+		b.failures++
+		pause := min(b.a.opts.BatchWait<<min(b.failures, 8), maxFailurePause)
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		return
+	}
+	b.failures = 0
+	for _, msg := range b.msgs {
+		msg.Ack()
+	}
+	b.reset()
+}
+
+func (b *batch) nackAll() {
+	for _, msg := range b.msgs {
+		msg.Nack()
+	}
+	b.reset()
+}
+
+func (b *batch) reset() {
+	clear(b.msgs)
+	clear(b.recs)
+	b.msgs = b.msgs[:0]
+	b.recs = b.recs[:0]
+}
+
+// Run consumes priced records into the usage-stats table until ctx ends.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db, err := dynamo.NewClient(ctx, cfg.Dynamo)
+	if err != nil {
+		return err
+	}
+	store := dynamo.NewStatsStore(db, cfg.Dynamo.Tables.UsageStats)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+
+	priced := events.PricedConfig(cfg.Events)
+	dlPub, err := events.NewPublisher(ctx, priced, log)
+	if err != nil {
+		return fmt.Errorf("dead-letter publisher: %w", err)
+	}
+	defer dlPub.Close()
+	sub, err := events.NewSubscriber(ctx, priced, cfg.ConsumerName, log)
+	if err != nil {
+		return fmt.Errorf("subscriber: %w", err)
+	}
+	defer sub.Close()
+
+	a := New(store, Options{
+		BatchSize:  cfg.BatchSize,
+		BatchWait:  cfg.BatchWait,
+		DeadLetter: events.NewDeadLetter(dlPub, priced.DeadLetterTopic),
+		Log:        log,
+		Metrics:    NewMetrics(reg),
+	})
+	log.Info("aggregator consuming", "topic", priced.Topic, "consumer", cfg.ConsumerName, "table", cfg.Dynamo.Tables.UsageStats)
+	return a.Consume(ctx, sub, priced.Topic)
+}
+
+// serveMetrics serves reg at /metrics on addr until stop; "" serves nothing.
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "error", err)
+		}
+	}()
+	log.Info("aggregator metrics", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), metricsShutdownTimeout)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}

@@ -1,0 +1,87 @@
+package aggregator
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/openai-api-convertor/convertor/events"
+	"github.com/openai-api-convertor/convertor/internal/dynamo"
+)
+
+// Defaults; each can be overridden through the variable named on its
+// Config field.
+const (
+	// DefaultBatchSize is large because records of one batch share rows:
+	// 200 records are two or three transactions, not 200 (dynamo.StatsStore).
+	// The subscription's in-flight limit (EVENTS_MAX_IN_FLIGHT, 512 on
+	// NATS; EVENTS_SQS_WORKERS on SQS) caps it further.
+	DefaultBatchSize = 200
+	// DefaultBatchWait bounds how long a record waits for company, and so
+	// how far month spend, and the budgets read from it, lag.
+	DefaultBatchWait = 200 * time.Millisecond
+	// DefaultConsumerName is the durable consumer group on NATS.
+	DefaultConsumerName = "aggregator"
+	// DefaultMetricsAddr serves /metrics next to the accountant's 8006.
+	DefaultMetricsAddr = ":8007"
+)
+
+// Config is the aggregator's configuration.
+type Config struct {
+	Dynamo dynamo.Config // DYNAMODB_* (see dynamo.LoadConfig)
+	// Events is the usage-event bus configuration; the aggregator reads the
+	// priced records of events.PricedConfig(Events).
+	Events events.Config // NATS_URL, SQS_* and EVENTS_* (see events.LoadConfig)
+
+	BatchSize    int           // AGGREGATOR_BATCH_SIZE, default 200
+	BatchWait    time.Duration // AGGREGATOR_BATCH_WAIT, default 200ms
+	ConsumerName string        // AGGREGATOR_CONSUMER, default "aggregator"
+	// MetricsAddr serves Prometheus metrics at /metrics
+	// (AGGREGATOR_METRICS_ADDR, default ":8007"; "off" disables).
+	MetricsAddr string
+}
+
+// LoadConfig reads and validates the configuration, reporting every problem at once.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var errs []error
+	dcfg, err := dynamo.LoadConfig(getenv)
+	errs = append(errs, err)
+	ecfg, err := events.LoadConfig(getenv)
+	errs = append(errs, err)
+	cfg := Config{
+		Dynamo:       dcfg,
+		Events:       ecfg,
+		BatchSize:    DefaultBatchSize,
+		BatchWait:    DefaultBatchWait,
+		ConsumerName: DefaultConsumerName,
+		MetricsAddr:  DefaultMetricsAddr,
+	}
+	if v := getenv("AGGREGATOR_BATCH_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("AGGREGATOR_BATCH_SIZE: %q is not a positive integer", v))
+		}
+		cfg.BatchSize = n
+	}
+	if v := getenv("AGGREGATOR_BATCH_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("AGGREGATOR_BATCH_WAIT: %q is not a positive duration", v))
+		}
+		cfg.BatchWait = d
+	}
+	if v := getenv("AGGREGATOR_CONSUMER"); v != "" {
+		cfg.ConsumerName = v
+	}
+	if v := getenv("AGGREGATOR_METRICS_ADDR"); v != "" {
+		cfg.MetricsAddr = v
+	}
+	if cfg.MetricsAddr == "off" {
+		cfg.MetricsAddr = ""
+	}
+	if cfg.Events.NATSURL == "" && cfg.Events.SQSQueueURL == "" {
+		errs = append(errs, errors.New("NATS_URL or SQS_QUEUE_URL: one is required to receive priced records"))
+	}
+	return cfg, errors.Join(errs...)
+}

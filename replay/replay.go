@@ -1,0 +1,248 @@
+// Package replay re-prices a period's stored usage records, rebuilds its
+// roll-ups from them and produces a per-key, per-model billing report. It
+// is idempotent, so a run that was interrupted is completed by running it
+// again, and two runs give the same records, roll-ups and report.
+package replay
+
+import (
+	"cmp"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/accountant"
+)
+
+// DefaultProgressEvery is how often progress is written.
+const DefaultProgressEvery = time.Second
+
+// Options says what to replay and where.
+type Options struct {
+	// From and To bound the period [From, To) of event times.
+	From, To time.Time
+	// KeyID narrows re-pricing and the report to one key; roll-ups are
+	// still rebuilt from every key's records, because the per-model totals
+	// over all keys depend on them all.
+	KeyID string
+	// Reprice prices every record with the newest price of its model and
+	// route instead of the price in effect at its time.
+	Reprice bool
+
+	Usage  convertor.UsageStore
+	Prices convertor.PriceStore
+	Stats  convertor.StatsStore
+
+	// Progress receives a line every ProgressEvery (nil: none).
+	Progress      io.Writer
+	ProgressEvery time.Duration
+}
+
+// Line is one row of the billing report: a key × model over the period.
+type Line struct {
+	KeyID            string
+	Model            string
+	Requests         int64
+	Errors           int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	CostMicros       int64
+}
+
+// Report is what a replay found and did.
+type Report struct {
+	// Lines are ordered by key and model.
+	Lines []Line
+	// Records is how many records of the period (and key) were read,
+	// Repriced how many of them changed cost, Unpriced how many still have
+	// no price.
+	Records, Repriced, Unpriced int
+}
+
+// Run replays [o.From, o.To). Roll-ups are rebuilt one UTC day at a time
+// over whole days (a partial first or last day is read whole, so its day
+// roll-up stays right), and only after that day's records are re-priced:
+// an interruption leaves every finished day consistent, and running again
+// redoes the rest. Returns EInvalid for an empty period.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if !o.From.Before(o.To) {
+		return nil, convertor.Errorf(convertor.EInvalid, "from %s is not before to %s", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339))
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = DefaultProgressEvery
+	}
+	prices, err := o.Prices.Prices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	r := &runner{o: o, pt: accountant.NewPriceTable(prices), lines: make(map[[2]string]*Line), lastProgress: time.Now()}
+	from, to := o.From.UTC(), o.To.UTC()
+	for day := from.Truncate(24 * time.Hour); day.Before(to); day = day.Add(24 * time.Hour) {
+		if err := r.day(ctx, day); err != nil {
+			return nil, err
+		}
+	}
+	r.progress(true)
+	return r.report(), nil
+}
+
+// runner is the state of one Run; not safe for concurrent use.
+type runner struct {
+	o     Options
+	pt    *accountant.PriceTable
+	lines map[[2]string]*Line // by key id and model
+
+	records, repriced, unpriced int
+	lastProgress                time.Time
+	position                    time.Time // the event time reached
+}
+
+// day re-prices the records of [day, day+24h) that lie in the period and
+// match the key, then rebuilds that day's roll-ups from all its records.
+func (r *runner) day(ctx context.Context, day time.Time) error {
+	end := day.Add(24 * time.Hour)
+	var recs []*convertor.UsageRecord
+	err := r.o.Usage.Usage(ctx, day, end, "", func(page []*convertor.UsageRecord) error {
+		for _, rec := range page {
+			if r.selected(rec) {
+				if err := r.reprice(ctx, rec); err != nil {
+					return err
+				}
+				r.add(rec)
+			}
+			recs = append(recs, rec)
+			r.position = rec.Time
+		}
+		r.progress(false)
+		return ctx.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("replay %s: %w", day.Format(time.DateOnly), err)
+	}
+	if err := r.o.Stats.ReplaceRollups(ctx, day, end, recs); err != nil {
+		return fmt.Errorf("replay %s: rebuild roll-ups: %w", day.Format(time.DateOnly), err)
+	}
+	r.position = end
+	return nil
+}
+
+func (r *runner) selected(rec *convertor.UsageRecord) bool {
+	return !rec.Time.Before(r.o.From) && rec.Time.Before(r.o.To) && (r.o.KeyID == "" || rec.KeyID == r.o.KeyID)
+}
+
+// reprice prices rec again and, when the cost changed, stores the new one
+// and updates rec, so the roll-ups are built from what is stored.
+func (r *runner) reprice(ctx context.Context, rec *convertor.UsageRecord) error {
+	at := rec.Time
+	if r.o.Reprice {
+		at = accountant.Latest
+	}
+	nr := r.pt.RecordAt(&rec.UsageEvent, at)
+	r.records++
+	if nr.Unpriced {
+		r.unpriced++
+	}
+	if nr.CostMicros == rec.CostMicros && nr.PriceFrom.Equal(rec.PriceFrom) && nr.Unpriced == rec.Unpriced {
+		return nil
+	}
+	if err := r.o.Usage.RepriceUsage(ctx, nr); err != nil {
+		return err
+	}
+	rec.CostMicros, rec.PriceFrom, rec.Unpriced = nr.CostMicros, nr.PriceFrom, nr.Unpriced
+	r.repriced++
+	return nil
+}
+
+func (r *runner) add(rec *convertor.UsageRecord) {
+	k := [2]string{rec.KeyID, rec.Model}
+	l := r.lines[k]
+	if l == nil {
+		l = &Line{KeyID: rec.KeyID, Model: rec.Model}
+		r.lines[k] = l
+	}
+	l.Requests++
+	// The same rule as the roll-ups: a failed or refused request is an error.
+	if rec.Status == convertor.UsageError || rec.Status == convertor.UsageRefused {
+		l.Errors++
+	}
+	l.InputTokens += rec.InputTokens
+	l.OutputTokens += rec.OutputTokens
+	l.CacheReadTokens += rec.CacheReadTokens
+	l.CacheWriteTokens += rec.CacheWriteTokens
+	l.CostMicros += rec.CostMicros
+}
+
+// progress writes a line when ProgressEvery has passed, or always when final.
+func (r *runner) progress(final bool) {
+	if r.o.Progress == nil || (!final && time.Since(r.lastProgress) < r.o.ProgressEvery) {
+		return
+	}
+	r.lastProgress = time.Now()
+	span := r.o.To.Sub(r.o.From)
+	done := min(max(r.position.Sub(r.o.From), 0), span)
+	pct := float64(done) / float64(span) * 100
+	if final {
+		pct = 100
+	}
+	fmt.Fprintf(r.o.Progress, "replay: %d records read, %d repriced, %.1f%% of the period\n", r.records, r.repriced, pct)
+}
+
+func (r *runner) report() *Report {
+	rep := &Report{Records: r.records, Repriced: r.repriced, Unpriced: r.unpriced}
+	for _, l := range r.lines {
+		rep.Lines = append(rep.Lines, *l)
+	}
+	slices.SortFunc(rep.Lines, func(a, b Line) int {
+		return cmp.Or(cmp.Compare(a.KeyID, b.KeyID), cmp.Compare(a.Model, b.Model))
+	})
+	return rep
+}
+
+// csvHeader is the billing report's header row.
+var csvHeader = []string{
+	"key_id", "model", "requests", "errors", "input_tokens", "output_tokens",
+	"cache_read_tokens", "cache_write_tokens", "cost_micros", "cost_usd",
+}
+
+// WriteCSV writes the report as CSV, one row per key and model, with the
+// cost in micro-dollars and in dollars with exactly six decimals.
+func (rep *Report) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	for _, l := range rep.Lines {
+		row := []string{
+			l.KeyID, l.Model,
+			strconv.FormatInt(l.Requests, 10), strconv.FormatInt(l.Errors, 10),
+			strconv.FormatInt(l.InputTokens, 10), strconv.FormatInt(l.OutputTokens, 10),
+			strconv.FormatInt(l.CacheReadTokens, 10), strconv.FormatInt(l.CacheWriteTokens, 10),
+			strconv.FormatInt(l.CostMicros, 10), USD(l.CostMicros),
+		}
+		if err := cw.Write(row); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// USD formats micro-dollars as dollars with exactly six decimals, by
+// integer arithmetic: 1234567 → "1.234567", -5 → "-0.000005".
+func USD(micros int64) string {
+	sign := ""
+	u := uint64(micros)
+	if micros < 0 {
+		sign, u = "-", uint64(-(micros+1))+1 // no overflow at MinInt64
+	}
+	return fmt.Sprintf("%s%d.%06d", sign, u/1_000_000, u%1_000_000)
+}

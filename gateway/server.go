@@ -13,7 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
@@ -74,6 +77,9 @@ type Deps struct {
 	Limiter ratelimit.Limiter
 	// Spend reads month-to-date spend for budgets; nil disables budgets.
 	Spend SpendReader
+	// Gatherer adds metrics of the process's other parts (the usage-event
+	// emitter) to GET /metrics; nil adds none.
+	Gatherer prometheus.Gatherer
 	// Ready are the checks /ready runs.
 	Ready []ReadinessCheck
 	// UpstreamNote is shown by /health, for instance that answers come from
@@ -165,6 +171,10 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, deps: deps, log: log, metrics: newMetrics()}
 	if deps.Spend != nil {
 		s.spend = newSpendCache(deps.Spend)
+	}
+	if deps.Gatherer != nil {
+		s.metrics.handler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(
+			prometheus.Gatherers{s.metrics.registry, deps.Gatherer}, promhttp.HandlerOpts{}))
 	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	if ka, ok := deps.Auth.(*KeyAuthenticator); ok {

@@ -6,8 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/events"
 	"github.com/openai-api-convertor/convertor/gateway"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock/emulator"
 	"github.com/openai-api-convertor/convertor/internal/dynamo"
@@ -28,7 +32,59 @@ func runGateway(ctx context.Context, env *environment, args []string) error {
 	if err := addKeyStore(ctx, env, cfg, &deps); err != nil {
 		return err
 	}
-	return gateway.RunDeps(ctx, cfg, deps, env.log)
+	emitter, err := addUsageEmitter(ctx, env, &deps)
+	if err != nil {
+		return err
+	}
+	runErr := gateway.RunDeps(ctx, cfg, deps, env.log)
+	if emitter != nil {
+		// Requests have finished: drain what they emitted to the bus, or
+		// to the spool when the bus cannot take it, before exiting.
+		cctx, cancel := context.WithTimeout(context.Background(), emitterDrainTimeout)
+		defer cancel()
+		if err := emitter.Close(cctx); err != nil {
+			env.log.Error("drain usage events", "err", err)
+		}
+	}
+	return runErr
+}
+
+// emitterDrainTimeout bounds the drain at shutdown; what is left then is
+// spooled, not lost.
+const emitterDrainTimeout = 10 * time.Second
+
+// defaultSpoolDir is where the gateway spools usage events while the bus
+// is down (USAGE_SPOOL_DIR).
+const defaultSpoolDir = "data/spool"
+
+// addUsageEmitter makes the gateway emit usage events to the bus that
+// NATS_URL or SQS_QUEUE_URL names, through a spool in USAGE_SPOOL_DIR. With
+// neither set, usage is not emitted, which the log says.
+func addUsageEmitter(ctx context.Context, env *environment, deps *gateway.Deps) (*events.Emitter, error) {
+	ecfg, err := events.LoadConfig(env.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if ecfg.NATSURL == "" && ecfg.SQSQueueURL == "" {
+		env.log.Warn("neither NATS_URL nor SQS_QUEUE_URL is set: usage events are not emitted, so nothing is accounted")
+		return nil, nil
+	}
+	pub, err := events.NewPublisher(ctx, ecfg, env.log)
+	if err != nil {
+		return nil, err
+	}
+	dir := env.getenv("USAGE_SPOOL_DIR")
+	if dir == "" {
+		dir = defaultSpoolDir
+	}
+	spool, err := events.OpenSpool(dir, events.SpoolOptions{Log: env.log})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	emitter := events.NewEmitter(pub, ecfg.Topic, spool, events.EmitterOptions{Log: env.log, Metrics: events.NewMetrics(reg)})
+	deps.Usage, deps.Gatherer = emitter, reg
+	return emitter, nil
 }
 
 // addKeyStore connects the DynamoDB key store when KEY_STORE=dynamodb and
@@ -47,6 +103,8 @@ func addKeyStore(ctx context.Context, env *environment, cfg gateway.Config, deps
 	}
 	store := dynamo.NewAPIKeyStore(db, dcfg.Tables.APIKeys)
 	deps.Keys = store
+	// Budgets read the month-to-date spend the aggregator keeps.
+	deps.Spend = dynamo.NewStatsStore(db, dcfg.Tables.UsageStats)
 	deps.Ready = append(deps.Ready, gateway.ReadinessCheck{Name: "api_key_store", Check: keyStoreCheck(store)})
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 )
@@ -103,6 +104,35 @@ type APIKeyUpdate struct {
 	RPM                 *int64     `json:"rpm,omitempty"`
 	TPM                 *int64     `json:"tpm,omitempty"`
 	MonthlyBudgetMicros *int64     `json:"monthly_budget_micros,omitempty"`
+}
+
+// Apply sets the fields of k that upd names; the stores share it so an
+// update means the same everywhere.
+func (k *APIKey) Apply(upd APIKeyUpdate) {
+	if upd.Name != nil {
+		k.Name = *upd.Name
+	}
+	if upd.Owner != nil {
+		k.Owner = *upd.Owner
+	}
+	if upd.Enabled != nil {
+		k.Enabled = *upd.Enabled
+	}
+	if upd.ExpiresAt != nil {
+		k.ExpiresAt = *upd.ExpiresAt
+	}
+	if upd.AllowedModels != nil {
+		k.AllowedModels = slices.Clone(*upd.AllowedModels)
+	}
+	if upd.RPM != nil {
+		k.RPM = *upd.RPM
+	}
+	if upd.TPM != nil {
+		k.TPM = *upd.TPM
+	}
+	if upd.MonthlyBudgetMicros != nil {
+		k.MonthlyBudgetMicros = *upd.MonthlyBudgetMicros
+	}
 }
 
 // APIKeyStore keeps key records.

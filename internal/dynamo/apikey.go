@@ -244,7 +244,7 @@ func better(a, b *record) bool {
 // changing concurrently.
 func (s *APIKeyStore) UpdateAPIKey(ctx context.Context, id string, upd convertor.APIKeyUpdate) (*convertor.APIKey, error) {
 	return s.mutate(ctx, "update api key "+id, id, func(k *convertor.APIKey) bool {
-		applyUpdate(k, upd)
+		k.Apply(upd)
 		return true
 	})
 }
@@ -600,34 +600,6 @@ func parseRecord(it item) (*record, error) {
 		}
 	}
 	return rec, nil
-}
-
-// applyUpdate sets the fields of k that upd names.
-func applyUpdate(k *convertor.APIKey, upd convertor.APIKeyUpdate) {
-	if upd.Name != nil {
-		k.Name = *upd.Name
-	}
-	if upd.Owner != nil {
-		k.Owner = *upd.Owner
-	}
-	if upd.Enabled != nil {
-		k.Enabled = *upd.Enabled
-	}
-	if upd.ExpiresAt != nil {
-		k.ExpiresAt = *upd.ExpiresAt
-	}
-	if upd.AllowedModels != nil {
-		k.AllowedModels = slices.Clone(*upd.AllowedModels)
-	}
-	if upd.RPM != nil {
-		k.RPM = *upd.RPM
-	}
-	if upd.TPM != nil {
-		k.TPM = *upd.TPM
-	}
-	if upd.MonthlyBudgetMicros != nil {
-		k.MonthlyBudgetMicros = *upd.MonthlyBudgetMicros
-	}
 }
 
 func reason(codes []string, i int) string {

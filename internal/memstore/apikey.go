@@ -91,7 +91,7 @@ func (s *APIKeyStore) UpdateAPIKey(ctx context.Context, id string, upd convertor
 		return nil, notFound(id)
 	}
 	next := clone(k)
-	applyAPIKeyUpdate(next, upd)
+	next.Apply(upd)
 	if err := next.Validate(); err != nil {
 		return nil, err
 	}
@@ -153,34 +153,6 @@ func (s *APIKeyStore) TouchAPIKeys(ctx context.Context, lastUsed map[string]time
 		}
 	}
 	return nil
-}
-
-// applyAPIKeyUpdate sets the fields of k that upd names.
-func applyAPIKeyUpdate(k *convertor.APIKey, upd convertor.APIKeyUpdate) {
-	if upd.Name != nil {
-		k.Name = *upd.Name
-	}
-	if upd.Owner != nil {
-		k.Owner = *upd.Owner
-	}
-	if upd.Enabled != nil {
-		k.Enabled = *upd.Enabled
-	}
-	if upd.ExpiresAt != nil {
-		k.ExpiresAt = *upd.ExpiresAt
-	}
-	if upd.AllowedModels != nil {
-		k.AllowedModels = slices.Clone(*upd.AllowedModels)
-	}
-	if upd.RPM != nil {
-		k.RPM = *upd.RPM
-	}
-	if upd.TPM != nil {
-		k.TPM = *upd.TPM
-	}
-	if upd.MonthlyBudgetMicros != nil {
-		k.MonthlyBudgetMicros = *upd.MonthlyBudgetMicros
-	}
 }
 
 // sortAPIKeys orders keys newest first, by creation time and then id, so

@@ -64,9 +64,13 @@ func newKey(t testing.TB, store convertor.APIKeyStore, mod func(*convertor.APIKe
 }
 
 // redisLimiter returns a limiter on the test Redis with its own prefix.
+// Its Redis timeout is generous: these tests are about exact counting, and
+// on a loaded machine (-race, parallel tests) a call past the production
+// timeout would take the fail-open path and admit uncounted, which
+// TestKeys_RedisOutage covers on its own.
 func redisLimiter(t testing.TB, prefix string, failClosed bool) ratelimit.Limiter {
 	t.Helper()
-	return ratelimit.NewRedis(testenv.Redis(t), ratelimit.RedisOptions{Prefix: prefix, FailClosed: failClosed})
+	return ratelimit.NewRedis(testenv.Redis(t), ratelimit.RedisOptions{Prefix: prefix, FailClosed: failClosed, Timeout: 10 * time.Second})
 }
 
 // replicas starts n gateways sharing one emulator, key store and Redis.

@@ -214,6 +214,7 @@ func newLimiter(cfg Config, log *slog.Logger) (ratelimit.Limiter, error) {
 	if cfg.RedisURL == "" {
 		return ratelimit.NewMemory(ratelimit.MemoryOptions{}), nil
 	}
+	ratelimit.SetRedisLogger(log)
 	client, err := ratelimit.ParseRedisURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)

@@ -22,6 +22,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/encoding/httpbinding"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/openai-api-convertor/convertor"
 )
@@ -217,7 +218,10 @@ func NewTransport(cfg ClientConfig) *http.Transport {
 // come wrapped in an aws.CredentialsCache, so a Client built from it never
 // reloads them per request. An empty region keeps the chain's own.
 func LoadAWSConfig(ctx context.Context, region string) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
+	// The SDK's own logger writes unstructured lines to stderr, such as an
+	// IMDSv1 fallback warning on every machine off EC2; what matters (no
+	// credentials found) the gateway reports itself.
+	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}

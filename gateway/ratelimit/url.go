@@ -1,6 +1,9 @@
 package ratelimit
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -63,4 +66,18 @@ func redactedError(err error, rawURL string) string {
 		return "malformed"
 	}
 	return msg
+}
+
+// redisLogger routes go-redis's internal messages (dial failures while
+// Redis is down, at every attempt) to the structured log at debug level;
+// the limiter reports outages itself, once, at warn.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.Debug("redis client", "msg", fmt.Sprintf(format, v...))
+}
+
+// SetRedisLogger sends go-redis's process-wide log to log at debug level.
+func SetRedisLogger(log *slog.Logger) {
+	redis.SetLogger(redisLogger{log})
 }

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -77,25 +76,14 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, x *exchange, creq *bedrock.Conv
 	return nil
 }
 
-// settle corrects the request's token reservation to what Bedrock counted.
-// It runs after the response, off the request's context.
+// settle queues the correction of the request's token reservation to what
+// Bedrock counted; the adjuster merges and sends it off the request path.
 func (s *Server) settle(x *exchange) {
 	if !x.reserved {
 		return
 	}
 	u := x.usage
-	actual := int64(u.InputTokens + u.OutputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens)
-	if actual == x.reservation.Tokens() {
-		return
-	}
-	r := x.reservation
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := s.deps.Limiter.Adjust(ctx, r, actual); err != nil && convertor.ErrorCode(err) != convertor.EUnavailable {
-			s.log.Warn("adjust rate-limit reservation", "request_id", x.id, "err", err)
-		}
-	}()
+	s.adjuster.add(x.reservation, int64(u.InputTokens+u.OutputTokens+u.CacheReadInputTokens+u.CacheWriteInputTokens))
 }
 
 // estimatePromptTokens estimates the prompt's tokens: its text at about

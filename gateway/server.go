@@ -111,6 +111,8 @@ type Server struct {
 	metrics *Metrics
 	http    *fasthttp.Server
 	spend   *spendCache
+	// adjuster sends token corrections; its loop ends with baseCtx.
+	adjuster *adjuster
 
 	// baseCtx parents every upstream call; Shutdown cancels it when the
 	// grace period ends, which aborts the streams still running.
@@ -177,6 +179,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 			prometheus.Gatherers{s.metrics.registry, deps.Gatherer}, promhttp.HandlerOpts{}))
 	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
+	s.adjuster = newAdjuster(deps.Limiter, log)
+	go s.adjuster.run(s.baseCtx)
 	if ka, ok := deps.Auth.(*KeyAuthenticator); ok {
 		// Flushes last-used times each minute and once more at Shutdown.
 		go ka.RunLastUsed(s.baseCtx)

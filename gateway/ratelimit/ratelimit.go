@@ -234,3 +234,26 @@ func degraded(lim Limits, tokens int64) Decision {
 }
 
 func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+
+// Slot identifies where a reservation was counted: a key's bucket. Every
+// reservation in one slot can be corrected by a single Adjust.
+type Slot struct {
+	key    string
+	bucket int64
+	geo    geometry
+}
+
+// Slot returns the reservation's slot.
+func (r Reservation) Slot() Slot { return Slot{key: r.key, bucket: r.bucket, geo: r.geo} }
+
+// Merge adds o to r when both were counted in the same slot, so a caller
+// can correct many admissions with one Adjust of their summed actual
+// tokens. It reports false, and returns r unchanged, otherwise.
+func (r Reservation) Merge(o Reservation) (Reservation, bool) {
+	if r.Slot() != o.Slot() {
+		return r, false
+	}
+	r.tokens += o.tokens
+	r.at = min(r.at, o.at)
+	return r, true
+}

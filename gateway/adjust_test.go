@@ -1,0 +1,59 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
+)
+
+// countingLimiter counts Adjust calls of the limiter it wraps.
+type countingLimiter struct {
+	ratelimit.Limiter
+	mu      sync.Mutex
+	adjusts int
+}
+
+func (c *countingLimiter) Adjust(ctx context.Context, r ratelimit.Reservation, actual int64) error {
+	c.mu.Lock()
+	c.adjusts++
+	c.mu.Unlock()
+	return c.Limiter.Adjust(ctx, r, actual)
+}
+
+func TestAdjuster_MergesCorrectionsPerSlot(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	mem := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: func() time.Time { return now }})
+	lim := &countingLimiter{Limiter: mem}
+	limits := ratelimit.Limits{Tokens: 10000, Window: time.Minute}
+	ctx := context.Background()
+
+	a := newAdjuster(lim, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for range 10 {
+		d, err := mem.Admit(ctx, "k", limits, 500)
+		if err != nil || !d.Allowed {
+			t.Fatalf("Admit() = %+v, %v", d, err)
+		}
+		a.add(d.Reservation, 100) // each request used 100 of the 500 reserved
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	go a.run(runCtx)
+	cancel()
+	<-a.done
+
+	if lim.adjusts != 1 {
+		t.Errorf("Adjust calls = %d, want 1 for ten corrections in one slot", lim.adjusts)
+	}
+	d, err := mem.Admit(ctx, "k", limits, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(10000 - 10*100); d.RemainingTokens != want {
+		t.Errorf("remaining tokens = %d, want %d (reservations corrected to actual use)", d.RemainingTokens, want)
+	}
+}

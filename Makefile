@@ -28,10 +28,12 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzChatRequestToConverse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
 	$(GO) test -run='^$$' -fuzz='^FuzzStream$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
 
-# bench prints the load comparison (direct Bedrock path vs through the
-# gateway) and the converter micro-benchmarks.
+# bench prints the micro-benchmarks (conversion, Bedrock client, rate
+# limiter, emitter, accountant, roll-ups) and the load comparison: direct
+# Bedrock path vs through the gateway, with and without keys and limits
+# (REDIS_URL=redis://... to limit on Redis).
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./gateway/convert ./gateway/bedrock/...
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./gateway/... ./events/ ./accountant/ ./internal/dynamo/ ./internal/dynamolocal/
 	$(GO) run ./internal/loadbench
 
 lint:

@@ -624,3 +624,51 @@ func TestChat_RawBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestChat_ResponseFormat checks that JSON modes answer parseable JSON: a
+// schema-shaped document for json_schema, an object for json_object.
+func TestChat_ResponseFormat(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, nil)
+	ctx := context.Background()
+	p := userParams("Give me a city.")
+	p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{
+			Name:   "city",
+			Strict: openai.Bool(true),
+			Schema: map[string]any{
+				"type": "object",
+				"properties": map[string]any{
+					"name":       map[string]any{"type": "string"},
+					"population": map[string]any{"type": "integer", "minimum": 1},
+					"tags":       map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "minItems": 2},
+				},
+				"required":             []string{"name", "population", "tags"},
+				"additionalProperties": false,
+			},
+		},
+	}}
+	resp, err := s.client.Chat.Completions.New(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var city struct {
+		Name       string   `json:"name"`
+		Population int      `json:"population"`
+		Tags       []string `json:"tags"`
+	}
+	if err := json.Unmarshal([]byte(resp.Choices[0].Message.Content), &city); err != nil || city.Name == "" || city.Population < 1 || len(city.Tags) < 2 {
+		t.Errorf("json_schema content %q does not fit the schema (%v)", resp.Choices[0].Message.Content, err)
+	}
+
+	p = userParams("Give me anything.")
+	p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}}
+	resp, err = s.client.Chat.Completions.New(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(resp.Choices[0].Message.Content), &obj); err != nil {
+		t.Errorf("json_object content %q is not a JSON object: %v", resp.Choices[0].Message.Content, err)
+	}
+}

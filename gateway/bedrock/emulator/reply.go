@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -50,6 +51,12 @@ func (e *Emulator) buildReply(modelID string, req *bedrock.ConverseRequest, fiel
 		r.text = toolResultsReply(req.Messages)
 	default:
 		r.text = "This is a synthetic reply from the Bedrock emulator to: " + excerpt(sc.prompt, 40)
+		if doc, ok := structuredReply(req); ok {
+			r.text = doc
+		} else if asksForJSON(req) {
+			b, _ := json.Marshal(map[string]string{"reply": r.text})
+			r.text = string(b)
+		}
 	}
 	for i, t := range sc.tools {
 		r.tools = append(r.tools, bedrock.ToolUseBlock{ToolUseID: toolUseID(key, i), Name: t.name, Input: t.input})

@@ -672,3 +672,47 @@ func TestChat_ResponseFormat(t *testing.T) {
 		t.Errorf("json_object content %q is not a JSON object: %v", resp.Choices[0].Message.Content, err)
 	}
 }
+
+// TestChat_UnscriptedTools checks the emulator behaves like a model with
+// tools when the prompt carries no directive: it calls the tool the prompt
+// is about, or any tool when one is required, and answers in text after
+// the tool results or when tools are off.
+func TestChat_UnscriptedTools(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, nil)
+	ctx := context.Background()
+	p := userParams("What's the weather like in Boston today?")
+	p.Tools = []openai.ChatCompletionToolUnionParam{weatherTool}
+	resp, err := s.client.Chat.Completions.New(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := resp.Choices[0].Message
+	if resp.Choices[0].FinishReason != "tool_calls" || len(msg.ToolCalls) != 1 || msg.ToolCalls[0].Function.Name != "get_weather" {
+		t.Fatalf("auto: %+v", resp.Choices[0])
+	}
+	var args map[string]any
+	if err := json.Unmarshal([]byte(msg.ToolCalls[0].Function.Arguments), &args); err != nil || args["city"] == nil {
+		t.Errorf("arguments %q do not fit the tool's schema", msg.ToolCalls[0].Function.Arguments)
+	}
+	p.Messages = append(p.Messages, msg.ToParam(), openai.ToolMessage("72F and sunny", msg.ToolCalls[0].ID))
+	resp, err = s.client.Chat.Completions.New(ctx, p)
+	if err != nil || resp.Choices[0].FinishReason != "stop" || resp.Choices[0].Message.Content == "" {
+		t.Errorf("after the tool result: %+v, %v", resp, err)
+	}
+
+	p = userParams("Tell me a joke.")
+	p.Tools = []openai.ChatCompletionToolUnionParam{weatherTool}
+	if resp, err := s.client.Chat.Completions.New(ctx, p); err != nil || len(resp.Choices[0].Message.ToolCalls) != 0 {
+		t.Errorf("auto with an unrelated prompt should answer in text: %+v, %v", resp, err)
+	}
+	p.ToolChoice = openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("required")}
+	if resp, err := s.client.Chat.Completions.New(ctx, p); err != nil || len(resp.Choices[0].Message.ToolCalls) != 1 {
+		t.Errorf("required must call a tool: %+v, %v", resp, err)
+	}
+	p.ToolChoice = openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("none")}
+	p.Messages = []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What's the weather in Boston?")}
+	if resp, err := s.client.Chat.Completions.New(ctx, p); err != nil || len(resp.Choices[0].Message.ToolCalls) != 0 {
+		t.Errorf("none must not call a tool: %+v, %v", resp, err)
+	}
+}

@@ -108,3 +108,69 @@ func schemaInstance(s map[string]any, depth int) any {
 	}
 	return nil
 }
+
+// chosenTool picks the tool a model would call when the script names none:
+// the forced one (toolChoice tool), else the first whose name or
+// description shares a word with the prompt, else — when any tool must be
+// called (toolChoice any) — the first. ok is false when the model would
+// answer in text: no tools, a turn of tool results, or auto with no match.
+func chosenTool(req *bedrock.ConverseRequest, prompt string) (bedrock.ToolSpec, bool) {
+	tc := req.ToolConfig
+	if tc == nil || len(tc.Tools) == 0 || len(req.Messages) == 0 || hasToolResult(req.Messages[len(req.Messages)-1]) {
+		return bedrock.ToolSpec{}, false
+	}
+	var specs []bedrock.ToolSpec
+	for _, t := range tc.Tools {
+		if t.ToolSpec != nil {
+			specs = append(specs, *t.ToolSpec)
+		}
+	}
+	if len(specs) == 0 {
+		return bedrock.ToolSpec{}, false
+	}
+	if tc.ToolChoice != nil && tc.ToolChoice.Tool != nil {
+		for _, s := range specs {
+			if s.Name == tc.ToolChoice.Tool.Name {
+				return s, true
+			}
+		}
+	}
+	words := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(prompt), notWordRune) {
+		if len(w) > 3 {
+			words[w] = true
+		}
+	}
+	for _, s := range specs {
+		for _, w := range strings.FieldsFunc(strings.ToLower(s.Name+" "+s.Description), notWordRune) {
+			if words[w] {
+				return s, true
+			}
+		}
+	}
+	if tc.ToolChoice != nil && tc.ToolChoice.Any != nil {
+		return specs[0], true
+	}
+	return bedrock.ToolSpec{}, false
+}
+
+func notWordRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+}
+
+// toolArguments builds a call's input from the tool's schema.
+func toolArguments(spec bedrock.ToolSpec) json.RawMessage {
+	var schema map[string]any
+	if err := json.Unmarshal(spec.InputSchema.JSON, &schema); err != nil {
+		return json.RawMessage("{}")
+	}
+	v, ok := schemaInstance(schema, 0).(map[string]any)
+	if !ok {
+		return json.RawMessage("{}")
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage("{}")
+	}
+	return b
+}

@@ -61,6 +61,14 @@ func (e *Emulator) buildReply(modelID string, req *bedrock.ConverseRequest, fiel
 	for i, t := range sc.tools {
 		r.tools = append(r.tools, bedrock.ToolUseBlock{ToolUseID: toolUseID(key, i), Name: t.name, Input: t.input})
 	}
+	if len(sc.text) == 0 && len(sc.tools) == 0 {
+		// Unscripted, the emulator calls a tool where a model would: one
+		// it is forced to, or one the prompt is about.
+		if spec, ok := chosenTool(req, sc.prompt); ok {
+			r.text = ""
+			r.tools = append(r.tools, bedrock.ToolUseBlock{ToolUseID: toolUseID(key, 0), Name: spec.Name, Input: toolArguments(spec)})
+		}
+	}
 	if len(r.tools) > 0 {
 		r.stopReason = bedrock.StopToolUse
 	}

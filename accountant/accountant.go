@@ -2,25 +2,19 @@ package accountant
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/events"
 	"github.com/openai-api-convertor/convertor/internal/dynamo"
+	"github.com/openai-api-convertor/convertor/internal/metricsserver"
 )
-
-// metricsShutdownTimeout bounds the metrics server's shutdown.
-const metricsShutdownTimeout = 5 * time.Second
 
 // Metrics counts what the accountant does with events.
 type Metrics struct {
@@ -248,7 +242,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, log)
+	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log)
 	if err != nil {
 		return err
 	}
@@ -296,30 +290,4 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("accountant stopped")
 	return nil
-}
-
-// serveMetrics serves reg at addr/metrics until the returned stop is
-// called; an empty addr serves nothing.
-func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
-	if addr == "" {
-		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics listener: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server stopped", "error", err)
-		}
-	}()
-	log.Info("accountant metrics", "addr", ln.Addr().String())
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), metricsShutdownTimeout)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}, nil
 }

@@ -7,28 +7,22 @@ package aggregator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/events"
 	"github.com/openai-api-convertor/convertor/internal/dynamo"
+	"github.com/openai-api-convertor/convertor/internal/metricsserver"
 )
 
 // maxFailurePause caps the pause after a failed batch, so a store that
 // is down is not hammered with its redeliveries.
 const maxFailurePause = 10 * time.Second
-
-// metricsShutdownTimeout bounds the metrics server's graceful stop.
-const metricsShutdownTimeout = 5 * time.Second
 
 // Options tunes an Aggregator. Zero fields take their defaults.
 type Options struct {
@@ -220,7 +214,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, log)
+	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log)
 	if err != nil {
 		return err
 	}
@@ -247,29 +241,4 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	})
 	log.Info("aggregator consuming", "topic", priced.Topic, "consumer", cfg.ConsumerName, "table", cfg.Dynamo.Tables.UsageStats)
 	return a.Consume(ctx, sub, priced.Topic)
-}
-
-// serveMetrics serves reg at /metrics on addr until stop; "" serves nothing.
-func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
-	if addr == "" {
-		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics listener: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server stopped", "error", err)
-		}
-	}()
-	log.Info("aggregator metrics", "addr", ln.Addr().String())
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), metricsShutdownTimeout)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}, nil
 }

@@ -146,6 +146,15 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	if deps.Reasoning == nil {
 		deps.Reasoning = NewMemoryReasoningStore(cfg.ThinkingCacheEntries, cfg.ThinkingCacheMaxBytes, cfg.ThinkingCacheTTL, nil)
+		if cfg.RedisURL != "" {
+			// Shared across replicas: the turn with the tool results may
+			// reach another replica than the one that saw the tool call.
+			client, err := ratelimit.ParseRedisURL(cfg.RedisURL)
+			if err != nil {
+				return nil, fmt.Errorf("new gateway: REDIS_URL: %w", err)
+			}
+			deps.Reasoning = NewRedisReasoningStore(client, cfg.ThinkingCacheTTL, deps.Reasoning, log)
+		}
 	}
 	if deps.Images == nil && cfg.ImageFetch {
 		deps.Images = NewHTTPImageFetcher(ImageFetchConfig{MaxBytes: cfg.ImageFetchMaxBytes, Timeout: cfg.ImageFetchTimeout})

@@ -317,3 +317,36 @@ func TestKeys_RedisOutage(t *testing.T) {
 		t.Errorf("fail-open gateway not counting again after Redis returned: %v", err)
 	}
 }
+
+// TestReasoning_SharedAcrossReplicas runs thinking with tools where the
+// turn with the tool result reaches another replica than the tool call:
+// the signed thinking block must come back from Redis, or Bedrock (here the
+// emulator) refuses the turn.
+func TestReasoning_SharedAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	endpoint := startEmulator(t)
+	rc := testenv.Redis(t)
+	log := slog.New(slog.DiscardHandler)
+	a := startGateway(t, endpoint, nil, gateway.Deps{Reasoning: gateway.NewRedisReasoningStore(rc, time.Hour, nil, log)})
+	b := startGateway(t, endpoint, nil, gateway.Deps{Reasoning: gateway.NewRedisReasoningStore(rc, time.Hour, nil, log)})
+	ctx := context.Background()
+	thinking := option.WithJSONSet("thinking", map[string]any{"type": "enabled", "budget_tokens": 2048})
+	p := userParams("Plan a trip.\n@emulator tool get_weather {\"city\":\"Rome\"}")
+	p.Tools = []openai.ChatCompletionToolUnionParam{weatherTool}
+	resp, err := a.client.Chat.Completions.New(ctx, p, thinking)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := resp.Choices[0].Message
+	if len(m.ToolCalls) != 1 {
+		t.Fatalf("tool calls = %d", len(m.ToolCalls))
+	}
+	p.Messages = append(p.Messages, m.ToParam(), openai.ToolMessage("sunny", m.ToolCalls[0].ID))
+	resp, err = b.client.Chat.Completions.New(ctx, p, thinking)
+	if err != nil {
+		t.Fatalf("second turn on the other replica: %v", err)
+	}
+	if !strings.Contains(resp.Choices[0].Message.Content, "sunny") {
+		t.Errorf("content = %q", resp.Choices[0].Message.Content)
+	}
+}

@@ -207,5 +207,5 @@ func newLimiter(cfg Config, log *slog.Logger) (ratelimit.Limiter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	return ratelimit.NewRedis(client, ratelimit.RedisOptions{FailClosed: !cfg.RateLimitFailOpen, Log: log}), nil
+	return ratelimit.NewLeasing(ratelimit.NewRedis(client, ratelimit.RedisOptions{FailClosed: !cfg.RateLimitFailOpen, Log: log})), nil
 }

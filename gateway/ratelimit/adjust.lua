@@ -29,13 +29,20 @@ end
 local kept = tonumber(redis.call('HGET', key, 'o'))
 if not kept or bucket < kept or bucket < math.floor(now / width) - n then return 0 end
 
-local field = 't:' .. ARGV[3]
-local v = redis.call('HINCRBY', key, field, delta)
-if v <= 0 then
-  -- Give back no more than the bucket held: a repeated correction must not
-  -- leave a credit.
-  delta = delta - v
-  redis.call('HDEL', key, field)
+-- add changes one counter of the bucket and its running sum, giving back no
+-- more than the bucket held: a repeated correction must not leave a credit.
+local function add(prefix, sum, d)
+  if d == 0 then return end
+  local field = prefix .. ARGV[3]
+  local v = redis.call('HINCRBY', key, field, d)
+  if v <= 0 then
+    d = d - v
+    redis.call('HDEL', key, field)
+  end
+  redis.call('HINCRBY', key, sum, d)
 end
-redis.call('HINCRBY', key, 'T', delta)
+add('t:', 'T', delta)
+-- ARGV[6]: a change of the bucket's request count (unused leased requests
+-- given back), default none.
+add('r:', 'R', tonumber(ARGV[6]) or 0)
 return 1

@@ -32,6 +32,8 @@ local limit_requests = tonumber(ARGV[3])
 local limit_tokens = tonumber(ARGV[4])
 local need = tonumber(ARGV[5])
 local now = tonumber(ARGV[6])
+-- ARGV[7]: how many requests to admit at once (a lease), default one.
+local count = tonumber(ARGV[7]) or 1
 if not now then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -94,21 +96,21 @@ local function retry(prefix, sum, want, limit)
   return -1
 end
 
-local retry_requests = retry('r:', sum_requests, 1, limit_requests)
+local retry_requests = retry('r:', sum_requests, count, limit_requests)
 local retry_tokens = retry('t:', sum_tokens, need, limit_tokens)
 local allowed = 0
 if retry_requests == 0 and retry_tokens == 0 then
   allowed = 1
-  sum_requests = sum_requests + 1
+  sum_requests = sum_requests + count
   last_requests = math.max(last_requests or cur, cur)
   if need > 0 then
     sum_tokens = sum_tokens + need
     last_tokens = math.max(last_tokens or cur, cur)
     redis.call('HSET', key, 'R', sum_requests, 'T', sum_tokens, 'o', kept, 'lr', last_requests,
-      'lt', last_tokens, cur_requests, bucket_requests + 1, cur_tokens, bucket_tokens + need)
+      'lt', last_tokens, cur_requests, bucket_requests + count, cur_tokens, bucket_tokens + need)
   else
     redis.call('HSET', key, 'R', sum_requests, 'T', sum_tokens, 'o', kept, 'lr', last_requests,
-      cur_requests, bucket_requests + 1)
+      cur_requests, bucket_requests + count)
   end
   -- Keep the hash until its newest bucket leaves the window; an idle key
   -- then costs nothing.

@@ -117,22 +117,31 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) *RedisLimiter {
 
 // Admit implements Limiter.
 func (l *RedisLimiter) Admit(ctx context.Context, key string, lim Limits, tokens int64) (Decision, error) {
+	d, _, err := l.admitN(ctx, key, lim, tokens, 1)
+	return d, err
+}
+
+// admitN counts count requests and tokens at once, for a lease, and also
+// returns the store clock of the admission (Unix ms; 0 when Redis was not
+// reached).
+func (l *RedisLimiter) admitN(ctx context.Context, key string, lim Limits, tokens, count int64) (Decision, int64, error) {
 	lim, err := checkAdmit(key, lim, tokens)
 	if err != nil {
-		return Decision{}, err
+		return Decision{}, 0, err
 	}
 	if lim.unlimited() {
-		return Decision{Allowed: true}, nil
+		return Decision{Allowed: true}, 0, nil
 	}
 	g := geometryFor(lim.Window)
 	rkey := l.key(key, g)
 	if !l.breaker.allow() {
 		l.metrics.skipped.Inc()
-		return l.unreachable(lim, tokens, errBreakerOpen)
+		d, err := l.unreachable(lim, tokens, errBreakerOpen)
+		return d, 0, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, l.timeout)
 	res, err := admitScript.Run(cctx, l.client, []string{rkey},
-		g.width, g.n, lim.Requests, lim.Tokens, tokens, l.now()).Int64Slice()
+		g.width, g.n, lim.Requests, lim.Tokens, tokens, l.now(), count).Int64Slice()
 	cancel()
 	if err == nil && len(res) != 9 {
 		err = fmt.Errorf("admit script returned %d values, want 9", len(res))
@@ -140,10 +149,11 @@ func (l *RedisLimiter) Admit(ctx context.Context, key string, lim Limits, tokens
 	if err != nil {
 		if ctx.Err() != nil {
 			l.breaker.release()
-			return Decision{}, fmt.Errorf("rate limit: %w: %w", err, canceled)
+			return Decision{}, 0, fmt.Errorf("rate limit: %w: %w", err, canceled)
 		}
 		l.failed(err)
-		return l.unreachable(lim, tokens, err)
+		d, err := l.unreachable(lim, tokens, err)
+		return d, 0, err
 	}
 	l.succeeded()
 	o := outcome{
@@ -154,7 +164,7 @@ func (l *RedisLimiter) Admit(ctx context.Context, key string, lim Limits, tokens
 	}
 	d := o.decision(lim, g, rkey, tokens)
 	l.metrics.count(d)
-	return d, nil
+	return d, o.now, nil
 }
 
 // Adjust implements Limiter.
@@ -263,4 +273,20 @@ func (t *logThrottle) due(now time.Time) (suppressed int, ok bool) {
 	suppressed, t.suppressed = t.suppressed, 0
 	t.next = now.Add(errorLogInterval)
 	return suppressed, true
+}
+
+// release gives back requests and tokens counted in bucket of the store key
+// rkey and never used: the unused part of a lease.
+func (l *RedisLimiter) release(ctx context.Context, rkey string, g geometry, bucket, requests, tokens int64) error {
+	if requests == 0 && tokens == 0 {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	err := adjustScript.Run(cctx, l.client, []string{rkey},
+		g.width, g.n, strconv.FormatInt(bucket, 10), -tokens, l.now(), -requests).Err()
+	if err != nil {
+		return fmt.Errorf("rate limit release: %w: %w", err, unavailable)
+	}
+	return nil
 }

@@ -70,7 +70,7 @@ func newKey(t testing.TB, store convertor.APIKeyStore, mod func(*convertor.APIKe
 // TestKeys_RedisOutage covers on its own.
 func redisLimiter(t testing.TB, prefix string, failClosed bool) ratelimit.Limiter {
 	t.Helper()
-	return ratelimit.NewRedis(testenv.Redis(t), ratelimit.RedisOptions{Prefix: prefix, FailClosed: failClosed, Timeout: 10 * time.Second})
+	return ratelimit.NewLeasing(ratelimit.NewRedis(testenv.Redis(t), ratelimit.RedisOptions{Prefix: prefix, FailClosed: failClosed, Timeout: 10 * time.Second}))
 }
 
 // replicas starts n gateways sharing one emulator, key store and Redis.
@@ -280,7 +280,7 @@ func TestKeys_RedisOutage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lim := ratelimit.NewRedis(client, ratelimit.RedisOptions{FailClosed: failClosed, Prefix: testenv.Prefix(t)})
+		lim := ratelimit.NewLeasing(ratelimit.NewRedis(client, ratelimit.RedisOptions{FailClosed: failClosed, Prefix: testenv.Prefix(t)}))
 		return startGateway(t, endpoint, nil, gateway.Deps{Keys: store, Limiter: lim})
 	}
 	open, closed := mk(false), mk(true)
@@ -299,7 +299,17 @@ func TestKeys_RedisOutage(t *testing.T) {
 	if _, err := call(open); err != nil {
 		t.Errorf("fail-open gateway refused during the outage: %v", err)
 	}
-	_, err := call(closed)
+	// Requests already counted in Redis as part of a lease are still
+	// served; the first uncounted one is refused.
+	var err error
+	for leased := 0; ; leased++ {
+		if _, err = call(closed); err != nil {
+			break
+		}
+		if leased >= 64 {
+			t.Fatal("fail-closed gateway keeps admitting during the outage past any lease")
+		}
+	}
 	wantAPIError(t, err, 503, "")
 	srv.Start()
 	deadline := time.Now().Add(20 * time.Second)

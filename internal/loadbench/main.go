@@ -155,7 +155,7 @@ func run(duration, warmup time.Duration, levels []int, only string) error {
 		if err != nil {
 			return err
 		}
-		limiter, limiterName = ratelimit.NewRedis(rc, ratelimit.RedisOptions{Prefix: fmt.Sprintf("loadbench:%d:", time.Now().UnixNano())}), "Redis limiter at "+u
+		limiter, limiterName = ratelimit.NewLeasing(ratelimit.NewRedis(rc, ratelimit.RedisOptions{Prefix: fmt.Sprintf("loadbench:%d:", time.Now().UnixNano())})), "Redis limiter (leasing, as the gateway builds it) at "+u
 	}
 	limitedURL, stopLimited, err := serveGateway(gcfg, gateway.Deps{Converser: client, Keys: keys, Limiter: limiter}, quiet)
 	if err != nil {

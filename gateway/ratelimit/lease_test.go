@@ -1,0 +1,151 @@
+package ratelimit
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openai-api-convertor/convertor/internal/testenv"
+)
+
+// leasingReplicas returns n leasing limiters sharing one Redis through
+// separate clients, as n gateway replicas would.
+func leasingReplicas(t *testing.T, n int, prefix string) []Limiter {
+	t.Helper()
+	ls := make([]Limiter, n)
+	for i := range ls {
+		ls[i] = NewLeasing(NewRedis(testenv.Redis(t), RedisOptions{Prefix: prefix, Timeout: 5 * time.Second}))
+	}
+	return ls
+}
+
+// hammerLimiters runs clients goroutines spread over ls, each admitting
+// attempts times, and returns the admissions' times (ms).
+func hammerLimiters(t *testing.T, ls []Limiter, clients, attempts int, key string, lim Limits, tokens int64) []int64 {
+	t.Helper()
+	var (
+		mu    sync.Mutex
+		times []int64
+		wg    sync.WaitGroup
+	)
+	for c := range clients {
+		wg.Go(func() {
+			l := ls[c%len(ls)]
+			for range attempts {
+				d, err := l.Admit(context.Background(), key, lim, tokens)
+				if err != nil || d.Degraded {
+					t.Errorf("Admit() = %+v, %v with Redis up", d, err)
+					return
+				}
+				if d.Allowed {
+					mu.Lock()
+					times = append(times, d.Reservation.at)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return times
+}
+
+func TestLeasingLimiter_Exact(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		lim    Limits
+		tokens int64
+		want   int
+	}{
+		{"Requests", Limits{Requests: 1000, Window: time.Hour}, 0, 1000},
+		{"Tokens", Limits{Tokens: 70000, Window: time.Hour}, 70, 1000},
+		{"Both", Limits{Requests: 1000, Tokens: 21000, Window: time.Hour}, 30, 700},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ls := leasingReplicas(t, 3, testenv.Prefix(t))
+			got := hammerLimiters(t, ls, 64, 50, "hot", tc.lim, tc.tokens)
+			if len(got) != tc.want {
+				t.Errorf("admitted %d of 3200 attempts, want exactly %d", len(got), tc.want)
+			}
+		})
+	}
+}
+
+// TestLeasingLimiter_SlidingWindowNeverExceeded runs several real windows
+// with leases in play (a limit large enough to lease) and checks every
+// window of length W, at every admission, against the limit.
+func TestLeasingLimiter_SlidingWindowNeverExceeded(t *testing.T) {
+	t.Parallel()
+	const (
+		limit   = 300
+		w       = time.Second
+		windows = 4
+	)
+	ls := leasingReplicas(t, 3, testenv.Prefix(t))
+	lim := Limits{Requests: limit, Window: w}
+	var (
+		mu    sync.Mutex
+		times []int64
+		done  atomic.Bool
+		wg    sync.WaitGroup
+	)
+	deadline := time.Now().Add(2 * time.Minute)
+	for c := range 12 {
+		wg.Go(func() {
+			l := ls[c%len(ls)]
+			for !done.Load() && time.Now().Before(deadline) {
+				d, err := l.Admit(context.Background(), "slide", lim, 0)
+				if err != nil {
+					t.Errorf("Admit() error = %v", err)
+					return
+				}
+				if !d.Allowed {
+					continue
+				}
+				mu.Lock()
+				times = append(times, d.Reservation.at)
+				if len(times) >= windows*limit {
+					done.Store(true)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(times) < windows*limit {
+		t.Fatalf("admitted %d before the deadline, want %d", len(times), windows*limit)
+	}
+	slices.Sort(times)
+	wms := w.Milliseconds()
+	first := 0
+	for i, at := range times {
+		for times[first] <= at-wms {
+			first++
+		}
+		if n := i - first + 1; n > limit {
+			t.Fatalf("window (%d, %d] holds %d admissions, limit %d", at-wms, at, n, limit)
+		}
+	}
+}
+
+// TestLeasingLimiter_FewRoundTrips checks the point of leasing: a busy key
+// costs a Redis admission per lease, not per request.
+func TestLeasingLimiter_FewRoundTrips(t *testing.T) {
+	t.Parallel()
+	r := NewRedis(testenv.Redis(t), RedisOptions{Prefix: testenv.Prefix(t), Timeout: 5 * time.Second})
+	l := NewLeasing(r)
+	lim := Limits{Requests: 1 << 40, Tokens: 1 << 40, Window: time.Minute}
+	for range 640 {
+		d, err := l.Admit(context.Background(), "busy", lim, 100)
+		if err != nil || !d.Allowed {
+			t.Fatalf("Admit() = %+v, %v", d, err)
+		}
+	}
+	if got := metricValue(t, r.metrics.allowed); got > 640/maxLeaseRequests+2 {
+		t.Errorf("Redis admissions = %v for 640 requests, want about %d", got, 640/maxLeaseRequests)
+	}
+}

@@ -115,8 +115,13 @@ func (l *LeasingLimiter) Admit(ctx context.Context, key string, lim Limits, toke
 			return d, nil
 		}
 	}
-	// Near the limit (or a lease did not fit): one exact admission.
-	return l.r.Admit(ctx, key, lim, tokens)
+	// Near the limit (or a lease did not fit): one exact admission. Its
+	// counts tell the next request whether a lease would fit again.
+	d, err := l.r.Admit(ctx, key, lim, tokens)
+	if err == nil && !d.Degraded {
+		ls.lim, ls.base, ls.deadline = lim, d, time.Time{}
+	}
+	return d, err
 }
 
 // Adjust implements Limiter.

@@ -149,3 +149,43 @@ func TestLeasingLimiter_FewRoundTrips(t *testing.T) {
 		t.Errorf("Redis admissions = %v for 640 requests, want about %d", got, 640/maxLeaseRequests)
 	}
 }
+
+// TestLeasingLimiter_LeasesAgainAfterTheLimitEased checks that a key that
+// came near its limit goes back to leasing once its window has room again,
+// instead of staying on one round trip per request.
+func TestLeasingLimiter_LeasesAgainAfterTheLimitEased(t *testing.T) {
+	t.Parallel()
+	r := NewRedis(testenv.Redis(t), RedisOptions{Prefix: testenv.Prefix(t), Timeout: 5 * time.Second})
+	l := NewLeasing(r)
+	lim := Limits{Requests: 200, Window: time.Second}
+	ctx := context.Background()
+	for range 250 { // past the limit: the key ends in exact mode
+		if _, err := l.Admit(ctx, "k", lim, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Wait until the window has room again.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d, err := l.Admit(ctx, "k", lim, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed && d.RemainingRequests > 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the window never had room again")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	before := metricValue(t, r.metrics.allowed)
+	for range 40 {
+		if d, err := l.Admit(ctx, "k", lim, 0); err != nil || !d.Allowed {
+			t.Fatalf("Admit() = %+v, %v", d, err)
+		}
+	}
+	if n := metricValue(t, r.metrics.allowed) - before; n > 20 {
+		t.Errorf("%v Redis admissions for 40 requests with room in the window: leasing did not resume", n)
+	}
+}

@@ -127,6 +127,24 @@ type UsageRecord struct {
 	Unpriced bool `json:"unpriced,omitempty"`
 }
 
+// Delta is what one record adds to each of its roll-ups. A request that
+// failed or was refused by a limit counts as an error; one the client
+// canceled does not (its tokens were served and are billed).
+func (r *UsageRecord) Delta() Rollup {
+	d := Rollup{
+		Requests:         1,
+		InputTokens:      r.InputTokens,
+		OutputTokens:     r.OutputTokens,
+		CacheReadTokens:  r.CacheReadTokens,
+		CacheWriteTokens: r.CacheWriteTokens,
+		CostMicros:       r.CostMicros,
+	}
+	if r.Status == UsageError || r.Status == UsageRefused {
+		d.Errors = 1
+	}
+	return d
+}
+
 // Rollup is one aggregate row: a key × model × period, or a model × period
 // over all keys (KeyID "*").
 type Rollup struct {

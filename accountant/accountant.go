@@ -240,8 +240,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg := metricsserver.NewRegistry()
 	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log)
 	if err != nil {
 		return err

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/events"
@@ -212,8 +211,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	store := dynamo.NewStatsStore(db, cfg.Dynamo.Tables.UsageStats)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg := metricsserver.NewRegistry()
 	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -119,17 +118,7 @@ func TestLeasingLimiter_SlidingWindowNeverExceeded(t *testing.T) {
 	if len(times) < windows*limit {
 		t.Fatalf("admitted %d before the deadline, want %d", len(times), windows*limit)
 	}
-	slices.Sort(times)
-	wms := w.Milliseconds()
-	first := 0
-	for i, at := range times {
-		for times[first] <= at-wms {
-			first++
-		}
-		if n := i - first + 1; n > limit {
-			t.Fatalf("window (%d, %d] holds %d admissions, limit %d", at-wms, at, n, limit)
-		}
-	}
+	checkEveryWindow(t, times, w, limit)
 }
 
 // TestLeasingLimiter_FewRoundTrips checks the point of leasing: a busy key

@@ -256,7 +256,7 @@ func recordRows(r *convertor.UsageRecord) [5]statsRow {
 	hour := t.Truncate(time.Hour)
 	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-	d := recordDelta(r)
+	d := r.Delta()
 	return [5]statsRow{
 		rollupRow(r.KeyID, r.Model, convertor.PeriodHour, hour, d),
 		rollupRow(r.KeyID, r.Model, convertor.PeriodDay, day, d),
@@ -281,24 +281,6 @@ func (s *StatsStore) directoryPut(row *statsRow) types.TransactWriteItem {
 		TableName: &s.table,
 		Item:      item{attrPK: attrS(row.pk), statsAttrSK: attrS(row.sk)},
 	}}
-}
-
-// recordDelta is what one record adds to each of its rows. A request that
-// failed or was refused by a limit counts as an error; one the client
-// canceled does not (its tokens were served).
-func recordDelta(r *convertor.UsageRecord) convertor.Rollup {
-	d := convertor.Rollup{
-		Requests:         1,
-		InputTokens:      r.InputTokens,
-		OutputTokens:     r.OutputTokens,
-		CacheReadTokens:  r.CacheReadTokens,
-		CacheWriteTokens: r.CacheWriteTokens,
-		CostMicros:       r.CostMicros,
-	}
-	if r.Status == convertor.UsageError || r.Status == convertor.UsageRefused {
-		d.Errors = 1
-	}
-	return d
 }
 
 func rollupRow(keyID, model, period string, start time.Time, d convertor.Rollup) statsRow {

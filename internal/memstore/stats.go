@@ -57,7 +57,7 @@ func (s *StatsStore) ApplyUsage(ctx context.Context, recs []*convertor.UsageReco
 		}
 		s.applied[r.ID] = true
 		n++
-		d := statsDelta(r)
+		d := r.Delta()
 		for _, k := range statsRowKeys(r) {
 			s.addRow(k, d, 1)
 		}
@@ -96,23 +96,6 @@ func statsRowKeys(r *convertor.UsageRecord) [4]statsKey {
 func statsMonthKey(keyID string, t time.Time) statsKey {
 	t = t.UTC()
 	return statsKey{"month", keyID, "", time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)}
-}
-
-// statsDelta is what one record adds to each of its rows; failed and
-// refused requests count as errors, canceled ones do not.
-func statsDelta(r *convertor.UsageRecord) convertor.Rollup {
-	d := convertor.Rollup{
-		Requests:         1,
-		InputTokens:      r.InputTokens,
-		OutputTokens:     r.OutputTokens,
-		CacheReadTokens:  r.CacheReadTokens,
-		CacheWriteTokens: r.CacheWriteTokens,
-		CostMicros:       r.CostMicros,
-	}
-	if r.Status == convertor.UsageError || r.Status == convertor.UsageRefused {
-		d.Errors = 1
-	}
-	return d
 }
 
 func statsAdd(dst *convertor.Rollup, d convertor.Rollup, sign int64) {
@@ -220,7 +203,7 @@ func (s *StatsStore) ReplaceRollups(ctx context.Context, from, to time.Time, rec
 	keys := make(map[string]bool)
 	for _, r := range in {
 		keys[r.KeyID] = true
-		d := statsDelta(r)
+		d := r.Delta()
 		rowKeys := statsRowKeys(r)
 		for _, k := range rowKeys[:2] { // key hour and day rows
 			if !covered(k) {

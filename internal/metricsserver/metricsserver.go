@@ -19,6 +19,14 @@ import (
 // shutdownTimeout bounds the server's graceful stop.
 const shutdownTimeout = 5 * time.Second
 
+// NewRegistry returns a registry holding the Go runtime and process
+// collectors, to which a service adds its own metrics.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return reg
+}
+
 // Serve serves reg at addr/metrics until the returned stop is called; an
 // empty addr serves nothing. The listener is opened before Serve returns,
 // so a taken port is an error at start, not a log line later.

@@ -27,6 +27,8 @@ unit:
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzChatRequestToConverse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
 	$(GO) test -run='^$$' -fuzz='^FuzzStream$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
+	$(GO) test -run='^$$' -fuzz='^FuzzValueJSON$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal/attr
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal/expr
 
 # bench prints the micro-benchmarks (conversion, Bedrock client, rate
 # limiter, emitter, accountant, roll-ups) and the load comparison: direct

@@ -152,7 +152,7 @@ func (c *collector) snapshot() (map[string][]byte, int) {
 	return out, c.n
 }
 
-// TestRun_EndToEnd drives Run over embedded NATS JetStream and minidyn:
+// TestRun_EndToEnd drives Run over embedded NATS JetStream and dynamolocal:
 // N events with duplicates and invalid payloads in; exactly N records with
 // the hand-computed costs stored, every record published on the priced
 // topic, every invalid payload dead-lettered.
@@ -371,8 +371,8 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-// BenchmarkAccountant measures events/s through Handle into minidyn (in
-// process, one request at a time) with a publisher that only records: the
+// BenchmarkAccountant measures events/s through Handle into dynamolocal (in
+// process, over HTTP) with a publisher that only records: the
 // store's side of the accountant's throughput, writing each batch of 100
 // as one transaction ("transact") or as parallel conditional puts.
 func BenchmarkAccountant(b *testing.B) {

@@ -56,8 +56,8 @@ type DynamoDBOptions struct {
 }
 
 // DynamoDB is a DynamoDB-compatible server in this process: dynamolocal's
-// in-memory implementation of the JSON protocol (minidyn underneath), plus
-// ListTables and a snapshot file that keeps the tables across restarts.
+// in-memory implementation of the JSON protocol, plus a snapshot file that
+// keeps the tables across restarts.
 // Safe for concurrent use; requests are served one at a time.
 type DynamoDB struct {
 	h    http.Handler // dynamolocal
@@ -89,8 +89,9 @@ type DynamoDB struct {
 
 // tableDef is how a table came to be: its CreateTable request and the
 // UpdateTable requests since, replayed in order when the table is loaded.
-// minidyn has no ListTables and cannot describe a table back as a
-// CreateTable input; replaying the client's own requests loses nothing.
+// A DescribeTable answer is not a CreateTable input (it lacks billing
+// details, adds statuses and counts); replaying the client's own requests
+// loses nothing.
 type tableDef struct {
 	Create  json.RawMessage
 	Updates []json.RawMessage
@@ -254,8 +255,8 @@ func (d *DynamoDB) track(op string, body []byte) {
 	}
 }
 
-// listTables answers ListTables, which minidyn lacks, from the tables
-// created through this server. d.mu must be held.
+// listTables answers ListTables from the tables created through this
+// server, the ones a snapshot keeps. d.mu must be held.
 func (d *DynamoDB) listTables(w http.ResponseWriter, body []byte) {
 	var in struct {
 		ExclusiveStartTableName string

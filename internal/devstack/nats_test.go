@@ -56,8 +56,16 @@ func TestNATS_RestartKeepsStreams(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if p, err := n.Pending(); err != nil || p != 3 {
-		t.Fatalf("Pending() = %d, %v; want 3", p, err)
+	// A consumer learns of stored messages a moment after the publish
+	// is acknowledged.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		p, err := n.Pending()
+		if err == nil && p == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Pending() = %d, %v; want 3", p, err)
+		}
 	}
 	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
 	if p, err := n.WaitIdle(short, 10*time.Millisecond); err == nil || p != 3 {

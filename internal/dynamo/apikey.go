@@ -398,7 +398,7 @@ func (s *APIKeyStore) rotateSequential(ctx context.Context, old *record, next *c
 	}
 	if err := s.putNew(ctx, recordItem(&record{key: next, ver: old.ver + 2})); err != nil {
 		// Give the old secret back: the rotation did not happen. A whole
-		// put rather than REMOVE, which minidyn ignores.
+		// put rather than REMOVE, which some local servers ignore.
 		_, _ = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                 &s.table,
 			Item:                      recordItem(&record{key: old.key, ver: old.ver + 2}),

@@ -22,7 +22,7 @@ import (
 )
 
 // TestAPIKeyStore runs the APIKeyStore contract against every implementation:
-// memory, DynamoDB on minidyn with transactions and with the sequential
+// memory, DynamoDB (dynamolocal) with transactions and with the sequential
 // path forced, and dynalite (no transactions) when TEST_DYNALITE_ENDPOINT is set.
 func TestAPIKeyStore(t *testing.T) {
 	t.Parallel()
@@ -31,10 +31,10 @@ func TestAPIKeyStore(t *testing.T) {
 		new  func(t *testing.T) convertor.APIKeyStore
 	}{
 		{"memstore", func(t *testing.T) convertor.APIKeyStore { return memstore.NewAPIKeyStore() }},
-		{"minidyn", func(t *testing.T) convertor.APIKeyStore {
+		{"dynamodb", func(t *testing.T) convertor.APIKeyStore {
 			return newTestStore(t, testenv.DynamoDB(t))
 		}},
-		{"minidyn-sequential", func(t *testing.T) convertor.APIKeyStore {
+		{"dynamodb-sequential", func(t *testing.T) convertor.APIKeyStore {
 			s := newTestStore(t, testenv.DynamoDB(t))
 			s.noTx.Store(true)
 			return s

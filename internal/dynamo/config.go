@@ -1,7 +1,8 @@
 // Package dynamo stores the product's records in DynamoDB, implementing the
 // root package's store interfaces; one file per table. It works against AWS
-// and against local DynamoDB-compatible servers (DynamoDB Local, dynalite,
-// minidyn), which is why it avoids what some of them lack (see each table).
+// and against local DynamoDB-compatible servers (dynamolocal, DynamoDB
+// Local, dynalite), which is why it avoids what some of them lack (see
+// each table).
 package dynamo
 
 import (
@@ -146,7 +147,7 @@ func NewClient(ctx context.Context, cfg Config) (*dynamodb.Client, error) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 			// Local servers do not all send the CRC32 header DynamoDB
-			// does (minidyn never does).
+			// does.
 			o.DisableValidateResponseChecksum = true
 		}
 	}), nil

@@ -97,10 +97,9 @@ const maxRollupPartitions = 10_000
 //     of a period with one Query per day and one per key;
 //   - applied markers: pk "applied#<record id>", with a TTL.
 //
-// The directory replaces a secondary index on the period: the minidyn
-// server (tests, `make run`) loses index entries of items that UpdateItem
-// creates, and one index partition per hour would take every write of
-// that hour anyway.
+// The directory replaces a secondary index on the period: one index
+// partition per hour would take every write of that hour, a hot partition
+// on DynamoDB.
 //
 // # Exactly once
 //
@@ -118,10 +117,13 @@ const maxRollupPartitions = 10_000
 // item twice. Every row update of a record therefore happens in the same
 // transaction as the first and only successful Put of its marker.
 //
-// The ClientRequestToken is a hash of the transaction's content (markers'
-// TTLs come from event times, not the clock), so a retry of a commit whose
-// answer was lost, by the SDK or by a redelivery within DynamoDB's 10
-// minutes, succeeds as a no-op instead of reporting duplicates.
+// The ClientRequestToken is a hash of the transaction's content and of a
+// nonce drawn once per ApplyUsage call, so the SDK's retry of a commit
+// whose answer was lost succeeds as a no-op, while a redelivery (a new
+// call) of a committed batch is canceled and its records recognised as
+// applied. Within DynamoDB's 10-minute token window a content-only token
+// would make the redelivery succeed silently too, and count its records
+// as applied twice.
 //
 // Batching is what makes this fast: records sorted by key, model and hour
 // share rows, so a transaction of ~95 records costs ~100 item writes rather
@@ -129,7 +131,7 @@ const maxRollupPartitions = 10_000
 //
 // On a cancellation the markers of the chunk are read back with one
 // BatchGetItem rather than trusted to CancellationReasons alone: some
-// servers (minidyn) report only the first failed condition, which would
+// servers report only the first failed condition, which would
 // otherwise cost a round trip per duplicate.
 //
 // Alternatives considered: a conditional update per row with a set of
@@ -177,8 +179,10 @@ func (s *StatsStore) ApplyUsage(ctx context.Context, recs []*convertor.UsageReco
 	if err != nil {
 		return 0, err
 	}
+	var nonce [8]byte
+	binary.BigEndian.PutUint64(nonce[:], rand.Uint64())
 	for _, chunk := range chunkRecords(recs) {
-		n, err := s.applyChunk(ctx, chunk)
+		n, err := s.applyChunk(ctx, chunk, nonce[:])
 		applied += n
 		if err != nil {
 			return applied, err
@@ -311,10 +315,10 @@ func sameCounts(a, b convertor.Rollup) bool {
 
 // applyChunk writes one chunk as one transaction, dropping records whose
 // markers exist and retrying the rest.
-func (s *StatsStore) applyChunk(ctx context.Context, recs []*convertor.UsageRecord) (int, error) {
+func (s *StatsStore) applyChunk(ctx context.Context, recs []*convertor.UsageRecord, nonce []byte) (int, error) {
 	op := fmt.Sprintf("apply usage (%d records)", len(recs))
 	for attempt := 0; len(recs) > 0; {
-		items, token := s.chunkItems(recs)
+		items, token := s.chunkItems(recs, nonce)
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 			TransactItems:      items,
 			ClientRequestToken: aws.String(token),
@@ -383,12 +387,13 @@ func backoff(attempt int) time.Duration {
 // chunkItems builds the transaction of recs: one marker Put per record,
 // in recs' order (CancellationReasons are read by index), then one Update
 // per distinct row. It also returns the transaction's idempotency token.
-func (s *StatsStore) chunkItems(recs []*convertor.UsageRecord) ([]types.TransactWriteItem, string) {
+func (s *StatsStore) chunkItems(recs []*convertor.UsageRecord, nonce []byte) ([]types.TransactWriteItem, string) {
 	items := make([]types.TransactWriteItem, 0, maxTransactItems)
 	h := sha256.New()
 	// Tokens are scoped to the account, not the table: two tables given
 	// the same records must not pass for one retried request.
 	fmt.Fprintf(h, "%s\x00", s.table)
+	h.Write(nonce)
 	for _, r := range recs {
 		expires := r.Time.Add(MarkerRetention).Unix()
 		items = append(items, types.TransactWriteItem{Put: &types.Put{

@@ -21,7 +21,7 @@ import (
 )
 
 // TestStatsStore runs the StatsStore contract against memory and DynamoDB
-// (minidyn, or the server TEST_DYNAMODB_ENDPOINT names).
+// (dynamolocal, or the server TEST_DYNAMODB_ENDPOINT names).
 func TestStatsStore(t *testing.T) {
 	t.Parallel()
 	impls := []struct {
@@ -29,7 +29,7 @@ func TestStatsStore(t *testing.T) {
 		new  func(t *testing.T) convertor.StatsStore
 	}{
 		{"memstore", func(t *testing.T) convertor.StatsStore { return memstore.NewStatsStore() }},
-		{"minidyn", func(t *testing.T) convertor.StatsStore { return newTestStatsStore(t, testenv.DynamoDB(t)) }},
+		{"dynamodb", func(t *testing.T) convertor.StatsStore { return newTestStatsStore(t, testenv.DynamoDB(t)) }},
 	}
 	for _, impl := range impls {
 		t.Run(impl.name, func(t *testing.T) {
@@ -241,9 +241,15 @@ func runStatsStoreContract(t *testing.T, newStore func(t *testing.T) convertor.S
 	})
 }
 
-// genStart is the first hour of generated records: two hours before a
-// month ends, so month spends split.
-var genStart = time.Date(2026, 1, 30, 22, 0, 0, 0, time.UTC)
+// genStart is the first hour of generated records: two hours before this
+// month began, so month spends split. It is recent because applied
+// markers expire MarkerRetention after their records' times, and a store
+// with TTL deletes them: records older than that would count twice on a
+// redelivery, as the store documents.
+var genStart = func() time.Time {
+	now := time.Now().UTC()
+	return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).Add(-2 * time.Hour)
+}()
 
 var genModels = []string{"claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-5"}
 

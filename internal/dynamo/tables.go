@@ -164,7 +164,7 @@ func CreateTables(ctx context.Context, db *dynamodb.Client, t Tables, log *slog.
 }
 
 // waitActive polls until the table and its indexes are ACTIVE. Servers that
-// report no status at all (minidyn) count as ready. The SDK's waiter is not
+// report no status at all count as ready. The SDK's waiter is not
 // used because it treats such a server as never ready.
 func waitActive(ctx context.Context, db *dynamodb.Client, name string) (*types.TableDescription, error) {
 	ctx, cancel := context.WithTimeout(ctx, tableReadyTimeout)
@@ -232,7 +232,7 @@ func schemaString(ks []types.KeySchemaElement) string {
 }
 
 // enableTTL turns on expiry by attr, returning a warning instead of failing:
-// local servers (dynalite, minidyn) do not implement TTL, and a table
+// some local servers (dynalite) do not implement TTL, and a table
 // without it only keeps its records longer.
 func enableTTL(ctx context.Context, db *dynamodb.Client, name, attr string) (warning string) {
 	if out, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)}); err == nil &&

@@ -194,7 +194,8 @@ func (s *UsageStore) putEach(ctx context.Context, recs []*convertor.UsageRecord,
 
 // RepriceUsage rewrites the record with r's cost fields, on condition that
 // it exists. The whole item is written rather than updated in place so
-// that clearing PriceFrom needs no REMOVE, which minidyn ignores; the
+// that clearing PriceFrom needs no REMOVE, which some local servers
+// ignore; the
 // fields other than the cost come from the stored item. Returns ENotFound.
 func (s *UsageStore) RepriceUsage(ctx context.Context, r *convertor.UsageRecord) error {
 	op := "reprice usage " + r.ID

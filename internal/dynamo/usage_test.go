@@ -25,7 +25,7 @@ func TestUsageStore(t *testing.T) {
 		new  func(t *testing.T) convertor.UsageStore
 	}{
 		{"memstore", func(t *testing.T) convertor.UsageStore { return memstore.NewUsageStore() }},
-		{"minidyn", func(t *testing.T) convertor.UsageStore {
+		{"dynamodb", func(t *testing.T) convertor.UsageStore {
 			db, tables := newTestTables(t, testenv.DynamoDB(t))
 			return NewUsageStore(db, tables.Usage, 0)
 		}},
@@ -206,7 +206,7 @@ func TestPriceStore(t *testing.T) {
 		new  func(t *testing.T) convertor.PriceStore
 	}{
 		{"memstore", func(t *testing.T) convertor.PriceStore { return memstore.NewPriceStore() }},
-		{"minidyn", func(t *testing.T) convertor.PriceStore {
+		{"dynamodb", func(t *testing.T) convertor.PriceStore {
 			db, tables := newTestTables(t, testenv.DynamoDB(t))
 			return NewPriceStore(db, tables.ModelPricing)
 		}},

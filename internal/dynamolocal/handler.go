@@ -1,225 +1,235 @@
-// Package dynamolocal serves the DynamoDB JSON protocol in process for
-// tests and local stacks: minidyn's in-memory server made safe for
-// concurrent requests, with a TransactWriteItems whose cost does not grow
-// with the size of the tables it touches.
+// Package dynamolocal is a DynamoDB-compatible server in process: the
+// DynamoDB JSON protocol (API version 2012-08-10) over tables kept in
+// memory, for the local stack and the tests. It implements what the
+// product and ordinary DynamoDB clients use — tables with global and
+// local secondary indexes, items with condition, update, projection and
+// key-condition expressions, queries and scans with paging, batches,
+// transactions with idempotency tokens, and TTL — and answers with
+// DynamoDB's error types and messages.
+//
+// Items live in B-trees ordered by an encoded key, so a write or a keyed
+// read costs O(log n) however large a table grows, and a query costs
+// what it returns. Requests are served one at a time under one lock,
+// which makes every operation, transactions included, atomic.
 package dynamolocal
 
 import (
-	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/truora/minidyn/server"
+	"github.com/openai-api-convertor/convertor/internal/dynamolocal/attr"
 )
 
-// targetPrefix is the X-Amz-Target prefix of the DynamoDB JSON protocol.
+// targetPrefix is the X-Amz-Target prefix of the DynamoDB API.
 const targetPrefix = "DynamoDB_20120810."
 
-// contentType is the media type of DynamoDB JSON requests and answers.
-const contentType = "application/x-amz-json-1.0"
+// maxBody bounds a request body; DynamoDB's largest requests (25 items of
+// 400 KB in a batch) stay well under it.
+const maxBody = 16 << 20
 
-// maxRequestBytes bounds one request body: DynamoDB's largest request (a
-// 100-item transaction of at most 4 MB, or a 25-item batch of 400 KB
-// items) fits well.
-const maxRequestBytes = 16 << 20
-
-// Handler is an http.Handler speaking the DynamoDB JSON protocol, safe for
-// concurrent use. Every request runs alone, so each is atomic with respect
-// to the others.
-//
-// Requests go to the inner handler unchanged, except TransactWriteItems,
-// which Handler runs itself as single-item calls to the inner handler with
-// an undo log (see transact.go): minidyn's own implementation copies every
-// table the transaction touches, so its cost grows with the tables.
+// Handler is an http.Handler speaking the DynamoDB JSON protocol. Safe for
+// concurrent use.
 type Handler struct {
-	inner http.Handler
-
-	// mu serializes every request to inner; the fields below are guarded
-	// by it too.
-	mu sync.Mutex
-	// keys caches each table's key attribute names, hash key first.
-	keys map[string][]string
+	mu     sync.RWMutex
+	tables map[string]*table
+	tokens map[string]tokenUse // TransactWriteItems ClientRequestTokens
+	now    func() time.Time
+	region string
+	// lastSweep is when expired items were last looked for; mu guards it.
+	lastSweep time.Time
 }
 
-// NewHandler returns a Handler over a new, empty minidyn server.
+// NewHandler returns a Handler with no tables.
 func NewHandler() *Handler {
-	return Wrap(server.NewServer())
-}
-
-// Wrap returns a Handler over inner, which must speak the DynamoDB JSON
-// protocol for at least DescribeTable, GetItem, PutItem, UpdateItem and
-// DeleteItem. Nothing else may call inner: Handler's transactions are
-// atomic only because it calls inner one request at a time.
-func Wrap(inner http.Handler) *Handler {
-	if inner == nil {
-		panic("dynamolocal: Wrap needs a handler")
-	}
 	return &Handler{
-		inner: inner,
-		keys:  make(map[string][]string),
+		tables: map[string]*table{},
+		tokens: map[string]tokenUse{},
+		now:    time.Now,
+		region: "us-east-1",
 	}
 }
 
-// ServeHTTP serves one DynamoDB JSON request.
+// apiError is an error answer: the HTTP status, DynamoDB's error type and
+// message, and extra fields some types carry (CancellationReasons, Item).
+type apiError struct {
+	status int
+	typ    string
+	msg    string
+	extra  map[string]any
+}
+
+func (e *apiError) Error() string { return e.typ + ": " + e.msg }
+
+func validation(format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: "ValidationException", msg: fmt.Sprintf(format, args...)}
+}
+
+func notFound(msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: "ResourceNotFoundException", msg: msg}
+}
+
+func inUse(msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: "ResourceInUseException", msg: msg}
+}
+
+// asAPIError turns an attr or expression error into a ValidationException.
+func asAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return validation("%s", err.Error())
+}
+
+// ServeHTTP serves one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// The body is read and the answer written outside the lock, so a slow
-	// client holds up no one else.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "ValidationException", fmt.Sprintf("read request: %v", err))
+	if r.Method != http.MethodPost {
+		writeError(w, &apiError{status: http.StatusMethodNotAllowed, typ: "UnknownOperationException", msg: "only POST is served"})
 		return
 	}
-	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-
-	var rec *recorder
-	h.mu.Lock()
-	switch op {
-	case "TransactWriteItems":
-		rec = h.transactWriteItems(body)
-	case "CreateTable", "DeleteTable":
-		// A table recreated under the same name may have another key.
-		clear(h.keys)
-		rec = h.forward(r, body)
-	default:
-		rec = h.forward(r, body)
+	target := r.Header.Get("X-Amz-Target")
+	op, ok := strings.CutPrefix(target, targetPrefix)
+	if !ok {
+		writeError(w, &apiError{status: http.StatusBadRequest, typ: "UnknownOperationException", msg: "unknown X-Amz-Target " + target})
+		return
 	}
-	h.mu.Unlock()
-	rec.writeTo(w)
-}
-
-// forward serves r with body by the inner handler. h.mu must be held.
-func (h *Handler) forward(r *http.Request, body []byte) *recorder {
-	in := r.Clone(r.Context())
-	in.Body = io.NopCloser(bytes.NewReader(body))
-	in.ContentLength = int64(len(body))
-	rec := newRecorder()
-	h.inner.ServeHTTP(rec, in)
-	return rec
-}
-
-// call serves the operation op with the JSON of input by the inner
-// handler. h.mu must be held.
-func (h *Handler) call(op string, input any) *recorder {
-	body, err := json.Marshal(input)
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		// Inputs are built here from decoded JSON; they always marshal.
-		panic(fmt.Sprintf("dynamolocal: marshal %s input: %v", op, err))
+		writeError(w, &apiError{status: http.StatusBadRequest, typ: "SerializationException", msg: "read request body: " + err.Error()})
+		return
 	}
-	return h.callRaw(op, body)
+	if len(body) > maxBody {
+		writeError(w, &apiError{status: http.StatusRequestEntityTooLarge, typ: "RequestEntityTooLarge", msg: "request body too large"})
+		return
+	}
+	out, err := h.Do(op, body)
+	if err != nil {
+		writeError(w, asAPIError(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("X-Amzn-Requestid", requestID())
+	// DynamoDB sends the body's CRC32, which SDKs check.
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(out)), 10))
+	w.Write(out)
 }
 
-// callRaw serves the operation op with body by the inner handler. h.mu
-// must be held.
-func (h *Handler) callRaw(op string, body []byte) *recorder {
-	return serveOp(h.inner, op, body)
+// Do runs one operation on a JSON request body and returns the JSON
+// answer, or the error DynamoDB would send, for callers in process that
+// need no HTTP.
+func (h *Handler) Do(op string, body []byte) ([]byte, error) {
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	var out any
+	var err error
+	switch op {
+	case "CreateTable":
+		out, err = serve(body, h.createTable)
+	case "DeleteTable":
+		out, err = serve(body, h.deleteTable)
+	case "DescribeTable":
+		out, err = serve(body, h.describeTable)
+	case "ListTables":
+		out, err = serve(body, h.listTables)
+	case "UpdateTable":
+		out, err = serve(body, h.updateTable)
+	case "UpdateTimeToLive":
+		out, err = serve(body, h.updateTimeToLive)
+	case "DescribeTimeToLive":
+		out, err = serve(body, h.describeTimeToLive)
+	case "PutItem":
+		out, err = serve(body, h.putItem)
+	case "GetItem":
+		out, err = serve(body, h.getItem)
+	case "DeleteItem":
+		out, err = serve(body, h.deleteItem)
+	case "UpdateItem":
+		out, err = serve(body, h.updateItem)
+	case "Query":
+		out, err = serve(body, h.query)
+	case "Scan":
+		out, err = serve(body, h.scan)
+	case "BatchGetItem":
+		out, err = serve(body, h.batchGetItem)
+	case "BatchWriteItem":
+		out, err = serve(body, h.batchWriteItem)
+	case "TransactWriteItems":
+		// A ClientRequestToken's request is recognised by its body, which
+		// SDKs resend byte for byte.
+		digest := sha256.Sum256(body)
+		out, err = serve(body, func(in *transactWriteItemsInput) (any, error) { return h.transactWriteItems(in, digest) })
+	case "TransactGetItems":
+		out, err = serve(body, h.transactGetItems)
+	case "DescribeEndpoints":
+		out = map[string]any{"Endpoints": []map[string]any{{"Address": "localhost", "CachePeriodInMinutes": 1440}}}
+	case "DescribeLimits":
+		out = map[string]any{"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
+			"TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}
+	default:
+		return nil, &apiError{status: http.StatusBadRequest, typ: "UnknownOperationException", msg: "operation " + op + " is not supported"}
+	}
+	if err != nil {
+		return nil, asAPIError(err)
+	}
+	b, merr := json.Marshal(out)
+	if merr != nil {
+		return nil, &apiError{status: http.StatusInternalServerError, typ: "InternalServerError", msg: merr.Error()}
+	}
+	return b, nil
 }
 
-// serveOp serves the operation op with body by h in process.
-func serveOp(h http.Handler, op string, body []byte) *recorder {
-	r := &http.Request{
-		Method:        http.MethodPost,
-		URL:           &url.URL{Path: "/"},
-		Header:        http.Header{"X-Amz-Target": {targetPrefix + op}, "Content-Type": {contentType}},
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		ContentLength: int64(len(body)),
-	}
-	rec := newRecorder()
-	h.ServeHTTP(rec, r)
-	return rec
-}
-
-// keySchema returns the key attribute names of table, hash key first, or
-// the inner handler's answer when DescribeTable fails. h.mu must be held.
-func (h *Handler) keySchema(table string) ([]string, *recorder) {
-	if k, ok := h.keys[table]; ok {
-		return k, nil
-	}
-	rec := h.call("DescribeTable", map[string]string{"TableName": table})
-	if !rec.ok() {
-		return nil, rec
-	}
-	var out struct {
-		Table struct {
-			KeySchema []struct{ AttributeName, KeyType string }
+// serve decodes the request into In and calls fn with it.
+func serve[In any](body []byte, fn func(*In) (any, error)) (any, error) {
+	in := new(In)
+	if err := json.Unmarshal(body, in); err != nil {
+		var ae *attr.Error
+		if errors.As(err, &ae) {
+			return nil, validation("%s", ae.Message)
 		}
-	}
-	if err := json.Unmarshal(rec.body.Bytes(), &out); err != nil || len(out.Table.KeySchema) == 0 {
-		return nil, errorRecorder(http.StatusInternalServerError, "InternalServerError",
-			fmt.Sprintf("describe table %s: no key schema in %q", table, rec.body.String()))
-	}
-	var k []string
-	for _, e := range out.Table.KeySchema {
-		if e.KeyType == "HASH" {
-			k = append([]string{e.AttributeName}, k...)
-		} else {
-			k = append(k, e.AttributeName)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, &apiError{status: http.StatusBadRequest, typ: "SerializationException",
+				msg: fmt.Sprintf("Unexpected value type in field %s: want %s", te.Field, te.Type)}
 		}
+		return nil, &apiError{status: http.StatusBadRequest, typ: "SerializationException", msg: "malformed request: " + err.Error()}
 	}
-	h.keys[table] = k
-	return k, nil
+	return fn(in)
 }
 
-// recorder is an http.ResponseWriter keeping the answer in memory.
-type recorder struct {
-	header http.Header
-	code   int
-	body   bytes.Buffer
-}
-
-func newRecorder() *recorder {
-	return &recorder{header: make(http.Header), code: http.StatusOK}
-}
-
-// errorRecorder holds a DynamoDB error answer.
-func errorRecorder(code int, typ, msg string) *recorder {
-	rec := newRecorder()
-	writeError(rec, code, typ, msg)
-	return rec
-}
-
-// Header implements http.ResponseWriter.
-func (rec *recorder) Header() http.Header { return rec.header }
-
-// Write implements http.ResponseWriter.
-func (rec *recorder) Write(p []byte) (int, error) { return rec.body.Write(p) }
-
-// WriteHeader implements http.ResponseWriter.
-func (rec *recorder) WriteHeader(code int) { rec.code = code }
-
-func (rec *recorder) ok() bool { return rec.code == http.StatusOK }
-
-// errorType is the exception name of an error answer, without the
-// "namespace#" prefix DynamoDB puts before it.
-func (rec *recorder) errorType() string {
-	var e struct {
-		Type string `json:"__type"`
+func writeError(w http.ResponseWriter, e *apiError) {
+	body := map[string]any{"__type": "com.amazonaws.dynamodb.v20120810#" + e.typ, "message": e.msg}
+	for k, v := range e.extra {
+		body[k] = v
 	}
-	if json.Unmarshal(rec.body.Bytes(), &e) != nil {
-		return ""
-	}
-	return e.Type[strings.LastIndexByte(e.Type, '#')+1:]
+	b, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("X-Amzn-Requestid", requestID())
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	w.WriteHeader(e.status)
+	w.Write(b)
 }
 
-func (rec *recorder) writeTo(w http.ResponseWriter) {
-	for k, v := range rec.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.code)
-	_, _ = w.Write(rec.body.Bytes())
-}
+var (
+	idMu  sync.Mutex
+	idSeq uint64
+)
 
-// writeError writes a DynamoDB error answer the way minidyn does.
-func writeError(w http.ResponseWriter, code int, typ, msg string) {
-	body, _ := json.Marshal(struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}{typ, msg})
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(code)
-	_, _ = w.Write(body)
+// requestID is a unique id for the x-amzn-RequestId header, which SDKs log
+// with errors.
+func requestID() string {
+	idMu.Lock()
+	idSeq++
+	n := idSeq
+	idMu.Unlock()
+	return fmt.Sprintf("LOCAL%027d", n)
 }

@@ -1,126 +1,103 @@
 package dynamolocal
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
-	"sort"
+	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
+	"time"
 )
 
-// newTestClient serves a new Handler on loopback for t and returns an SDK
-// client aimed at it, with the handler for tests that reach inside.
-func newTestClient(t testing.TB) (*dynamodb.Client, *Handler) {
+func mustDo(t *testing.T, h *Handler, op, body string) map[string]any {
 	t.Helper()
-	h := NewHandler()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	db := dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		// minidyn sends no CRC32 header.
-		DisableValidateResponseChecksum: true,
-	})
-	return db, h
-}
-
-// createTable creates a table keyed by the string attributes keys, hash
-// key first.
-func createTable(t testing.TB, db *dynamodb.Client, name string, keys ...string) {
-	t.Helper()
-	in := &dynamodb.CreateTableInput{TableName: aws.String(name), BillingMode: types.BillingModePayPerRequest}
-	for i, k := range keys {
-		kt := types.KeyTypeHash
-		if i > 0 {
-			kt = types.KeyTypeRange
-		}
-		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(k), AttributeType: types.ScalarAttributeTypeS})
-		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(k), KeyType: kt})
-	}
-	if _, err := db.CreateTable(context.Background(), in); err != nil {
-		t.Fatalf("CreateTable(%s) error = %v", name, err)
-	}
-}
-
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func n(v int) types.AttributeValue    { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
-
-// key is the key of an item of a table keyed by pk alone.
-func key(pk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": s(pk)}
-}
-
-func putItem(t testing.TB, db *dynamodb.Client, table string, item map[string]types.AttributeValue) {
-	t.Helper()
-	if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
-		t.Fatalf("PutItem() error = %v", err)
-	}
-}
-
-// dump returns every item of a table keyed by pk, as "pk: attributes",
-// sorted, for go-cmp.
-func dump(t testing.TB, db *dynamodb.Client, table string) []string {
-	t.Helper()
-	out, err := db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+	out, err := h.Do(op, []byte(body))
 	if err != nil {
-		t.Fatalf("Scan() error = %v", err)
+		t.Fatalf("%s(%s) = %v", op, body, err)
 	}
-	var items []string
-	for _, it := range out.Items {
-		names := make([]string, 0, len(it))
-		for k := range it {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		line := ""
-		for _, k := range names {
-			switch v := it[k].(type) {
-			case *types.AttributeValueMemberS:
-				line += fmt.Sprintf(" %s=%q", k, v.Value)
-			case *types.AttributeValueMemberN:
-				line += fmt.Sprintf(" %s=%s", k, v.Value)
-			default:
-				line += fmt.Sprintf(" %s=%T", k, v)
-			}
-		}
-		items = append(items, line[1:])
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("%s answer %s: %v", op, out, err)
 	}
-	sort.Strings(items)
-	return items
+	return m
 }
 
-// apiErrorCode returns the exception name of err, or "" if it is none.
-func apiErrorCode(err error) string {
-	var ae smithy.APIError
+func errType(err error) string {
+	var ae *apiError
 	if errors.As(err, &ae) {
-		return ae.ErrorCode()
+		return ae.typ
 	}
 	return ""
 }
 
-func TestHandler_Passthrough(t *testing.T) {
-	t.Parallel()
-	db, _ := newTestClient(t)
-	ctx := context.Background()
-	createTable(t, db, "things", "pk")
-	putItem(t, db, "things", map[string]types.AttributeValue{"pk": s("a"), "v": n(1)})
-	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("things"), Key: key("a")})
-	if err != nil {
-		t.Fatalf("GetItem() error = %v", err)
+// TestHandler_TTLExpiresItems checks that items past the epoch second in
+// their TTL attribute are deleted, index entries with them, while
+// unexpired items and items without the attribute stay.
+func TestHandler_TTLExpiresItems(t *testing.T) {
+	h := NewHandler()
+	now := time.Unix(1_800_000_000, 0)
+	h.now = func() time.Time { return now }
+	mustDo(t, h, "CreateTable", `{"TableName":"ttl","BillingMode":"PAY_PER_REQUEST",
+		"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"g","AttributeType":"S"}],
+		"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],
+		"GlobalSecondaryIndexes":[{"IndexName":"by-g","KeySchema":[{"AttributeName":"g","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"}}]}`)
+	mustDo(t, h, "UpdateTimeToLive", `{"TableName":"ttl","TimeToLiveSpecification":{"AttributeName":"exp","Enabled":true}}`)
+	for i := range 10 {
+		mustDo(t, h, "PutItem", fmt.Sprintf(`{"TableName":"ttl","Item":{"pk":{"S":"p%d"},"g":{"S":"g"},"exp":{"N":"%d"}}}`, i, 1_800_000_000+i*10))
 	}
-	if got, ok := out.Item["v"].(*types.AttributeValueMemberN); !ok || got.Value != "1" {
-		t.Errorf("GetItem() v = %#v, want N 1", out.Item["v"])
+	mustDo(t, h, "PutItem", `{"TableName":"ttl","Item":{"pk":{"S":"keep"},"g":{"S":"g"}}}`)
+	mustDo(t, h, "PutItem", `{"TableName":"ttl","Item":{"pk":{"S":"text"},"g":{"S":"g"},"exp":{"S":"1"}}}`)
+	desc := mustDo(t, h, "DescribeTimeToLive", `{"TableName":"ttl"}`)
+	if got := desc["TimeToLiveDescription"].(map[string]any)["TimeToLiveStatus"]; got != "ENABLED" {
+		t.Fatalf("TimeToLiveStatus = %v", got)
 	}
-	_, err = db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("missing"), Key: key("a")})
-	if code := apiErrorCode(err); code != "ResourceNotFoundException" {
-		t.Errorf("GetItem(missing table) error = %v, want ResourceNotFoundException", err)
+
+	now = now.Add(45 * time.Second) // p0..p4 expired (0, 10, 20, 30, 40 < 45)
+	mustDo(t, h, "PutItem", `{"TableName":"ttl","Item":{"pk":{"S":"trigger"},"g":{"S":"h"}}}`)
+	q := mustDo(t, h, "Query", `{"TableName":"ttl","IndexName":"by-g","KeyConditionExpression":"g = :g","ExpressionAttributeValues":{":g":{"S":"g"}}}`)
+	var got []string
+	for _, it := range q["Items"].([]any) {
+		got = append(got, it.(map[string]any)["pk"].(map[string]any)["S"].(string))
+	}
+	want := "keep p5 p6 p7 p8 p9 text"
+	if strings.Join(sorted(got), " ") != want {
+		t.Errorf("items left = %v, want %s", sorted(got), want)
+	}
+	d := mustDo(t, h, "DescribeTable", `{"TableName":"ttl"}`)["Table"].(map[string]any)
+	if d["ItemCount"].(float64) != 8 {
+		t.Errorf("ItemCount = %v, want 8", d["ItemCount"])
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// TestHandler_Errors checks the answers to requests that are not
+// operations at all.
+func TestHandler_Errors(t *testing.T) {
+	h := NewHandler()
+	for _, c := range []struct {
+		op, body, want string
+	}{
+		{"Nope", `{}`, "UnknownOperationException"},
+		{"PutItem", `{"TableName":`, "SerializationException"},
+		{"PutItem", `{"TableName":5}`, "SerializationException"},
+		{"PutItem", `{"TableName":"missing","Item":{"pk":{"S":"a"}}}`, "ResourceNotFoundException"},
+		{"PutItem", `{"TableName":"missing","Item":{"pk":{"N":"x"}}}`, "ValidationException"},
+		{"GetItem", `{"TableName":"x"}`, "ValidationException"},
+	} {
+		_, err := h.Do(c.op, []byte(c.body))
+		if errType(err) != c.want {
+			t.Errorf("%s(%s) = %v, want %s", c.op, c.body, err, c.want)
+		}
 	}
 }

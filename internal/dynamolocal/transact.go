@@ -1,305 +1,263 @@
 package dynamolocal
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/openai-api-convertor/convertor/internal/dynamolocal/attr"
 )
 
-// maxTransactItems is DynamoDB's limit of items in one TransactWriteItems.
+// maxTransactItems is DynamoDB's limit on actions in one transaction.
 const maxTransactItems = 100
 
-// Messages DynamoDB answers with; the SDK's callers only read the codes,
-// but people read the messages.
-const (
-	msgCanceled       = "Transaction cancelled, please refer cancellation reasons for specific reasons"
-	msgConditionFail  = "The conditional request failed"
-	msgDuplicateItem  = "Transaction request cannot include multiple operations on one item"
-	msgOneAction      = "TransactItems can only contain one of Check, Put, Update or Delete"
-	msgKeyMismatch    = "The provided key element does not match the schema"
-	msgTooManyItems   = "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100"
-	msgTooFewItems    = "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
-	codeConditionFail = "ConditionalCheckFailed"
-)
+// tokenTTL is how long a ClientRequestToken makes a TransactWriteItems
+// call idempotent, as in DynamoDB.
+const tokenTTL = 10 * time.Minute
 
-// transactWriteItemsInput is the part of a TransactWriteItems request
-// Handler reads; each action stays raw JSON, because it goes to the inner
-// handler unchanged as the body of the matching single-item operation.
-// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
-type transactWriteItemsInput struct {
-	TransactItems []struct {
-		ConditionCheck json.RawMessage
-		Put            json.RawMessage
-		Update         json.RawMessage
-		Delete         json.RawMessage
+// tokenUse is a ClientRequestToken's first request.
+type tokenUse struct {
+	digest [32]byte
+	at     time.Time
+}
+
+// txWrite is one transaction action, resolved and checked.
+type txWrite struct {
+	t       *table
+	key     string
+	x       exprs
+	onFail  string
+	kind    string    // ConditionCheck, Put, Delete, Update
+	item    attr.Item // the Put's item
+	keyAttr attr.Item // the Key of the other kinds
+}
+
+// transactWriteItems applies every action or none. Conditions are checked
+// and every new item is computed against one state before anything is
+// written; a failure cancels the whole transaction with one reason per
+// action, in order, as DynamoDB reports it.
+func (h *Handler) transactWriteItems(in *transactWriteItemsInput, digest [32]byte) (any, error) {
+	n := len(in.TransactItems)
+	if n == 0 {
+		return nil, validation("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null")
 	}
-}
-
-// action is one TransactItem, ready to run.
-type action struct {
-	// op is the single-item operation that applies the action; a
-	// ConditionCheck runs as a conditional DeleteItem that is undone at
-	// once, since minidyn has no way to evaluate a condition alone.
-	op      string
-	body    json.RawMessage
-	check   bool
-	table   string
-	key     map[string]json.RawMessage
-	allOld  bool // ReturnValuesOnConditionCheckFailure is ALL_OLD
-	applied bool
-	// old is the item before the action, nil when there was none.
-	old map[string]json.RawMessage
-}
-
-// actionHeader is what Handler reads of an action's JSON.
-type actionHeader struct {
-	TableName                           string
-	Key                                 map[string]json.RawMessage
-	Item                                map[string]json.RawMessage
-	ReturnValuesOnConditionCheckFailure string
-}
-
-// cancellationReason is one entry of a TransactionCanceledException.
-// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CancellationReason.html
-type cancellationReason struct {
-	Code    string                     `json:"Code"`
-	Message string                     `json:"Message,omitempty"`
-	Item    map[string]json.RawMessage `json:"Item,omitempty"`
-}
-
-// transactWriteItems runs a TransactWriteItems request: every action in
-// order as its single-item operation, after reading the item it touches
-// into an undo log; if any fails, the applied ones are undone in reverse.
-// Because a transaction touches each item at most once, each action's
-// condition sees the item as it was before the transaction, as in
-// DynamoDB. The actions after a failed condition still run, so the
-// cancellation reasons name every failed condition, as DynamoDB's do.
-// The ClientRequestToken is ignored, as by minidyn: a retry of a committed
-// transaction runs again rather than succeeding as a no-op.
-// h.mu must be held.
-func (h *Handler) transactWriteItems(body []byte) *recorder {
-	var in transactWriteItemsInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		return errorRecorder(http.StatusBadRequest, "SerializationException", err.Error())
+	if n > maxTransactItems {
+		return nil, tooMany("transactItems", n)
 	}
-	actions, rec := h.prepare(&in)
-	if rec != nil {
-		return rec
+	if in.ClientRequestToken != nil {
+		if l := len(*in.ClientRequestToken); l < 1 || l > 36 {
+			return nil, validation("1 validation error detected: Value '%s' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36", *in.ClientRequestToken)
+		}
 	}
-	reasons := make([]cancellationReason, len(actions))
-	canceled := false
-	for i, a := range actions {
-		reasons[i] = cancellationReason{Code: "None"}
-		if rec := h.apply(a); rec != nil {
-			if rec.code != http.StatusBadRequest || rec.errorType() != "ConditionalCheckFailedException" {
-				return h.undo(actions, rec)
+	writes := make([]*txWrite, 0, n)
+	for _, a := range in.TransactItems {
+		w, err := parseAction(a)
+		if err != nil {
+			return nil, err
+		}
+		writes = append(writes, w)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sweep()
+	now := h.now()
+	if in.ClientRequestToken != nil {
+		h.forgetTokens(now)
+		if use, ok := h.tokens[*in.ClientRequestToken]; ok {
+			if use.digest != digest {
+				return nil, &apiError{status: http.StatusBadRequest, typ: "IdempotentParameterMismatchException",
+					msg: "Request with ClientRequestToken " + *in.ClientRequestToken + " has different parameters than the original request"}
 			}
-			canceled = true
-			reasons[i] = cancellationReason{Code: codeConditionFail, Message: msgConditionFail}
-			if a.allOld {
-				reasons[i].Item = a.old
-			}
+			return map[string]any{}, nil
 		}
 	}
-	if canceled {
-		return h.undo(actions, canceledRecorder(reasons))
-	}
-	return emptyRecorder()
-}
-
-// prepare validates the request as DynamoDB does before running anything,
-// and returns its actions or the error answer. h.mu must be held.
-func (h *Handler) prepare(in *transactWriteItemsInput) ([]*action, *recorder) {
-	switch n := len(in.TransactItems); {
-	case n == 0:
-		return nil, errorRecorder(http.StatusBadRequest, "ValidationException", msgTooFewItems)
-	case n > maxTransactItems:
-		return nil, errorRecorder(http.StatusBadRequest, "ValidationException", msgTooManyItems)
-	}
-	actions := make([]*action, 0, len(in.TransactItems))
-	seen := make(map[string]bool, len(in.TransactItems))
-	for _, ti := range in.TransactItems {
-		a := &action{}
-		n := 0
-		for _, c := range []struct {
-			raw   json.RawMessage
-			op    string
-			check bool
-		}{
-			{ti.ConditionCheck, "DeleteItem", true},
-			{ti.Put, "PutItem", false},
-			{ti.Update, "UpdateItem", false},
-			{ti.Delete, "DeleteItem", false},
-		} {
-			if len(c.raw) > 0 && !bytes.Equal(c.raw, []byte("null")) {
-				a.op, a.body, a.check = c.op, c.raw, c.check
-				n++
-			}
+	seen := map[string]bool{}
+	for _, w := range writes {
+		if err := h.resolve(w); err != nil {
+			return nil, err
 		}
-		if n != 1 {
-			return nil, errorRecorder(http.StatusBadRequest, "ValidationException", msgOneAction)
-		}
-		var hd actionHeader
-		if err := json.Unmarshal(a.body, &hd); err != nil {
-			return nil, errorRecorder(http.StatusBadRequest, "SerializationException", err.Error())
-		}
-		if hd.TableName == "" {
-			return nil, errorRecorder(http.StatusBadRequest, "ValidationException", "TableName must not be null")
-		}
-		a.table = hd.TableName
-		a.allOld = hd.ReturnValuesOnConditionCheckFailure == "ALL_OLD"
-		names, rec := h.keySchema(a.table)
-		if rec != nil {
-			return nil, rec
-		}
-		id, key, msg := itemKey(a.table, names, a.op == "PutItem", hd)
-		if msg != "" {
-			return nil, errorRecorder(http.StatusBadRequest, "ValidationException", msg)
-		}
+		id := w.t.name + "\x00" + w.key
 		if seen[id] {
-			return nil, errorRecorder(http.StatusBadRequest, "ValidationException", msgDuplicateItem)
+			return nil, validation("Transaction request cannot include multiple operations on one item")
 		}
 		seen[id] = true
-		a.key = key
-		actions = append(actions, a)
 	}
-	return actions, nil
-}
-
-// itemKey returns the key of the item an action touches (taken from the
-// item for a Put) and a string naming that item among all tables' items,
-// or a ValidationException message.
-func itemKey(table string, names []string, put bool, hd actionHeader) (id string, key map[string]json.RawMessage, msg string) {
-	from := hd.Key
-	if put {
-		from = hd.Item
-	} else if len(hd.Key) != len(names) {
-		return "", nil, msgKeyMismatch
-	}
-	key = make(map[string]json.RawMessage, len(names))
-	var b strings.Builder
-	b.WriteString(table)
-	for _, n := range names {
-		v, ok := from[n]
-		if !ok {
-			if put {
-				return "", nil, "One or more parameter values were invalid: Missing the key " + n + " in the item"
+	results := make([]attr.Item, len(writes))
+	reasons := make([]map[string]any, len(writes))
+	failed := false
+	for i, w := range writes {
+		reasons[i] = map[string]any{"Code": "None"}
+		old := w.t.get(w.key)
+		if err := w.x.check(old, w.onFail); err != nil {
+			failed = true
+			r := map[string]any{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
+			if ae, ok := err.(*apiError); ok && ae.extra != nil {
+				r["Item"] = ae.extra["Item"]
+			} else if !ok {
+				r = map[string]any{"Code": "ValidationError", "Message": err.Error()}
 			}
-			return "", nil, msgKeyMismatch
-		}
-		var c bytes.Buffer
-		if err := json.Compact(&c, v); err != nil {
-			return "", nil, msgKeyMismatch
-		}
-		key[n] = c.Bytes()
-		b.WriteByte(0)
-		b.Write(c.Bytes())
-	}
-	return b.String(), key, ""
-}
-
-// apply reads a's item into a.old, then runs a, and returns the inner
-// handler's answer if either fails. A ConditionCheck that passes leaves
-// the item as it was. h.mu must be held.
-func (h *Handler) apply(a *action) *recorder {
-	rec := h.call("GetItem", struct {
-		TableName      string
-		Key            map[string]json.RawMessage
-		ConsistentRead bool
-	}{a.table, a.key, true})
-	if !rec.ok() {
-		return rec
-	}
-	var got struct{ Item map[string]json.RawMessage }
-	if err := json.Unmarshal(rec.body.Bytes(), &got); err != nil {
-		return errorRecorder(http.StatusInternalServerError, "InternalServerError",
-			fmt.Sprintf("read %s item: %v", a.table, err))
-	}
-	if len(got.Item) > 0 {
-		a.old = got.Item
-	}
-	if rec := h.callRaw(a.op, a.body); !rec.ok() {
-		return rec
-	}
-	a.applied = true
-	if a.check {
-		// The conditional DeleteItem removed the item; put it back now.
-		// When there was none it deleted nothing.
-		if rec := h.restore(a); rec != nil {
-			return rec
-		}
-		a.applied = false
-	}
-	return nil
-}
-
-// undo restores, in reverse order, the items of the applied actions, and
-// returns answer, or an InternalServerError if an item could not be
-// restored. h.mu must be held.
-func (h *Handler) undo(actions []*action, answer *recorder) *recorder {
-	for i := len(actions) - 1; i >= 0; i-- {
-		a := actions[i]
-		if !a.applied {
+			reasons[i] = r
 			continue
 		}
-		if rec := h.restore(a); rec != nil {
-			return errorRecorder(http.StatusInternalServerError, "InternalServerError",
-				fmt.Sprintf("undo transaction item %d on %s: %s", i, a.table, rec.body.String()))
+		switch w.kind {
+		case "Put":
+			results[i] = w.item
+		case "Update":
+			item, err := w.t.applyUpdate(w.x.update, old, w.keyAttr)
+			if err != nil {
+				failed = true
+				reasons[i] = map[string]any{"Code": "ValidationError", "Message": asAPIError(err).msg}
+				continue
+			}
+			results[i] = item
 		}
-		a.applied = false
 	}
-	return answer
+	if failed {
+		codes := make([]string, len(reasons))
+		for i, r := range reasons {
+			codes[i] = r["Code"].(string)
+		}
+		return nil, &apiError{status: http.StatusBadRequest, typ: "TransactionCanceledException",
+			msg:   "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
+			extra: map[string]any{"CancellationReasons": reasons}}
+	}
+	units := map[string]float64{}
+	for i, w := range writes {
+		old := w.t.get(w.key)
+		switch w.kind {
+		case "Put", "Update":
+			w.t.put(w.key, results[i])
+		case "Delete":
+			if old != nil {
+				w.t.remove(w.key)
+			}
+		}
+		units[w.t.name] += 2 * writeUnits(old, results[i])
+	}
+	if in.ClientRequestToken != nil {
+		h.tokens[*in.ClientRequestToken] = tokenUse{digest: digest, at: now}
+	}
+	out := map[string]any{}
+	addBatchCapacity(out, in.ReturnConsumedCapacity, units)
+	return out, nil
 }
 
-// restore puts a's item back as a.old holds it. h.mu must be held.
-func (h *Handler) restore(a *action) *recorder {
-	var rec *recorder
-	if a.old == nil {
-		rec = h.call("DeleteItem", struct {
-			TableName string
-			Key       map[string]json.RawMessage
-		}{a.table, a.key})
-	} else {
-		rec = h.call("PutItem", struct {
-			TableName string
-			Item      map[string]json.RawMessage
-		}{a.table, a.old})
+// forgetTokens drops tokens older than tokenTTL. mu must be held.
+func (h *Handler) forgetTokens(now time.Time) {
+	for tok, use := range h.tokens {
+		if now.Sub(use.at) > tokenTTL {
+			delete(h.tokens, tok)
+		}
 	}
-	if !rec.ok() {
-		return rec
-	}
-	return nil
 }
 
-// canceledRecorder holds a TransactionCanceledException with one reason per
-// action, encoded as DynamoDB and minidyn do.
-func canceledRecorder(reasons []cancellationReason) *recorder {
-	codes := make([]string, len(reasons))
-	for i, r := range reasons {
-		codes[i] = r.Code
+// parseAction checks one action's shape and parses its expressions,
+// before the lock is taken.
+func parseAction(a transactAction) (*txWrite, error) {
+	count := 0
+	w := &txWrite{}
+	var err error
+	if c := a.ConditionCheck; c != nil {
+		count++
+		if c.ConditionExpression == nil {
+			return nil, validation("1 validation error detected: Value null at 'transactItems.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null")
+		}
+		w.kind, w.keyAttr, w.onFail = "ConditionCheck", c.Key, c.ReturnValuesOnConditionCheckFailure
+		w.t = &table{name: c.TableName}
+		w.x, err = parseExprs(c.expressionInputs, c.ConditionExpression, nil, nil)
 	}
-	body, err := json.Marshal(struct {
-		Type                string               `json:"__type"`
-		Message             string               `json:"message"`
-		CancellationReasons []cancellationReason `json:"CancellationReasons"`
-	}{"TransactionCanceledException", msgCanceled + " [" + strings.Join(codes, ", ") + "]", reasons})
+	if p := a.Put; p != nil {
+		count++
+		w.kind, w.item, w.onFail = "Put", p.Item, p.ReturnValuesOnConditionCheckFailure
+		w.t = &table{name: p.TableName}
+		w.x, err = parseExprs(p.expressionInputs, p.ConditionExpression, nil, nil)
+	}
+	if d := a.Delete; d != nil {
+		count++
+		w.kind, w.keyAttr, w.onFail = "Delete", d.Key, d.ReturnValuesOnConditionCheckFailure
+		w.t = &table{name: d.TableName}
+		w.x, err = parseExprs(d.expressionInputs, d.ConditionExpression, nil, nil)
+	}
+	if u := a.Update; u != nil {
+		count++
+		if u.UpdateExpression == nil {
+			return nil, validation("1 validation error detected: Value null at 'transactItems.member.update.updateExpression' failed to satisfy constraint: Member must not be null")
+		}
+		w.kind, w.keyAttr, w.onFail = "Update", u.Key, u.ReturnValuesOnConditionCheckFailure
+		w.t = &table{name: u.TableName}
+		w.x, err = parseExprs(u.expressionInputs, u.ConditionExpression, u.UpdateExpression, nil)
+	}
+	if count != 1 {
+		return nil, validation("TransactItems can only contain one of Check, Put, Update or Delete")
+	}
 	if err != nil {
-		// Items are raw JSON read back from the inner handler.
-		return errorRecorder(http.StatusInternalServerError, "InternalServerError", fmt.Sprintf("encode cancellation: %v", err))
+		return nil, err
 	}
-	rec := newRecorder()
-	rec.header.Set("Content-Type", contentType)
-	rec.code = http.StatusBadRequest
-	rec.body.Write(body)
-	return rec
+	if err := checkReturnOnFailure(w.onFail); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
-// emptyRecorder holds the answer of a committed transaction.
-func emptyRecorder() *recorder {
-	rec := newRecorder()
-	rec.header.Set("Content-Type", contentType)
-	rec.body.WriteString("{}")
-	return rec
+// resolve replaces the action's placeholder table with the real one and
+// validates its item or key. mu must be held.
+func (h *Handler) resolve(w *txWrite) error {
+	t, err := h.table(w.t.name)
+	if err != nil {
+		return err
+	}
+	w.t = t
+	if w.kind == "Put" {
+		if err := t.checkItem(w.item); err != nil {
+			return err
+		}
+		w.key = t.schema.encodeKey(w.item)
+		return nil
+	}
+	w.key, err = t.keyOf(w.keyAttr)
+	return err
+}
+
+func (h *Handler) transactGetItems(in *transactGetItemsInput) (any, error) {
+	n := len(in.TransactItems)
+	if n == 0 {
+		return nil, validation("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null")
+	}
+	if n > maxTransactItems {
+		return nil, tooMany("transactItems", n)
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	responses := make([]map[string]any, 0, n)
+	units := map[string]float64{}
+	for _, a := range in.TransactItems {
+		g := a.Get
+		if g == nil {
+			return nil, validation("1 validation error detected: Value null at 'transactItems.member.get' failed to satisfy constraint: Member must not be null")
+		}
+		x, err := parseExprs(g.expressionInputs, nil, nil, g.ProjectionExpression)
+		if err != nil {
+			return nil, err
+		}
+		t, err := h.table(g.TableName)
+		if err != nil {
+			return nil, err
+		}
+		key, err := t.keyOf(g.Key)
+		if err != nil {
+			return nil, err
+		}
+		r := map[string]any{}
+		if item := t.get(key); item != nil {
+			units[t.name] += 2 * readUnits(item.Size(), true)
+			if x.proj != nil {
+				item = x.proj.Apply(item)
+			}
+			r["Item"] = item
+		}
+		responses = append(responses, r)
+	}
+	out := map[string]any{"Responses": responses}
+	addBatchCapacity(out, in.ReturnConsumedCapacity, units)
+	return out, nil
 }

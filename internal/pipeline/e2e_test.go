@@ -9,7 +9,8 @@ import (
 )
 
 // loadSize is the number of requests of each test: enough for many
-// batches and several hundred roll-up updates, small enough for minidyn.
+// batches and several hundred roll-up updates, small enough to run under
+// -race in seconds.
 const loadSize = 240
 
 // handPriced is one request priced by hand below, sent in the end-to-end

@@ -10,7 +10,7 @@ import (
 
 // DynamoDB returns the endpoint of a DynamoDB-compatible server for t: the
 // one TEST_DYNAMODB_ENDPOINT names, or else an in-process server
-// (dynamolocal, over minidyn) on 127.0.0.1 for t alone. Tests on a shared
+// (dynamolocal) on 127.0.0.1 for t alone. Tests on a shared
 // server must name their tables uniquely.
 func DynamoDB(t testing.TB) string {
 	t.Helper()

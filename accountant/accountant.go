@@ -278,11 +278,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	err = events.Consume(ctx, sub, cfg.Events.Topic, func(_ context.Context, evs []*convertor.UsageEvent) error {
 		return a.Handle(handlerCtx, evs)
 	}, events.ConsumeOptions{
-		BatchSize:  cfg.BatchSize,
-		BatchWait:  cfg.BatchWait,
-		DeadLetter: events.NewDeadLetter(dlPub, cfg.Events.DeadLetterTopic),
-		Log:        log,
-		Metrics:    events.NewMetrics(reg),
+		BatchSize:   cfg.BatchSize,
+		BatchWait:   cfg.BatchWait,
+		Concurrency: cfg.Concurrency,
+		DeadLetter:  events.NewDeadLetter(dlPub, cfg.Events.DeadLetterTopic),
+		Log:         log,
+		Metrics:     events.NewMetrics(reg),
 	})
 	if err != nil {
 		return fmt.Errorf("accountant: %w", err)

@@ -27,9 +27,9 @@ const (
 	// BatchWriteItem cannot carry the attribute_not_exists condition that
 	// makes a redelivery harmless, so records are written as parallel
 	// conditional PutItems by default. TransactWriteItems (TransactWrites)
-	// takes a batch in one request, but costs twice the write units on AWS
-	// and gets slower with the table's size on minidyn, which copies the
-	// table per transaction (BenchmarkAccountant).
+	// takes a batch in one request, but costs twice the write units on AWS;
+	// where requests cost more than write units, as on the local store of
+	// `convertor dev`, it is the faster choice (BenchmarkAccountant).
 	DefaultWriteConcurrency = 16
 	// DefaultUsageTTLDays keeps records more than a year: billing disputes
 	// and year-end re-runs need the last twelve months complete.
@@ -38,6 +38,10 @@ const (
 	// pricing; events priced before then keep the old price until a
 	// replay.
 	DefaultPriceRefresh = time.Minute
+	// DefaultConcurrency is how many batches are written at once: writes
+	// wait on the store far more than they compute, so overlapping a few
+	// batches keeps the store busy while the bus delivers the next.
+	DefaultConcurrency = 4
 	// DefaultConsumerName is the durable consumer group on NATS.
 	DefaultConsumerName = "accountant"
 )
@@ -50,6 +54,7 @@ type Config struct {
 	BatchSize        int           // ACCOUNTANT_BATCH_SIZE, default 100
 	BatchWait        time.Duration // ACCOUNTANT_BATCH_WAIT, default 200ms
 	WriteConcurrency int           // ACCOUNTANT_WRITE_CONCURRENCY, default 16
+	Concurrency      int           // ACCOUNTANT_CONCURRENCY (batches at once), default 4
 	UsageTTL         time.Duration // USAGE_TTL_DAYS (days), default 400
 	PriceRefresh     time.Duration // ACCOUNTANT_PRICE_REFRESH, default 1m
 	ConsumerName     string        // ACCOUNTANT_CONSUMER, default "accountant"
@@ -83,6 +88,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		BatchSize:        DefaultBatchSize,
 		BatchWait:        DefaultBatchWait,
 		WriteConcurrency: DefaultWriteConcurrency,
+		Concurrency:      DefaultConcurrency,
 		UsageTTL:         DefaultUsageTTLDays * 24 * time.Hour,
 		PriceRefresh:     DefaultPriceRefresh,
 		ConsumerName:     DefaultConsumerName,
@@ -112,6 +118,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	integer("ACCOUNTANT_BATCH_SIZE", &cfg.BatchSize)
 	duration("ACCOUNTANT_BATCH_WAIT", &cfg.BatchWait)
 	integer("ACCOUNTANT_WRITE_CONCURRENCY", &cfg.WriteConcurrency)
+	integer("ACCOUNTANT_CONCURRENCY", &cfg.Concurrency)
 	duration("ACCOUNTANT_PRICE_REFRESH", &cfg.PriceRefresh)
 	days := DefaultUsageTTLDays
 	integer("USAGE_TTL_DAYS", &days)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -19,14 +20,14 @@ import (
 	"github.com/openai-api-convertor/convertor/internal/metricsserver"
 )
 
-// maxFailurePause caps the pause after a failed batch, so a store that
-// is down is not hammered with its redeliveries.
-const maxFailurePause = 10 * time.Second
-
 // Options tunes an Aggregator. Zero fields take their defaults.
 type Options struct {
 	BatchSize int
 	BatchWait time.Duration
+	// Concurrency is how many batches are applied at once, default 1:
+	// the next batch is collected while one is applied either way, and
+	// concurrent transactions on the same rows conflict on DynamoDB.
+	Concurrency int
 	// DeadLetter receives every payload that is not a valid priced
 	// record; the message is acked once it returns nil and nacked when it
 	// fails, so nothing disappears. Nil logs the payload at Error and acks.
@@ -82,122 +83,64 @@ func (a *Aggregator) Apply(ctx context.Context, recs []*convertor.UsageRecord) e
 // Consume reads priced records from topic in batches, up to BatchSize or
 // what arrived within BatchWait of the first, and applies each batch: acked
 // when Apply succeeds, nacked for redelivery when it fails. Invalid
-// payloads go to DeadLetter. It returns nil when ctx ends (the batch in
-// hand is nacked), events.ErrSubscriptionClosed when the subscriber ends
-// the subscription, or the error of Subscribe.
+// payloads go to DeadLetter. It returns nil when ctx ends (the batch being
+// collected is nacked; those being applied finish), events.ErrSubscriptionClosed
+// when the subscriber ends the subscription, or the error of Subscribe.
 func (a *Aggregator) Consume(ctx context.Context, sub message.Subscriber, topic string) error {
 	msgs, err := sub.Subscribe(ctx, topic)
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", topic, err)
 	}
-	// A shutdown lets the batch in hand finish its transaction rather than
-	// fail it half-way; it is acked if it makes it.
+	// A shutdown lets a batch being applied finish its transaction rather
+	// than fail it half-way; it is acked if it makes it.
 	applyCtx := context.WithoutCancel(ctx)
-	b := &batch{a: a}
-	timer := time.NewTimer(a.opts.BatchWait)
-	timer.Stop()
-	for {
-		var wait <-chan time.Time
-		if len(b.msgs) > 0 {
-			wait = timer.C
-		}
-		select {
-		case <-ctx.Done():
-			b.nackAll()
-			return nil
-		case <-wait:
-			b.flush(ctx, applyCtx)
-		case msg, ok := <-msgs:
-			if !ok {
-				if ctx.Err() != nil {
-					b.nackAll()
-					return nil
+	var failures atomic.Int64
+	return events.BatchLoop[*convertor.UsageRecord]{
+		Size:    a.opts.BatchSize,
+		Wait:    a.opts.BatchWait,
+		Workers: a.opts.Concurrency,
+		Decode:  a.decode,
+		Handle: func(msgs []*message.Message, recs []*convertor.UsageRecord) {
+			if err := a.Apply(applyCtx, recs); err != nil {
+				a.log.Error("usage batch failed; nacked for redelivery", "records", len(recs), "error", err)
+				for _, msg := range msgs {
+					msg.Nack()
 				}
-				b.flush(ctx, applyCtx)
-				return events.ErrSubscriptionClosed
+				select {
+				case <-ctx.Done():
+				case <-time.After(events.FailurePause(a.opts.BatchWait, failures.Add(1))):
+				}
+				return
 			}
-			if !b.add(msg) {
-				continue
+			failures.Store(0)
+			for _, msg := range msgs {
+				msg.Ack()
 			}
-			if len(b.msgs) == 1 {
-				timer.Reset(a.opts.BatchWait)
-			}
-			if len(b.msgs) >= a.opts.BatchSize {
-				timer.Stop()
-				b.flush(ctx, applyCtx)
-			}
-		}
-	}
+		},
+	}.Run(ctx, msgs)
 }
 
-// batch is the state of one Consume call; not safe for concurrent use.
-type batch struct {
-	a        *Aggregator
-	msgs     []*message.Message
-	recs     []*convertor.UsageRecord
-	failures int // failed flushes in a row
-}
-
-// add decodes msg into the batch; an invalid one is dead-lettered instead
-// and add reports false.
-func (b *batch) add(msg *message.Message) bool {
+// decode decodes msg into a record; an invalid one is dead-lettered
+// instead and decode reports false.
+func (a *Aggregator) decode(msg *message.Message) (*convertor.UsageRecord, bool) {
 	r, err := events.UnmarshalRecord(msg.Payload)
 	if err == nil {
-		b.msgs = append(b.msgs, msg)
-		b.recs = append(b.recs, r)
-		return true
+		return r, true
 	}
-	a := b.a
 	a.m.DeadLettered.Inc()
 	a.log.Error("priced record is invalid; dead-lettered", "message_id", msg.UUID, "bytes", len(msg.Payload), "error", err)
 	if a.opts.DeadLetter == nil {
 		a.log.Error("no dead letter configured; invalid payload logged here", "message_id", msg.UUID, "payload", string(msg.Payload))
 		msg.Ack()
-		return false
+		return nil, false
 	}
 	if dlErr := a.opts.DeadLetter(msg.Payload, err); dlErr != nil {
 		a.log.Error("dead letter failed; message nacked for retry", "message_id", msg.UUID, "error", dlErr)
 		msg.Nack()
-		return false
+		return nil, false
 	}
 	msg.Ack()
-	return false
-}
-
-func (b *batch) flush(ctx, applyCtx context.Context) {
-	if len(b.msgs) == 0 {
-		return
-	}
-	if err := b.a.Apply(applyCtx, b.recs); err != nil {
-		b.a.log.Error("usage batch failed; nacked for redelivery", "records", len(b.recs), "error", err)
-		b.nackAll()
-		b.failures++
-		pause := min(b.a.opts.BatchWait<<min(b.failures, 8), maxFailurePause)
-		select {
-		case <-ctx.Done():
-		case <-time.After(pause):
-		}
-		return
-	}
-	b.failures = 0
-	for _, msg := range b.msgs {
-		msg.Ack()
-	}
-	b.reset()
-}
-
-func (b *batch) nackAll() {
-	for _, msg := range b.msgs {
-		msg.Nack()
-	}
-	b.reset()
-}
-
-func (b *batch) reset() {
-	clear(b.msgs)
-	clear(b.recs)
-	b.msgs = b.msgs[:0]
-	b.recs = b.recs[:0]
+	return nil, false
 }
 
 // Run consumes priced records into the usage-stats table until ctx ends.
@@ -231,11 +174,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer sub.Close()
 
 	a := New(store, Options{
-		BatchSize:  cfg.BatchSize,
-		BatchWait:  cfg.BatchWait,
-		DeadLetter: events.NewDeadLetter(dlPub, priced.DeadLetterTopic),
-		Log:        log,
-		Metrics:    NewMetrics(reg),
+		BatchSize:   cfg.BatchSize,
+		BatchWait:   cfg.BatchWait,
+		Concurrency: cfg.Concurrency,
+		DeadLetter:  events.NewDeadLetter(dlPub, priced.DeadLetterTopic),
+		Log:         log,
+		Metrics:     NewMetrics(reg),
 	})
 	log.Info("aggregator consuming", "topic", priced.Topic, "consumer", cfg.ConsumerName, "table", cfg.Dynamo.Tables.UsageStats)
 	return a.Consume(ctx, sub, priced.Topic)

@@ -36,6 +36,7 @@ type Config struct {
 
 	BatchSize    int           // AGGREGATOR_BATCH_SIZE, default 200
 	BatchWait    time.Duration // AGGREGATOR_BATCH_WAIT, default 200ms
+	Concurrency  int           // AGGREGATOR_CONCURRENCY (batches at once), default 1
 	ConsumerName string        // AGGREGATOR_CONSUMER, default "aggregator"
 	// MetricsAddr serves Prometheus metrics at /metrics
 	// (AGGREGATOR_METRICS_ADDR, default ":8007"; "off" disables).
@@ -54,6 +55,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Events:       ecfg,
 		BatchSize:    DefaultBatchSize,
 		BatchWait:    DefaultBatchWait,
+		Concurrency:  1,
 		ConsumerName: DefaultConsumerName,
 		MetricsAddr:  DefaultMetricsAddr,
 	}
@@ -70,6 +72,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("AGGREGATOR_BATCH_WAIT: %q is not a positive duration", v))
 		}
 		cfg.BatchWait = d
+	}
+	if v := getenv("AGGREGATOR_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("AGGREGATOR_CONCURRENCY: %q is not a positive integer", v))
+		}
+		cfg.Concurrency = n
 	}
 	if v := getenv("AGGREGATOR_CONSUMER"); v != "" {
 		cfg.ConsumerName = v

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -42,6 +43,12 @@ type ConsumeOptions struct {
 	BatchSize int
 	// BatchWait is how long the first event of a batch waits for more.
 	BatchWait time.Duration
+	// Concurrency is how many batches are handled at once, default 1.
+	// While they are, the next batch is already being collected, so even
+	// one handler never waits for a batch to fill; more overlap handlers
+	// that spend their time waiting on a store. The subscription's
+	// unacknowledged limit must hold Concurrency+1 batches.
+	Concurrency int
 	// DeadLetter receives every payload that is not a valid event, with
 	// the reason; the message is acked once DeadLetter returns nil and
 	// nacked (to be retried) when it fails, so it is never lost. Nil logs
@@ -77,118 +84,68 @@ func Consume(ctx context.Context, sub message.Subscriber, topic string, handler 
 		return fmt.Errorf("consume %s: %w", topic, err)
 	}
 	c := &consumer{handler: handler, opts: opts, log: log, m: m}
-	timer := time.NewTimer(opts.BatchWait)
-	timer.Stop()
-	for {
-		var wait <-chan time.Time
-		if len(c.msgs) > 0 {
-			wait = timer.C
-		}
-		select {
-		case <-ctx.Done():
-			c.nackAll()
-			return nil
-		case <-wait:
-			c.flush(ctx)
-		case msg, ok := <-msgs:
-			if !ok {
-				if ctx.Err() != nil {
-					c.nackAll()
-					return nil
-				}
-				c.flush(ctx)
-				return ErrSubscriptionClosed
-			}
-			if !c.add(msg) {
-				continue
-			}
-			if len(c.msgs) == 1 {
-				timer.Reset(opts.BatchWait)
-			}
-			if len(c.msgs) >= opts.BatchSize {
-				timer.Stop()
-				c.flush(ctx)
-			}
-		}
-	}
+	return BatchLoop[*convertor.UsageEvent]{
+		Size:    opts.BatchSize,
+		Wait:    opts.BatchWait,
+		Workers: opts.Concurrency,
+		Decode:  c.decode,
+		Handle:  func(msgs []*message.Message, evs []*convertor.UsageEvent) { c.handle(ctx, msgs, evs) },
+	}.Run(ctx, msgs)
 }
 
-// consumer is the state of one Consume call; not safe for concurrent use.
+// consumer is what the batches of one Consume call share; its workers
+// use it concurrently.
 type consumer struct {
 	handler func(context.Context, []*convertor.UsageEvent) error
 	opts    ConsumeOptions
 	log     *slog.Logger
 	m       *Metrics
 
-	msgs     []*message.Message
-	evs      []*convertor.UsageEvent
-	failures int // handler failures in a row
+	failures atomic.Int64 // handler failures in a row
 }
 
-// add decodes msg into the batch; an invalid one is dead-lettered instead
-// and add reports false.
-func (c *consumer) add(msg *message.Message) bool {
+// decode decodes msg into an event; an invalid one is dead-lettered
+// instead and decode reports false.
+func (c *consumer) decode(msg *message.Message) (*convertor.UsageEvent, bool) {
 	ev, err := Unmarshal(msg.Payload)
 	if err == nil {
-		c.msgs = append(c.msgs, msg)
-		c.evs = append(c.evs, ev)
-		return true
+		return ev, true
 	}
 	c.m.DeadLettered.Inc()
 	c.log.Error("usage event is invalid; dead-lettered", "message_id", msg.UUID, "bytes", len(msg.Payload), "error", err)
 	if c.opts.DeadLetter == nil {
 		c.log.Error("no dead letter configured; invalid payload logged here", "message_id", msg.UUID, "payload", truncate(msg.Payload, 4096))
 		msg.Ack()
-		return false
+		return nil, false
 	}
 	if dlErr := c.opts.DeadLetter(msg.Payload, err); dlErr != nil {
 		c.log.Error("dead letter failed; message nacked for retry", "message_id", msg.UUID, "error", dlErr)
 		msg.Nack()
-		return false
+		return nil, false
 	}
 	msg.Ack()
-	return false
+	return nil, false
 }
 
-// flush hands the batch to the handler, then acks or nacks all of it.
-func (c *consumer) flush(ctx context.Context) {
-	if len(c.msgs) == 0 {
-		return
-	}
-	if err := c.handler(ctx, c.evs); err != nil {
+// handle hands a batch to the handler, then acks or nacks all of it.
+func (c *consumer) handle(ctx context.Context, msgs []*message.Message, evs []*convertor.UsageEvent) {
+	if err := c.handler(ctx, evs); err != nil {
 		c.m.HandlerErrors.Inc()
-		c.log.Error("usage batch failed; nacked for redelivery", "events", len(c.evs), "error", err)
-		c.nackAll()
-		// The redelivery comes at once; a handler whose store is down
-		// would spin on it without a pause.
-		c.failures++
-		pause := min(c.opts.BatchWait<<min(c.failures, 8), maxFailurePause)
+		c.log.Error("usage batch failed; nacked for redelivery", "events", len(evs), "error", err)
+		for _, msg := range msgs {
+			msg.Nack()
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(pause):
+		case <-time.After(FailurePause(c.opts.BatchWait, c.failures.Add(1))):
 		}
 		return
 	}
-	c.failures = 0
-	for _, msg := range c.msgs {
+	c.failures.Store(0)
+	for _, msg := range msgs {
 		msg.Ack()
 	}
-	c.m.Consumed.Add(float64(len(c.msgs)))
-	c.reset()
-}
-
-func (c *consumer) nackAll() {
-	for _, msg := range c.msgs {
-		msg.Nack()
-	}
-	c.reset()
-}
-
-func (c *consumer) reset() {
-	clear(c.msgs)
-	clear(c.evs)
-	c.msgs = c.msgs[:0]
-	c.evs = c.evs[:0]
+	c.m.Consumed.Add(float64(len(msgs)))
 }
 
 func truncate(b []byte, n int) string {

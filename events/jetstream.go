@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
@@ -22,6 +21,9 @@ const (
 	natsReconnectWait = 500 * time.Millisecond
 	// natsAPITimeout bounds stream and consumer management calls.
 	natsAPITimeout = 5 * time.Second
+	// natsPublishTimeout bounds the wait for JetStream to acknowledge a
+	// publish.
+	natsPublishTimeout = 5 * time.Second
 	// natsAckTimeout bounds the wait for JetStream to confirm an ack.
 	natsAckTimeout = 5 * time.Second
 	// natsRetryWait paces a subscription whose pull keeps failing.
@@ -62,7 +64,6 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg Config) (jets
 type natsPublisher struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
-	pub *wmjs.Publisher
 	cfg Config
 	log *slog.Logger
 
@@ -90,12 +91,7 @@ func newNATSPublisher(ctx context.Context, cfg Config, log *slog.Logger) (*natsP
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	pub, err := wmjs.NewPublisher(wmjs.PublisherConfig{Conn: nc, Logger: watermillLogger(log)})
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("jetstream publisher: %w", err)
-	}
-	p := &natsPublisher{nc: nc, js: js, pub: pub, cfg: cfg, log: log}
+	p := &natsPublisher{nc: nc, js: js, cfg: cfg, log: log}
 	if err := p.ensure(ctx); err != nil {
 		log.Warn("events stream not ready; publishes fail until it is", "stream", cfg.Stream, "error", err)
 	}
@@ -119,8 +115,15 @@ func (p *natsPublisher) ensure(ctx context.Context) error {
 	return nil
 }
 
-// Publish implements message.Publisher. It stops at the first message that
-// fails; the ones before it are stored.
+// Publish implements message.Publisher. The messages go out at once,
+// without waiting for each acknowledgement in turn (which bounded a
+// publisher to one message per round trip), and Publish returns when
+// JetStream has acknowledged all of them, or with the first failure. After
+// a failure some of them may be stored: publishing them again is safe,
+// as JetStream drops a message whose id it has seen within its duplicate
+// window, and consumers are idempotent on event id beyond it. The
+// messages are those watermill-nats writes, so either side interoperates
+// with plain watermill-nats.
 func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 	if topic != p.cfg.Topic && topic != p.cfg.DeadLetterTopic {
 		return fmt.Errorf("publish: topic %q is not a subject of stream %s", topic, p.cfg.Stream)
@@ -128,21 +131,41 @@ func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 	if err := p.ensure(context.Background()); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
+	var marshaler wmnats.NATSMarshaler
+	acks := make([]jetstream.PubAckFuture, 0, len(msgs))
 	for _, m := range msgs {
 		if m.Metadata == nil {
 			m.Metadata = make(message.Metadata)
 		}
 		m.Metadata.Set(nats.MsgIdHdr, m.UUID)
+		nm, err := marshaler.Marshal(topic, m)
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", topic, err)
+		}
+		ack, err := p.js.PublishMsgAsync(nm)
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", topic, err)
+		}
+		acks = append(acks, ack)
 	}
-	if err := p.pub.Publish(topic, msgs...); err != nil {
-		return fmt.Errorf("publish %s: %w", topic, err)
+	timeout := time.NewTimer(natsPublishTimeout)
+	defer timeout.Stop()
+	for _, ack := range acks {
+		select {
+		case <-ack.Ok():
+		case err := <-ack.Err():
+			return fmt.Errorf("publish %s: %w", topic, err)
+		case <-timeout.C:
+			return fmt.Errorf("publish %s: no acknowledgement within %v", topic, natsPublishTimeout)
+		}
 	}
 	return nil
 }
 
 // Close implements message.Publisher; it closes the connection.
 func (p *natsPublisher) Close() error {
-	return p.pub.Close()
+	p.nc.Close()
+	return nil
 }
 
 // natsSubscriber reads a durable pull consumer. It is ours rather than

@@ -31,11 +31,13 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal/expr
 
 # bench prints the micro-benchmarks (conversion, Bedrock client, rate
-# limiter, emitter, accountant, roll-ups) and the load comparison: direct
+# limiter, emitter, accountant, roll-ups, the DynamoDB-compatible store),
+# the accounting pipeline's events/s, and the load comparison: direct
 # Bedrock path vs through the gateway, with and without keys and limits
 # (REDIS_URL=redis://... to limit on Redis).
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./gateway/... ./events/ ./accountant/ ./internal/dynamo/ ./internal/dynamolocal/
+	$(GO) test -run='^$$' -bench=Pipeline -benchtime=50000x ./internal/pipeline/
 	$(GO) run ./internal/loadbench
 
 lint:

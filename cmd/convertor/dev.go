@@ -237,6 +237,10 @@ func runDevStack(ctx context.Context, env *environment, ready func(devInfo)) (er
 		// a second stack.
 		"ACCOUNTANT_METRICS_ADDR": "off",
 		"AGGREGATOR_METRICS_ADDR": "off",
+		// Locally a request costs more than a write unit: a batch of
+		// records in one transaction beats a hundred puts (see
+		// BenchmarkPipeline).
+		"ACCOUNTANT_TRANSACT_WRITES": "true",
 	})
 	denv := *env
 	denv.getenv = getenv
@@ -327,7 +331,7 @@ func devTables(ctx context.Context, env *environment, embedded bool) error {
 	}
 	for _, r := range results {
 		for _, w := range r.Warnings {
-			// The embedded store has no TTL, which only matters to
+			// What the embedded store lacks only matters to
 			// deployments; there the warning is worth reading.
 			level := slog.LevelWarn
 			if embedded {

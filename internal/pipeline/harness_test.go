@@ -101,7 +101,7 @@ func sqsVars(t testing.TB, endpoint string) map[string]string {
 	}
 }
 
-// dynamoServer is an in-process minidyn server that a test can make
+// dynamoServer is an in-process DynamoDB-compatible server that a test can make
 // unavailable: while down it answers every request with a 503 or by
 // closing the connection, as a store in trouble does.
 type dynamoServer struct {
@@ -111,12 +111,10 @@ type dynamoServer struct {
 	refused atomic.Int64 // requests refused while down
 }
 
-// startDynamo serves a fresh minidyn on a loopback port for t; it outlives
+// startDynamo serves a fresh dynamolocal on a loopback port for t; it outlives
 // every service of the test (they are stopped by earlier cleanups).
 func startDynamo(t testing.TB) *dynamoServer {
 	t.Helper()
-	// dynamolocal serializes requests and runs transactions without
-	// copying tables, as the dev stack does.
 	h := dynamolocal.NewHandler()
 	ds := &dynamoServer{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +177,7 @@ func lastLines(s string, n int) string {
 // pipeline is one test's accounting pipeline: its store, tables, bus
 // configuration and the services started on them.
 type pipeline struct {
-	t      *testing.T
+	t      testing.TB
 	vars   map[string]string // the configuration every service of the pipeline reads
 	dynamo *dynamoServer
 	bus    events.Config
@@ -204,7 +202,7 @@ type pipeline struct {
 // from busVars. With keysApart the API keys live on a store of their own,
 // so that a test can take the accounting store down without the gateway
 // losing its keys.
-func newPipeline(t *testing.T, busVars map[string]string, keysApart bool) *pipeline {
+func newPipeline(t testing.TB, busVars map[string]string, keysApart bool) *pipeline {
 	t.Helper()
 	p := &pipeline{t: t, dynamo: startDynamo(t), logBuf: &syncBuffer{}}
 	p.log = slog.New(slog.NewTextHandler(p.logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -81,7 +81,7 @@ func moduleRoot() (string, error) {
 // starts again. Its output, across restarts, goes to a file shown when
 // the test fails.
 type service struct {
-	t       *testing.T
+	t       testing.TB
 	command string
 	env     []string
 	logPath string

@@ -60,7 +60,7 @@ type DynamoDBOptions struct {
 // keeps the tables across restarts.
 // Safe for concurrent use; requests are served one at a time.
 type DynamoDB struct {
-	h    http.Handler // dynamolocal
+	h    *dynamolocal.Handler
 	path string
 	log  *slog.Logger
 

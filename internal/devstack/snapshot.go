@@ -2,7 +2,6 @@ package devstack
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,9 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/openai-api-convertor/convertor/internal/dynamolocal"
+	"github.com/openai-api-convertor/convertor/internal/dynamolocal/attr"
 )
 
 // SnapshotFormat is the version of the snapshot file this code writes.
@@ -42,9 +44,11 @@ type snapshotTable struct {
 }
 
 // Save writes the tables to the snapshot file if they changed since the
-// last save: scanned at one point in time, written to a temporary file,
-// synced and renamed over the old one, so a crash at any moment leaves
-// either the old snapshot or the new one, never a torn file.
+// last save: frozen at one point in time (which takes the lock only for
+// as long as cloning each table's tree, so requests go on being served
+// while the file is written), written to a temporary file, synced and
+// renamed over the old one, so a crash at any moment leaves either the
+// old snapshot or the new one, never a torn file.
 func (d *DynamoDB) Save() error {
 	if d.path == "" {
 		return nil
@@ -56,12 +60,14 @@ func (d *DynamoDB) Save() error {
 		d.mu.Unlock()
 		return nil
 	}
-	snap, err := d.scanAll()
+	frozen := d.h.Snapshot()
+	defs := make(map[string]tableDef, len(d.tables))
+	for name, def := range d.tables {
+		defs[name] = tableDef{Create: def.Create, Updates: slices.Clone(def.Updates)}
+	}
 	gen := d.writes
 	d.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("save snapshot %s: %w", d.path, err)
-	}
+	snap := &frozenSnapshot{savedAt: time.Now().UTC(), defs: defs, items: frozen}
 	if err := writeFileAtomic(d.path, snap.write); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
 	}
@@ -69,80 +75,60 @@ func (d *DynamoDB) Save() error {
 	return nil
 }
 
-// scanAll reads every table whole. d.mu must be held: no write lands
-// between the scans, so transactions across tables are never torn.
-func (d *DynamoDB) scanAll() (*snapshot, error) {
-	snap := &snapshot{Format: SnapshotFormat, SavedAt: time.Now().UTC(), Tables: []snapshotTable{}}
-	for _, name := range d.tableNames() {
-		def := d.tables[name]
-		t := snapshotTable{Name: name, Create: def.Create, Updates: def.Updates, Items: []json.RawMessage{}}
-		var start json.RawMessage
-		for {
-			in := map[string]any{"TableName": name}
-			if start != nil {
-				in["ExclusiveStartKey"] = start
-			}
-			var out struct {
-				Items            []json.RawMessage
-				LastEvaluatedKey json.RawMessage
-			}
-			if err := d.call("Scan", in, &out); err != nil {
-				return nil, fmt.Errorf("scan %s: %w", name, err)
-			}
-			t.Items = append(t.Items, out.Items...)
-			if len(out.LastEvaluatedKey) == 0 || string(out.LastEvaluatedKey) == "null" || string(out.LastEvaluatedKey) == "{}" {
-				break
-			}
-			start = out.LastEvaluatedKey
-		}
-		// Items in a stable order keep successive snapshots diffable; the
-		// encoder writes each item's attributes sorted already.
-		slices.SortFunc(t.Items, func(a, b json.RawMessage) int { return bytes.Compare(a, b) })
-		snap.Tables = append(snap.Tables, t)
-	}
-	return snap, nil
+// frozenSnapshot is what Save writes: the definitions of the tables
+// created through this server and the engine's frozen items.
+type frozenSnapshot struct {
+	savedAt time.Time
+	defs    map[string]tableDef
+	items   *dynamolocal.Snapshot
 }
 
-// write encodes the snapshot with one item per line: compact, yet a diff
-// of two snapshots shows the items that changed.
-func (s *snapshot) write(w io.Writer) error {
+// write encodes the snapshot with one item per line, in key order: compact,
+// yet a diff of two snapshots shows the items that changed.
+func (s *frozenSnapshot) write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	head, err := json.Marshal(struct {
 		Format  int       `json:"format"`
 		SavedAt time.Time `json:"saved_at"`
-	}{s.Format, s.SavedAt})
+	}{SnapshotFormat, s.savedAt})
 	if err != nil {
 		return err
 	}
 	bw.Write(head[:len(head)-1])
 	bw.WriteString(`,"tables":[`)
-	for i, t := range s.Tables {
-		if i > 0 {
+	first := true
+	var buf []byte
+	for _, name := range s.items.Tables() {
+		def, ok := s.defs[name]
+		if !ok {
+			continue // created around this server; it cannot be recreated
+		}
+		if !first {
 			bw.WriteString(",")
 		}
-		def, err := json.Marshal(struct {
+		first = false
+		head, err := json.Marshal(struct {
 			Name    string            `json:"name"`
 			Create  json.RawMessage   `json:"create"`
 			Updates []json.RawMessage `json:"updates,omitempty"`
-		}{t.Name, t.Create, t.Updates})
+		}{name, def.Create, def.Updates})
 		if err != nil {
-			return fmt.Errorf("table %s: %w", t.Name, err)
+			return fmt.Errorf("table %s: %w", name, err)
 		}
 		bw.WriteString("\n")
-		bw.Write(def[:len(def)-1])
+		bw.Write(head[:len(head)-1])
 		bw.WriteString(`,"items":[`)
-		var buf bytes.Buffer
-		for j, it := range t.Items {
-			if j > 0 {
+		n := 0
+		s.items.Items(name, func(it attr.Item) bool {
+			if n > 0 {
 				bw.WriteString(",")
 			}
+			n++
 			bw.WriteString("\n")
-			buf.Reset()
-			if err := json.Compact(&buf, it); err != nil {
-				return fmt.Errorf("table %s item %d: %w", t.Name, j, err)
-			}
-			bw.Write(buf.Bytes())
-		}
+			buf = attr.AppendItem(buf[:0], it)
+			bw.Write(buf)
+			return true
+		})
 		bw.WriteString("]}")
 	}
 	bw.WriteString("]}\n")

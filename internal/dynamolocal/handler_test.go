@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openai-api-convertor/convertor/internal/dynamolocal/attr"
 )
 
 func mustDo(t *testing.T, h *Handler, op, body string) map[string]any {
@@ -99,5 +101,36 @@ func TestHandler_Errors(t *testing.T) {
 		if errType(err) != c.want {
 			t.Errorf("%s(%s) = %v, want %s", c.op, c.body, err, c.want)
 		}
+	}
+}
+
+// TestHandler_Snapshot checks that a snapshot keeps the items of its
+// moment while the table goes on changing.
+func TestHandler_Snapshot(t *testing.T) {
+	h := NewHandler()
+	mustDo(t, h, "CreateTable", `{"TableName":"snap","BillingMode":"PAY_PER_REQUEST",
+		"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"N"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}`)
+	for i := range 300 {
+		mustDo(t, h, "PutItem", fmt.Sprintf(`{"TableName":"snap","Item":{"pk":{"N":"%d"},"v":{"S":"old"}}}`, i))
+	}
+	s := h.Snapshot()
+	for i := range 300 {
+		mustDo(t, h, "PutItem", fmt.Sprintf(`{"TableName":"snap","Item":{"pk":{"N":"%d"},"v":{"S":"new"}}}`, i))
+		mustDo(t, h, "PutItem", fmt.Sprintf(`{"TableName":"snap","Item":{"pk":{"N":"%d"},"v":{"S":"added"}}}`, 1000+i))
+	}
+	mustDo(t, h, "DeleteItem", `{"TableName":"snap","Key":{"pk":{"N":"7"}}}`)
+	if got := s.Tables(); len(got) != 1 || got[0] != "snap" {
+		t.Fatalf("Tables() = %v", got)
+	}
+	n := 0
+	s.Items("snap", func(it attr.Item) bool {
+		if it["v"].S != "old" || it["pk"].S != fmt.Sprint(n) {
+			t.Fatalf("item %d = %v, want pk %d with v old", n, it, n)
+		}
+		n++
+		return true
+	})
+	if n != 300 {
+		t.Errorf("snapshot has %d items, want 300", n)
 	}
 }

@@ -2,6 +2,8 @@ package attr
 
 import (
 	"encoding/json"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -180,4 +182,32 @@ func FuzzValueJSON(f *testing.F) {
 			t.Fatalf("%s read back as %s", out, again.AppendJSON(nil))
 		}
 	})
+}
+
+// TestCompare_MatchesDecimal checks the text comparison of numbers against
+// the parsed one over many random numbers.
+func TestCompare_MatchesDecimal(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var nums []Value
+	for range 400 {
+		digits := []byte{byte('1' + r.IntN(9))}
+		for range r.IntN(8) {
+			digits = append(digits, byte('0'+r.IntN(10)))
+		}
+		s := string(digits) + "e" + strconv.Itoa(r.IntN(20)-10)
+		if r.IntN(2) == 0 {
+			s = "-" + s
+		}
+		nums = append(nums, MustNumber(s))
+	}
+	nums = append(nums, MustNumber("0"))
+	for _, a := range nums {
+		for _, b := range nums {
+			got, _ := Compare(a, b)
+			want := mustDecimal(a.S).cmp(mustDecimal(b.S))
+			if got != want {
+				t.Fatalf("Compare(%s, %s) = %d, want %d", a.S, b.S, got, want)
+			}
+		}
+	}
 }

@@ -102,8 +102,9 @@ func Bool(b bool) Value { return Value{Kind: KindBOOL, Bool: b} }
 // Null returns the NULL value.
 func Null() Value { return Value{Kind: KindNULL, Bool: true} }
 
-// Equal reports whether v and w are the same type and value: numbers
-// compare numerically, sets as sets, maps and lists deeply.
+// Equal reports whether v and w are the same type and value: numbers by
+// their canonical texts (equal exactly when the numbers are), sets as
+// sets, maps and lists deeply.
 func (v Value) Equal(w Value) bool {
 	if v.Kind != w.Kind {
 		return false
@@ -112,7 +113,7 @@ func (v Value) Equal(w Value) bool {
 	case KindS, KindB:
 		return v.S == w.S
 	case KindN:
-		return v.S == w.S || mustDecimal(v.S).cmp(mustDecimal(w.S)) == 0
+		return v.S == w.S
 	case KindBOOL:
 		return v.Bool == w.Bool
 	case KindNULL:
@@ -152,11 +153,12 @@ func (v Value) Equal(w Value) bool {
 	return false
 }
 
-// Contains reports whether the set v holds the element text x (an NS
-// element compared numerically).
+// Contains reports whether the set v holds the element text x; numbers
+// are compared by their canonical texts, which are equal exactly when the
+// numbers are.
 func (v Value) Contains(x string) bool {
 	for _, y := range v.Set {
-		if y == x || (v.Kind == KindNS && mustDecimal(x).cmp(mustDecimal(y)) == 0) {
+		if y == x {
 			return true
 		}
 	}
@@ -174,12 +176,41 @@ func Compare(a, b Value) (c int, ok bool) {
 	case KindS, KindB:
 		return strings.Compare(a.S, b.S), true
 	case KindN:
-		if a.S == b.S {
-			return 0, true
-		}
-		return mustDecimal(a.S).cmp(mustDecimal(b.S)), true
+		return compareNumbers(a.S, b.S), true
 	}
 	return 0, false
+}
+
+// compareNumbers orders two canonical number texts without parsing them:
+// canonical texts have no exponent, no leading zeros in the integer part
+// and no trailing zeros in the fraction, so the integer parts order by
+// length then digits, and the fractions by digits.
+func compareNumbers(a, b string) int {
+	an, bn := strings.HasPrefix(a, "-"), strings.HasPrefix(b, "-")
+	switch {
+	case an && !bn:
+		return -1
+	case bn && !an:
+		return 1
+	case an:
+		return -compareMagnitudes(a[1:], b[1:])
+	}
+	return compareMagnitudes(a, b)
+}
+
+func compareMagnitudes(a, b string) int {
+	ai, af, _ := strings.Cut(a, ".")
+	bi, bf, _ := strings.Cut(b, ".")
+	if len(ai) != len(bi) {
+		if len(ai) < len(bi) {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(ai, bi); c != 0 {
+		return c
+	}
+	return strings.Compare(af, bf)
 }
 
 // Add returns a + b for numbers, exactly.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -65,6 +66,10 @@ func TestUsage_OneEventPerRequest(t *testing.T) {
 	wantAPIError(t, err, 429, "rate_limit_exceeded")
 
 	evs := sink.waitFor(t, 4)
+	// Events leave when a request ends (a stream's after its last chunk,
+	// which may be after the next request began); their times are when
+	// each request arrived, the order the requests were sent in.
+	slices.SortFunc(evs, func(a, b *convertor.UsageEvent) int { return a.Time.Compare(b.Time) })
 	want := []struct {
 		status          string
 		in, out, cr, cw int64

@@ -41,7 +41,9 @@ func TestAggregator_Consume(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pubsub := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, watermill.NopLogger{})
+	// Persistent: messages published before Consume has subscribed are
+	// kept for it rather than dropped.
+	pubsub := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024, Persistent: true}, watermill.NopLogger{})
 	defer pubsub.Close()
 
 	mem := memstore.NewStatsStore()

@@ -20,7 +20,9 @@ import (
 )
 
 // DefaultSnapshotInterval is how often changed tables are saved: at most
-// that much is lost when the process is killed rather than stopped.
+// that much is lost when the process is killed rather than stopped. Once
+// tables are so large that a save takes more than a tenth of it, saves
+// come ten save-times apart instead.
 const DefaultSnapshotInterval = 5 * time.Second
 
 // maxRequestBytes bounds one DynamoDB request body; DynamoDB's own largest
@@ -174,20 +176,33 @@ func (d *DynamoDB) Close() error {
 // snapshotLoop saves the tables every interval while they keep changing.
 func (d *DynamoDB) snapshotLoop(interval time.Duration) {
 	defer close(d.done)
-	t := time.NewTicker(interval)
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-d.stop:
 			return
 		case <-t.C:
+			start := time.Now()
 			if err := d.Save(); err != nil {
 				// Logged, not fatal: the next tick or Close tries again,
 				// and the previous snapshot is intact.
 				d.log.Error("dynamodb snapshot not saved", "err", err, "snapshot", d.path)
 			}
+			t.Reset(nextSave(interval, time.Since(start)))
 		}
 	}
+}
+
+// snapshotShare bounds the time spent saving to about a tenth of the
+// time: a save rewrites every table, so with large tables the saves come
+// less often rather than taking a core.
+const snapshotShare = 10
+
+// nextSave is how long to wait before the next save after one that took
+// took: the interval, or longer when saves have become slow.
+func nextSave(interval, took time.Duration) time.Duration {
+	return max(interval, snapshotShare*took)
 }
 
 // ServeHTTP implements http.Handler: the DynamoDB JSON protocol.

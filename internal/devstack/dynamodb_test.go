@@ -393,3 +393,17 @@ func TestLockDir(t *testing.T) {
 	}
 	unlock2()
 }
+
+// TestNextSave checks that saves keep their interval while fast and make
+// room for the work once slow.
+func TestNextSave(t *testing.T) {
+	for _, c := range []struct{ interval, took, want time.Duration }{
+		{5 * time.Second, 10 * time.Millisecond, 5 * time.Second},
+		{5 * time.Second, 500 * time.Millisecond, 5 * time.Second},
+		{5 * time.Second, 2 * time.Second, 20 * time.Second},
+	} {
+		if got := nextSave(c.interval, c.took); got != c.want {
+			t.Errorf("nextSave(%v, %v) = %v, want %v", c.interval, c.took, got, c.want)
+		}
+	}
+}

@@ -29,6 +29,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzStream$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
 	$(GO) test -run='^$$' -fuzz='^FuzzValueJSON$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal/attr
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal/expr
+	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal
 
 # bench prints the micro-benchmarks (conversion, Bedrock client, rate
 # limiter, emitter, accountant, roll-ups, the DynamoDB-compatible store),

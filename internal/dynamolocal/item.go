@@ -286,17 +286,8 @@ func (h *Handler) deleteItem(in *deleteItemInput) (any, error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sweep()
-	t, err := h.table(in.TableName)
+	t, key, old, err := h.checked(in.TableName, in.Key, x, in.ReturnValuesOnConditionCheckFailure)
 	if err != nil {
-		return nil, err
-	}
-	key, err := t.keyOf(in.Key)
-	if err != nil {
-		return nil, err
-	}
-	old := t.get(key)
-	if err := x.check(old, in.ReturnValuesOnConditionCheckFailure); err != nil {
 		return nil, err
 	}
 	if old != nil {
@@ -328,17 +319,8 @@ func (h *Handler) updateItem(in *updateItemInput) (any, error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sweep()
-	t, err := h.table(in.TableName)
+	t, key, old, err := h.checked(in.TableName, in.Key, x, in.ReturnValuesOnConditionCheckFailure)
 	if err != nil {
-		return nil, err
-	}
-	key, err := t.keyOf(in.Key)
-	if err != nil {
-		return nil, err
-	}
-	old := t.get(key)
-	if err := x.check(old, in.ReturnValuesOnConditionCheckFailure); err != nil {
 		return nil, err
 	}
 	item, err := t.applyUpdate(x.update, old, in.Key)
@@ -352,6 +334,24 @@ func (h *Handler) updateItem(in *updateItemInput) (any, error) {
 	}
 	addCapacity(out, in.ReturnConsumedCapacity, t.name, writeUnits(old, item))
 	return out, nil
+}
+
+// checked finds the item a DeleteItem or UpdateItem names and checks the
+// request's condition against it (nil when there is none). mu must be
+// held for writing.
+func (h *Handler) checked(name string, keyAttrs attr.Item, x exprs, onFail string) (t *table, key string, old attr.Item, err error) {
+	h.sweep()
+	if t, err = h.table(name); err != nil {
+		return nil, "", nil, err
+	}
+	if key, err = t.keyOf(keyAttrs); err != nil {
+		return nil, "", nil, err
+	}
+	old = t.get(key)
+	if err := x.check(old, onFail); err != nil {
+		return nil, "", nil, err
+	}
+	return t, key, old, nil
 }
 
 // applyUpdate builds the item an update leaves: the old item, or just the

@@ -42,6 +42,9 @@ type Handler struct {
 	mu     sync.RWMutex
 	tables map[string]*table
 	tokens map[string]tokenUse // TransactWriteItems ClientRequestTokens
+	// tokenOrder holds the tokens in the order they were used, so that
+	// expired ones are dropped from its front without a scan.
+	tokenOrder []string
 	now    func() time.Time
 	region string
 	// lastSweep is when expired items were last looked for; mu guards it.

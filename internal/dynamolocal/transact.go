@@ -2,6 +2,7 @@ package dynamolocal
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,18 +137,26 @@ func (h *Handler) transactWriteItems(in *transactWriteItemsInput, digest [32]byt
 	}
 	if in.ClientRequestToken != nil {
 		h.tokens[*in.ClientRequestToken] = tokenUse{digest: digest, at: now}
+		h.tokenOrder = append(h.tokenOrder, *in.ClientRequestToken)
 	}
 	out := map[string]any{}
 	addBatchCapacity(out, in.ReturnConsumedCapacity, units)
 	return out, nil
 }
 
-// forgetTokens drops tokens older than tokenTTL. mu must be held.
+// forgetTokens drops tokens older than tokenTTL: the oldest are at the
+// front of tokenOrder. mu must be held.
 func (h *Handler) forgetTokens(now time.Time) {
-	for tok, use := range h.tokens {
-		if now.Sub(use.at) > tokenTTL {
-			delete(h.tokens, tok)
+	n := 0
+	for _, tok := range h.tokenOrder {
+		if now.Sub(h.tokens[tok].at) <= tokenTTL {
+			break
 		}
+		delete(h.tokens, tok)
+		n++
+	}
+	if n > 0 {
+		h.tokenOrder = slices.Delete(h.tokenOrder, 0, n)
 	}
 }
 

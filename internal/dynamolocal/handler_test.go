@@ -134,3 +134,40 @@ func TestHandler_Snapshot(t *testing.T) {
 		t.Errorf("snapshot has %d items, want 300", n)
 	}
 }
+
+// TestHandler_TokensExpire checks that a ClientRequestToken makes its
+// transaction idempotent for ten minutes and is free again after.
+func TestHandler_TokensExpire(t *testing.T) {
+	h := NewHandler()
+	now := time.Unix(1_800_000_000, 0)
+	h.now = func() time.Time { return now }
+	mustDo(t, h, "CreateTable", `{"TableName":"tok","BillingMode":"PAY_PER_REQUEST",
+		"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}`)
+	add := func(token string, n int) error {
+		_, err := h.Do("TransactWriteItems", fmt.Appendf(nil, `{"TransactItems":[{"Update":{"TableName":"tok","Key":{"pk":{"S":"c"}},
+			"UpdateExpression":"ADD n :n","ExpressionAttributeValues":{":n":{"N":"%d"}}}}],"ClientRequestToken":"%s"}`, n, token))
+		return err
+	}
+	for _, step := range []struct {
+		advance time.Duration
+		token   string
+		n       int
+		wantErr string
+	}{
+		{0, "a", 1, ""},
+		{time.Minute, "a", 1, ""}, // replayed: not applied again
+		{time.Minute, "a", 2, "IdempotentParameterMismatchException"},
+		{time.Minute, "b", 10, ""},
+		{9 * time.Minute, "a", 2, ""}, // a is 11 minutes old: a new request
+		{0, "b", 10, ""},              // b is 10 minutes old: still a replay
+	} {
+		now = now.Add(step.advance)
+		if err := add(step.token, step.n); errType(err) != step.wantErr {
+			t.Fatalf("token %s, n %d: error %v, want %q", step.token, step.n, err, step.wantErr)
+		}
+	}
+	got := mustDo(t, h, "GetItem", `{"TableName":"tok","Key":{"pk":{"S":"c"}}}`)
+	if n := got["Item"].(map[string]any)["n"].(map[string]any)["N"]; n != "13" {
+		t.Errorf("n = %v, want 13 (1 + 10 + 2)", n)
+	}
+}

@@ -19,7 +19,7 @@ run: build
 # test is what CI runs: vet, the race-checked suite, short fuzzing and every
 # benchmark once (so benchmarks keep compiling and checking their output).
 test: lint unit fuzz
-	$(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
+	BENCH_PIPELINE_EVENTS=2000 $(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
@@ -38,7 +38,7 @@ fuzz:
 # (REDIS_URL=redis://... to limit on Redis).
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./gateway/... ./events/ ./accountant/ ./internal/dynamo/ ./internal/dynamolocal/
-	$(GO) test -run='^$$' -bench=Pipeline -benchtime=50000x ./internal/pipeline/
+	$(GO) test -run='^$$' -bench=Pipeline ./internal/pipeline/
 	$(GO) run ./internal/loadbench
 
 lint:

@@ -182,5 +182,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Metrics:     NewMetrics(reg),
 	})
 	log.Info("aggregator consuming", "topic", priced.Topic, "consumer", cfg.ConsumerName, "table", cfg.Dynamo.Tables.UsageStats)
-	return a.Consume(ctx, sub, priced.Topic)
+	if err := a.Consume(ctx, sub, priced.Topic); err != nil {
+		return fmt.Errorf("aggregator: %w", err)
+	}
+	log.Info("aggregator stopped")
+	return nil
 }

@@ -271,6 +271,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Log:              log,
 		Metrics:          NewMetrics(reg),
 	})
+	cfg.Events.WarnInFlight(log, cfg.BatchSize, cfg.Concurrency)
 	log.Info("accountant consuming", "topic", cfg.Events.Topic, "consumer", cfg.ConsumerName, "priced_topic", priced.Topic)
 	// The handler's context is not ctx: a shutdown lets the batch in hand
 	// finish its writes and publish instead of failing them half-way.

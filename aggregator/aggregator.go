@@ -181,6 +181,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Log:         log,
 		Metrics:     NewMetrics(reg),
 	})
+	cfg.Events.WarnInFlight(log, cfg.BatchSize, cfg.Concurrency)
 	log.Info("aggregator consuming", "topic", priced.Topic, "consumer", cfg.ConsumerName, "table", cfg.Dynamo.Tables.UsageStats)
 	if err := a.Consume(ctx, sub, priced.Topic); err != nil {
 		return fmt.Errorf("aggregator: %w", err)

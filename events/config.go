@@ -3,6 +3,7 @@ package events
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 )
@@ -182,4 +183,16 @@ func validStreamName(name string) bool {
 		}
 	}
 	return true
+}
+
+// WarnInFlight logs a warning when a consumer holding concurrency batches
+// in its workers plus one being collected, of batchSize each, would hold
+// more than MaxInFlight unacknowledged messages: JetStream stops
+// delivering there, so batches would not fill and the concurrency would
+// not pay.
+func (c Config) WarnInFlight(log *slog.Logger, batchSize, concurrency int) {
+	if held := (concurrency + 1) * batchSize; c.NATSURL != "" && held > c.MaxInFlight {
+		orDiscard(log).Warn("EVENTS_MAX_IN_FLIGHT is below what the batches in flight hold; batches will be smaller",
+			"max_in_flight", c.MaxInFlight, "batches_held", concurrency+1, "batch_size", batchSize)
+	}
 }

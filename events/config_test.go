@@ -1,6 +1,8 @@
 package events_test
 
 import (
+	"bytes"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +61,28 @@ func TestLoadConfig_Errors(t *testing.T) {
 	for _, name := range []string{"EVENTS_STREAM", "EVENTS_ACK_WAIT", "EVENTS_MAX_DELIVER"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("LoadConfig() error = %q, want it to name %s", err, name)
+		}
+	}
+}
+
+// TestConfig_WarnInFlight checks the warning appears exactly when the
+// batches a consumer holds exceed JetStream's unacknowledged limit.
+func TestConfig_WarnInFlight(t *testing.T) {
+	for _, c := range []struct {
+		nats             string
+		batch, conc, max int
+		want             bool
+	}{
+		{"nats://x", 100, 4, 512, false},
+		{"nats://x", 200, 1, 512, false},
+		{"nats://x", 100, 8, 512, true},
+		{"", 100, 8, 512, false}, // SQS has no such limit
+	} {
+		var buf bytes.Buffer
+		cfg := events.Config{NATSURL: c.nats, MaxInFlight: c.max}
+		cfg.WarnInFlight(slog.New(slog.NewTextHandler(&buf, nil)), c.batch, c.conc)
+		if got := strings.Contains(buf.String(), "EVENTS_MAX_IN_FLIGHT"); got != c.want {
+			t.Errorf("%+v: warned = %v, want %v (%s)", c, got, c.want, buf.String())
 		}
 	}
 }

@@ -45,8 +45,8 @@ type Handler struct {
 	// tokenOrder holds the tokens in the order they were used, so that
 	// expired ones are dropped from its front without a scan.
 	tokenOrder []string
-	now    func() time.Time
-	region string
+	now        func() time.Time
+	region     string
 	// lastSweep is when expired items were last looked for; mu guards it.
 	lastSweep time.Time
 }

@@ -9,10 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -127,6 +129,10 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// maxIdleConns is how many idle connections a client keeps to DynamoDB:
+// more than the writes the busiest service has in flight.
+const maxIdleConns = 256
+
 // NewClient returns a DynamoDB client for cfg.
 func NewClient(ctx context.Context, cfg Config) (*dynamodb.Client, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region)}
@@ -144,6 +150,14 @@ func NewClient(ctx context.Context, cfg Config) (*dynamodb.Client, error) {
 		return nil, fmt.Errorf("load aws config: %w", err)
 	}
 	return dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		// The SDK keeps 10 idle connections per host; the accountant has
+		// dozens of writes in flight to the one DynamoDB endpoint, and
+		// every one beyond ten would open a new connection and close it
+		// after its answer.
+		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConns = maxIdleConns
+			t.MaxIdleConnsPerHost = maxIdleConns
+		})
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 			// Local servers do not all send the CRC32 header DynamoDB

@@ -70,6 +70,7 @@ type apiError struct {
 	extra  map[string]any
 }
 
+// Error names the type and the message, for logs and tests.
 func (e *apiError) Error() string { return e.typ + ": " + e.msg }
 
 func validation(format string, args ...any) *apiError {

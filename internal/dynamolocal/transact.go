@@ -24,13 +24,11 @@ type tokenUse struct {
 
 // txWrite is one transaction action, resolved and checked.
 type txWrite struct {
-	t       *table
-	key     string
-	x       exprs
-	onFail  string
-	kind    string    // ConditionCheck, Put, Delete, Update
-	item    attr.Item // the Put's item
-	keyAttr attr.Item // the Key of the other kinds
+	kind   string // ConditionCheck, Put, Delete, Update
+	target *transactTarget
+	x      exprs
+	t      *table // set by resolve
+	key    string // set by resolve
 }
 
 // transactWriteItems applies every action or none. Conditions are checked
@@ -89,7 +87,7 @@ func (h *Handler) transactWriteItems(in *transactWriteItemsInput, digest [32]byt
 	for i, w := range writes {
 		reasons[i] = map[string]any{"Code": "None"}
 		old := w.t.get(w.key)
-		if err := w.x.check(old, w.onFail); err != nil {
+		if err := w.x.check(old, w.target.ReturnValuesOnConditionCheckFailure); err != nil {
 			failed = true
 			r := map[string]any{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
 			if ae, ok := err.(*apiError); ok && ae.extra != nil {
@@ -102,9 +100,9 @@ func (h *Handler) transactWriteItems(in *transactWriteItemsInput, digest [32]byt
 		}
 		switch w.kind {
 		case "Put":
-			results[i] = w.item
+			results[i] = w.target.Item
 		case "Update":
-			item, err := w.t.applyUpdate(w.x.update, old, w.keyAttr)
+			item, err := w.t.applyUpdate(w.x.update, old, w.target.Key)
 			if err != nil {
 				failed = true
 				reasons[i] = map[string]any{"Code": "ValidationError", "Message": asAPIError(err).msg}
@@ -163,67 +161,59 @@ func (h *Handler) forgetTokens(now time.Time) {
 // parseAction checks one action's shape and parses its expressions,
 // before the lock is taken.
 func parseAction(a transactAction) (*txWrite, error) {
-	count := 0
-	w := &txWrite{}
-	var err error
-	if c := a.ConditionCheck; c != nil {
-		count++
-		if c.ConditionExpression == nil {
-			return nil, validation("1 validation error detected: Value null at 'transactItems.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null")
+	var w *txWrite
+	for _, k := range []struct {
+		kind   string
+		target *transactTarget
+	}{{"ConditionCheck", a.ConditionCheck}, {"Put", a.Put}, {"Delete", a.Delete}, {"Update", a.Update}} {
+		if k.target == nil {
+			continue
 		}
-		w.kind, w.keyAttr, w.onFail = "ConditionCheck", c.Key, c.ReturnValuesOnConditionCheckFailure
-		w.t = &table{name: c.TableName}
-		w.x, err = parseExprs(c.expressionInputs, c.ConditionExpression, nil, nil)
-	}
-	if p := a.Put; p != nil {
-		count++
-		w.kind, w.item, w.onFail = "Put", p.Item, p.ReturnValuesOnConditionCheckFailure
-		w.t = &table{name: p.TableName}
-		w.x, err = parseExprs(p.expressionInputs, p.ConditionExpression, nil, nil)
-	}
-	if d := a.Delete; d != nil {
-		count++
-		w.kind, w.keyAttr, w.onFail = "Delete", d.Key, d.ReturnValuesOnConditionCheckFailure
-		w.t = &table{name: d.TableName}
-		w.x, err = parseExprs(d.expressionInputs, d.ConditionExpression, nil, nil)
-	}
-	if u := a.Update; u != nil {
-		count++
-		if u.UpdateExpression == nil {
-			return nil, validation("1 validation error detected: Value null at 'transactItems.member.update.updateExpression' failed to satisfy constraint: Member must not be null")
+		if w != nil {
+			w = nil
+			break
 		}
-		w.kind, w.keyAttr, w.onFail = "Update", u.Key, u.ReturnValuesOnConditionCheckFailure
-		w.t = &table{name: u.TableName}
-		w.x, err = parseExprs(u.expressionInputs, u.ConditionExpression, u.UpdateExpression, nil)
+		w = &txWrite{kind: k.kind, target: k.target}
 	}
-	if count != 1 {
+	if w == nil {
 		return nil, validation("TransactItems can only contain one of Check, Put, Update or Delete")
 	}
-	if err != nil {
+	tg := w.target
+	var update *string
+	switch {
+	case w.kind == "ConditionCheck" && tg.ConditionExpression == nil:
+		return nil, validation("1 validation error detected: Value null at 'transactItems.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null")
+	case w.kind == "Update" && tg.UpdateExpression == nil:
+		return nil, validation("1 validation error detected: Value null at 'transactItems.member.update.updateExpression' failed to satisfy constraint: Member must not be null")
+	case w.kind == "Update":
+		update = tg.UpdateExpression
+	}
+	var err error
+	if w.x, err = parseExprs(tg.expressionInputs, tg.ConditionExpression, update, nil); err != nil {
 		return nil, err
 	}
-	if err := checkReturnOnFailure(w.onFail); err != nil {
+	if err := checkReturnOnFailure(tg.ReturnValuesOnConditionCheckFailure); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
-// resolve replaces the action's placeholder table with the real one and
-// validates its item or key. mu must be held.
+// resolve finds the action's table and validates its item or key. mu
+// must be held.
 func (h *Handler) resolve(w *txWrite) error {
-	t, err := h.table(w.t.name)
+	t, err := h.table(w.target.TableName)
 	if err != nil {
 		return err
 	}
 	w.t = t
 	if w.kind == "Put" {
-		if err := t.checkItem(w.item); err != nil {
+		if err := t.checkItem(w.target.Item); err != nil {
 			return err
 		}
-		w.key = t.schema.encodeKey(w.item)
+		w.key = t.schema.encodeKey(w.target.Item)
 		return nil
 	}
-	w.key, err = t.keyOf(w.keyAttr)
+	w.key, err = t.keyOf(w.target.Key)
 	return err
 }
 

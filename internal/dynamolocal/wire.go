@@ -232,36 +232,24 @@ type batchWriteItemInput struct {
 	ReturnItemCollectionMetrics string                    `json:"ReturnItemCollectionMetrics"`
 }
 
+// transactTarget is one transaction action's parameters. The four kinds
+// share one shape: Put gives an Item, the others a Key, and only Update
+// an UpdateExpression.
+type transactTarget struct {
+	expressionInputs
+	TableName                           string    `json:"TableName"`
+	Key                                 attr.Item `json:"Key"`
+	Item                                attr.Item `json:"Item"`
+	UpdateExpression                    *string   `json:"UpdateExpression"`
+	ConditionExpression                 *string   `json:"ConditionExpression"`
+	ReturnValuesOnConditionCheckFailure string    `json:"ReturnValuesOnConditionCheckFailure"`
+}
+
 type transactAction struct {
-	ConditionCheck *struct {
-		expressionInputs
-		TableName                           string    `json:"TableName"`
-		Key                                 attr.Item `json:"Key"`
-		ConditionExpression                 *string   `json:"ConditionExpression"`
-		ReturnValuesOnConditionCheckFailure string    `json:"ReturnValuesOnConditionCheckFailure"`
-	} `json:"ConditionCheck"`
-	Put *struct {
-		expressionInputs
-		TableName                           string    `json:"TableName"`
-		Item                                attr.Item `json:"Item"`
-		ConditionExpression                 *string   `json:"ConditionExpression"`
-		ReturnValuesOnConditionCheckFailure string    `json:"ReturnValuesOnConditionCheckFailure"`
-	} `json:"Put"`
-	Delete *struct {
-		expressionInputs
-		TableName                           string    `json:"TableName"`
-		Key                                 attr.Item `json:"Key"`
-		ConditionExpression                 *string   `json:"ConditionExpression"`
-		ReturnValuesOnConditionCheckFailure string    `json:"ReturnValuesOnConditionCheckFailure"`
-	} `json:"Delete"`
-	Update *struct {
-		expressionInputs
-		TableName                           string    `json:"TableName"`
-		Key                                 attr.Item `json:"Key"`
-		UpdateExpression                    *string   `json:"UpdateExpression"`
-		ConditionExpression                 *string   `json:"ConditionExpression"`
-		ReturnValuesOnConditionCheckFailure string    `json:"ReturnValuesOnConditionCheckFailure"`
-	} `json:"Update"`
+	ConditionCheck *transactTarget `json:"ConditionCheck"`
+	Put            *transactTarget `json:"Put"`
+	Delete         *transactTarget `json:"Delete"`
+	Update         *transactTarget `json:"Update"`
 }
 
 type transactWriteItemsInput struct {

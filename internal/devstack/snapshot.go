@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor/internal/dynamolocal"
-	"github.com/openai-api-convertor/convertor/internal/dynamolocal/attr"
 )
 
 // SnapshotFormat is the version of the snapshot file this code writes.
@@ -97,7 +96,6 @@ func (s *frozenSnapshot) write(w io.Writer) error {
 	bw.Write(head[:len(head)-1])
 	bw.WriteString(`,"tables":[`)
 	first := true
-	var buf []byte
 	for _, name := range s.items.Tables() {
 		def, ok := s.defs[name]
 		if !ok {
@@ -119,14 +117,13 @@ func (s *frozenSnapshot) write(w io.Writer) error {
 		bw.Write(head[:len(head)-1])
 		bw.WriteString(`,"items":[`)
 		n := 0
-		s.items.Items(name, func(it attr.Item) bool {
+		s.items.Items(name, func(raw []byte) bool {
 			if n > 0 {
 				bw.WriteString(",")
 			}
 			n++
 			bw.WriteString("\n")
-			buf = attr.AppendItem(buf[:0], it)
-			bw.Write(buf)
+			bw.Write(raw)
 			return true
 		})
 		bw.WriteString("]}")

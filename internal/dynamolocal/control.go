@@ -412,7 +412,7 @@ func (h *Handler) updateTable(in *updateTableInput) (any, error) {
 	t.indexes = slices.DeleteFunc(t.indexes, func(ix *index) bool { return slices.Contains(deleted, ix.name) })
 	for _, ix := range created {
 		t.items.Ascend(func(e *entry) bool {
-			ix.update(t, e.key, nil, e.item)
+			ix.update(t, e.key, nil, decode(e.raw), e)
 			return true
 		})
 		t.indexes = append(t.indexes, ix)

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/openai-api-convertor/convertor/internal/dynamolocal/attr"
 )
 
 func mustDo(t *testing.T, h *Handler, op, body string) map[string]any {
@@ -123,7 +121,8 @@ func TestHandler_Snapshot(t *testing.T) {
 		t.Fatalf("Tables() = %v", got)
 	}
 	n := 0
-	s.Items("snap", func(it attr.Item) bool {
+	s.Items("snap", func(raw []byte) bool {
+		it := decode(raw)
 		if it["v"].S != "old" || it["pk"].S != fmt.Sprint(n) {
 			t.Fatalf("item %d = %v, want pk %d with v old", n, it, n)
 		}

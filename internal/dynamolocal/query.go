@@ -1,6 +1,7 @@
 package dynamolocal
 
 import (
+	"encoding/json"
 	"hash/fnv"
 
 	"github.com/google/btree"
@@ -27,41 +28,42 @@ func (s source) schema() *keySchema {
 }
 
 // walk visits the items with lo <= key < hi (hi "" for no bound) in key
-// order, or in reverse, starting after the key after when it is set.
-func (s source) walk(lo, hi, after string, forward bool, fn func(key string, item attr.Item) bool) {
+// order, or in reverse, starting after the key after when it is set; fn
+// gets each item's wire form and size.
+func (s source) walk(lo, hi, after string, forward bool, fn func(key string, raw []byte, size int) bool) {
 	if s.ix == nil {
 		walkTree(s.t.items, func(k string) *entry { return &entry{key: k} },
-			func(e *entry) (string, attr.Item) { return e.key, e.item }, lo, hi, after, forward, fn)
+			func(e *entry) (string, []byte, int) { return e.key, e.raw, e.size }, lo, hi, after, forward, fn)
 		return
 	}
 	walkTree(s.ix.entries, func(k string) *indexEntry { return &indexEntry{key: k} },
-		func(e *indexEntry) (string, attr.Item) { return e.key, e.item }, lo, hi, after, forward, fn)
+		func(e *indexEntry) (string, []byte, int) { return e.key, e.raw, e.size }, lo, hi, after, forward, fn)
 }
 
-func walkTree[E any](tr *btree.BTreeG[E], probe func(string) E, open func(E) (string, attr.Item),
-	lo, hi, after string, forward bool, fn func(string, attr.Item) bool) {
+func walkTree[E any](tr *btree.BTreeG[E], probe func(string) E, open func(E) (string, []byte, int),
+	lo, hi, after string, forward bool, fn func(string, []byte, int) bool) {
 	if forward {
 		tr.AscendGreaterOrEqual(probe(max(lo, after)), func(e E) bool {
-			k, item := open(e)
+			k, raw, size := open(e)
 			if hi != "" && k >= hi {
 				return false
 			}
 			if after != "" && k <= after {
 				return true
 			}
-			return fn(k, item)
+			return fn(k, raw, size)
 		})
 		return
 	}
 	visit := func(e E) bool {
-		k, item := open(e)
+		k, raw, size := open(e)
 		if k < lo {
 			return false
 		}
 		if (hi != "" && k >= hi) || (after != "" && k >= after) {
 			return true
 		}
-		return fn(k, item)
+		return fn(k, raw, size)
 	}
 	top := hi
 	if after != "" && (top == "" || after < top) {
@@ -76,11 +78,11 @@ func walkTree[E any](tr *btree.BTreeG[E], probe func(string) E, open func(E) (st
 
 // fullItem returns the table's item for an index entry, for a local
 // index that does not project everything.
-func (s source) fullItem(_ string, item attr.Item) attr.Item {
-	if full := s.t.get(s.t.schema.encodeKey(item)); full != nil {
-		return full
+func (s source) fullItem(item attr.Item) ([]byte, int, bool) {
+	if e, ok := s.t.items.Get(&entry{key: s.t.schema.encodeKey(item)}); ok {
+		return e.raw, e.size, true
 	}
-	return item
+	return nil, 0, false
 }
 
 // prefixEnd is the least string greater than every string starting with
@@ -96,17 +98,19 @@ func prefixEnd(p string) string {
 	return ""
 }
 
-// page is one Query or Scan answer being built.
+// page is one Query or Scan answer being built. Items are decoded only
+// when a filter, a projection, a segment or an index fetch needs them;
+// otherwise their stored wire form goes into the answer as it is.
 type page struct {
 	filter  *expr.Condition
 	proj    *expr.Projection
 	count   bool // Select COUNT
 	limit   int
-	full    func(key string, item attr.Item) attr.Item // fetches what an index lacks, or nil
-	keyOf   func(item attr.Item) attr.Item             // the LastEvaluatedKey of an item
-	segment func(item attr.Item) bool                  // Scan segments, or nil
+	full    func(item attr.Item) ([]byte, int, bool) // fetches what an index lacks, or nil
+	keyOf   func(item attr.Item) attr.Item           // the LastEvaluatedKey of an item
+	segment func(item attr.Item) bool                // Scan segments, or nil
 
-	items   []attr.Item
+	items   []json.RawMessage
 	matched int
 	scanned int
 	bytes   int
@@ -115,35 +119,44 @@ type page struct {
 }
 
 // add takes one item in key order and reports whether to go on.
-func (p *page) add(key string, item attr.Item) bool {
-	if p.segment != nil && !p.segment(item) {
+func (p *page) add(_ string, raw []byte, size int) bool {
+	var item attr.Item
+	decoded := func() attr.Item {
+		if item == nil {
+			item = decode(raw)
+		}
+		return item
+	}
+	if p.segment != nil && !p.segment(decoded()) {
 		return true
 	}
 	if p.full != nil {
-		item = p.full(key, item)
+		if r, n, ok := p.full(decoded()); ok {
+			raw, size, item = r, n, nil
+		}
 	}
 	p.scanned++
-	p.bytes += item.Size()
+	p.bytes += size
 	ok := true
 	if p.filter != nil {
 		var err error
-		if ok, err = p.filter.Eval(item); err != nil {
+		if ok, err = p.filter.Eval(decoded()); err != nil {
 			p.err = err
 			return false
 		}
 	}
 	if ok {
 		p.matched++
-		if !p.count {
-			out := item
-			if p.proj != nil {
-				out = p.proj.Apply(item)
-			}
-			p.items = append(p.items, out)
+		switch {
+		case p.count:
+		case p.proj != nil:
+			p.items = append(p.items, attr.AppendItem(nil, p.proj.Apply(decoded())))
+		default:
+			p.items = append(p.items, raw)
 		}
 	}
 	if p.scanned == p.limit || p.bytes >= maxPageBytes {
-		p.last = p.keyOf(item)
+		p.last = p.keyOf(decoded())
 		return false
 	}
 	return true
@@ -154,7 +167,7 @@ func (p *page) answer(table string, consumed string, consistent bool) map[string
 	if !p.count {
 		items := p.items
 		if items == nil {
-			items = []attr.Item{}
+			items = []json.RawMessage{}
 		}
 		out["Items"] = items
 	}

@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/google/btree"
-	"github.com/openai-api-convertor/convertor/internal/dynamolocal/attr"
 )
 
 // Snapshot is every table's items frozen at one moment. Taking one costs
@@ -50,12 +49,13 @@ func (s *Snapshot) Tables() []string {
 	return names
 }
 
-// Items calls fn with each item of table in key order until fn returns
-// false. The items must not be modified.
-func (s *Snapshot) Items(table string, fn func(attr.Item) bool) {
+// Items calls fn with the wire form of each item of table, its
+// attributes sorted by name, in key order until fn returns false. fn must
+// not keep or modify the bytes.
+func (s *Snapshot) Items(table string, fn func(raw []byte) bool) {
 	for _, t := range s.tables {
 		if t.name == table {
-			t.items.Ascend(func(e *entry) bool { return fn(e.item) })
+			t.items.Ascend(func(e *entry) bool { return fn(e.raw) })
 			return
 		}
 	}

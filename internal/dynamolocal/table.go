@@ -19,10 +19,24 @@ type keySchema struct {
 	hashKind, rngKind attr.Kind
 }
 
-// entry is one item in a table's tree, under its encoded key.
+// entry is one item in a table's tree, under its encoded key. Items are
+// kept in their wire form: a few hundred bytes without pointers, where a
+// decoded item is several kilobytes of maps and strings for the garbage
+// collector to scan; they are decoded when an operation needs them.
 type entry struct {
 	key  string
-	item attr.Item
+	raw  []byte // the item's wire form, attribute names sorted
+	size int    // the item's size as DynamoDB counts it
+}
+
+// decode turns a stored wire form back into an item. Stored forms are
+// written by attr.AppendItem, so one that does not decode is a bug.
+func decode(raw []byte) attr.Item {
+	var it attr.Item
+	if err := it.UnmarshalJSON(raw); err != nil {
+		panic("dynamolocal: stored item does not decode: " + err.Error())
+	}
+	return it
 }
 
 func entryLess(a, b *entry) bool { return a.key < b.key }
@@ -60,12 +74,14 @@ type index struct {
 	bytes      int64
 }
 
-// indexEntry is an item as an index holds it: the projected item and the
-// table key it came from.
+// indexEntry is an item as an index holds it: the projected item's wire
+// form (the table's own for an index projecting everything) and the table
+// key it came from.
 type indexEntry struct {
 	key      string // index key + table key
 	tableKey string
-	item     attr.Item // projected
+	raw      []byte
+	size     int
 }
 
 func indexEntryLess(a, b *indexEntry) bool { return a.key < b.key }
@@ -96,54 +112,77 @@ func newTable(name string, now time.Time) *table {
 // get returns the item under key, or nil.
 func (t *table) get(key string) attr.Item {
 	if e, ok := t.items.Get(&entry{key: key}); ok {
-		return e.item
+		return decode(e.raw)
 	}
 	return nil
+}
+
+// getRaw returns the wire form of the item under key.
+func (t *table) getRaw(key string) ([]byte, bool) {
+	if e, ok := t.items.Get(&entry{key: key}); ok {
+		return e.raw, true
+	}
+	return nil, false
 }
 
 // put stores item under key, replacing any item there, and keeps the
 // indexes and the TTL order in step.
 func (t *table) put(key string, item attr.Item) {
-	old, had := t.items.ReplaceOrInsert(&entry{key: key, item: item})
+	e := &entry{key: key, raw: attr.AppendItem(nil, item), size: item.Size()}
+	old, had := t.items.ReplaceOrInsert(e)
 	var oldItem attr.Item
 	if had {
-		oldItem = old.item
-		t.bytes -= int64(oldItem.Size())
+		t.bytes -= int64(old.size)
+		oldItem = t.tracked(old)
 	}
-	t.bytes += int64(item.Size())
+	t.bytes += int64(e.size)
 	for _, ix := range t.indexes {
-		ix.update(t, key, oldItem, item)
+		ix.update(t, key, oldItem, item, e)
 	}
 	t.updateTTL(key, oldItem, item)
 }
 
-// remove deletes the item under key, if any, and returns it.
-func (t *table) remove(key string) attr.Item {
-	old, had := t.items.Delete(&entry{key: key})
-	if !had {
+// tracked decodes an item being replaced or removed when indexes or TTL
+// need its old attributes, and skips the work when nothing does.
+func (t *table) tracked(e *entry) attr.Item {
+	if len(t.indexes) == 0 && t.ttlAttr == "" {
 		return nil
 	}
-	t.bytes -= int64(old.item.Size())
-	for _, ix := range t.indexes {
-		ix.update(t, key, old.item, nil)
+	return decode(e.raw)
+}
+
+// remove deletes the item under key, if any.
+func (t *table) remove(key string) {
+	old, had := t.items.Delete(&entry{key: key})
+	if !had {
+		return
 	}
-	t.updateTTL(key, old.item, nil)
-	return old.item
+	t.bytes -= int64(old.size)
+	oldItem := t.tracked(old)
+	for _, ix := range t.indexes {
+		ix.update(t, key, oldItem, nil, nil)
+	}
+	t.updateTTL(key, oldItem, nil)
 }
 
 // update moves an item's index entry from its old version to its new one
-// (either may be nil). Items without all of the index's key attributes,
-// or with them of another type, are not in the index, as in DynamoDB.
-func (ix *index) update(t *table, tableKey string, old, item attr.Item) {
+// (either may be nil); stored is the new version's table entry. Items
+// without all of the index's key attributes, or with them of another
+// type, are not in the index, as in DynamoDB.
+func (ix *index) update(t *table, tableKey string, old, item attr.Item, stored *entry) {
 	if k, ok := ix.entryKey(tableKey, old); ok {
 		if e, had := ix.entries.Delete(&indexEntry{key: k}); had {
-			ix.bytes -= int64(e.item.Size())
+			ix.bytes -= int64(e.size)
 		}
 	}
 	if k, ok := ix.entryKey(tableKey, item); ok {
-		p := ix.projection.apply(item, &t.schema, &ix.schema)
-		ix.entries.ReplaceOrInsert(&indexEntry{key: k, tableKey: tableKey, item: p})
-		ix.bytes += int64(p.Size())
+		ie := &indexEntry{key: k, tableKey: tableKey, raw: stored.raw, size: stored.size}
+		if ix.projection.kind != "ALL" {
+			p := ix.projection.apply(item, &t.schema, &ix.schema)
+			ie.raw, ie.size = attr.AppendItem(nil, p), p.Size()
+		}
+		ix.entries.ReplaceOrInsert(ie)
+		ix.bytes += int64(ie.size)
 	}
 }
 
@@ -228,7 +267,7 @@ func (t *table) enableTTL(name string) {
 	t.ttlAttr = name
 	t.ttl = btree.NewG(btreeDegree, ttlLess)
 	t.items.Ascend(func(e *entry) bool {
-		if at, ok := expiry(e.item, name); ok {
+		if at, ok := expiry(decode(e.raw), name); ok {
 			t.ttl.ReplaceOrInsert(ttlEntry{at: at, key: e.key})
 		}
 		return true

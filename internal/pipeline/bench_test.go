@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,6 +154,9 @@ func benchPipeline(b *testing.B, rate, count int) {
 		b.ReportMetric(float64(secondHalf), "backlog-2nd")
 		b.ReportMetric(float64(time.Since(lastEmit.Load().(time.Time)).Milliseconds()), "drain-ms")
 	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MB")
 	p.checkBenchTotals(ctx, start, evs)
 }
 

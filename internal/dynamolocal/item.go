@@ -205,23 +205,23 @@ func legacy(l legacyInputs) error {
 
 // checkWrite validates the parameters PutItem and DeleteItem share and
 // parses their condition.
-func checkWrite(l legacyInputs, ei expressionInputs, returnValues, onFail string, cond *string) (exprs, error) {
-	if err := legacy(l); err != nil {
+func checkWrite(in *writeInputs) (exprs, error) {
+	if err := legacy(in.legacyInputs); err != nil {
 		return exprs{}, err
 	}
-	switch returnValues {
+	switch in.ReturnValues {
 	case "", "NONE", "ALL_OLD":
 	default:
 		return exprs{}, validation("ReturnValues can only be ALL_OLD or NONE")
 	}
-	if err := checkReturnOnFailure(onFail); err != nil {
+	if err := checkReturnOnFailure(in.ReturnValuesOnConditionCheckFailure); err != nil {
 		return exprs{}, err
 	}
-	return parseExprs(ei, cond, nil, nil)
+	return parseExprs(in.expressionInputs, in.ConditionExpression, nil, nil)
 }
 
 func (h *Handler) putItem(in *putItemInput) (any, error) {
-	x, err := checkWrite(in.legacyInputs, in.expressionInputs, in.ReturnValues, in.ReturnValuesOnConditionCheckFailure, in.ConditionExpression)
+	x, err := checkWrite(&in.writeInputs)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,7 @@ func (h *Handler) getItem(in *getItemInput) (any, error) {
 }
 
 func (h *Handler) deleteItem(in *deleteItemInput) (any, error) {
-	x, err := checkWrite(in.legacyInputs, in.expressionInputs, in.ReturnValues, in.ReturnValuesOnConditionCheckFailure, in.ConditionExpression)
+	x, err := checkWrite(&in.writeInputs)
 	if err != nil {
 		return nil, err
 	}

@@ -139,16 +139,21 @@ func (l *legacyInputs) name() string {
 	return ""
 }
 
-type putItemInput struct {
+// writeInputs are the parameters PutItem, DeleteItem and UpdateItem share.
+type writeInputs struct {
 	expressionInputs
 	legacyInputs
-	TableName                           string    `json:"TableName"`
-	Item                                attr.Item `json:"Item"`
-	ConditionExpression                 *string   `json:"ConditionExpression"`
-	ReturnValues                        string    `json:"ReturnValues"`
-	ReturnValuesOnConditionCheckFailure string    `json:"ReturnValuesOnConditionCheckFailure"`
-	ReturnConsumedCapacity              string    `json:"ReturnConsumedCapacity"`
-	ReturnItemCollectionMetrics         string    `json:"ReturnItemCollectionMetrics"`
+	TableName                           string  `json:"TableName"`
+	ConditionExpression                 *string `json:"ConditionExpression"`
+	ReturnValues                        string  `json:"ReturnValues"`
+	ReturnValuesOnConditionCheckFailure string  `json:"ReturnValuesOnConditionCheckFailure"`
+	ReturnConsumedCapacity              string  `json:"ReturnConsumedCapacity"`
+	ReturnItemCollectionMetrics         string  `json:"ReturnItemCollectionMetrics"`
+}
+
+type putItemInput struct {
+	writeInputs
+	Item attr.Item `json:"Item"`
 }
 
 type getItemInput struct {
@@ -162,28 +167,14 @@ type getItemInput struct {
 }
 
 type deleteItemInput struct {
-	expressionInputs
-	legacyInputs
-	TableName                           string    `json:"TableName"`
-	Key                                 attr.Item `json:"Key"`
-	ConditionExpression                 *string   `json:"ConditionExpression"`
-	ReturnValues                        string    `json:"ReturnValues"`
-	ReturnValuesOnConditionCheckFailure string    `json:"ReturnValuesOnConditionCheckFailure"`
-	ReturnConsumedCapacity              string    `json:"ReturnConsumedCapacity"`
-	ReturnItemCollectionMetrics         string    `json:"ReturnItemCollectionMetrics"`
+	writeInputs
+	Key attr.Item `json:"Key"`
 }
 
 type updateItemInput struct {
-	expressionInputs
-	legacyInputs
-	TableName                           string    `json:"TableName"`
-	Key                                 attr.Item `json:"Key"`
-	UpdateExpression                    *string   `json:"UpdateExpression"`
-	ConditionExpression                 *string   `json:"ConditionExpression"`
-	ReturnValues                        string    `json:"ReturnValues"`
-	ReturnValuesOnConditionCheckFailure string    `json:"ReturnValuesOnConditionCheckFailure"`
-	ReturnConsumedCapacity              string    `json:"ReturnConsumedCapacity"`
-	ReturnItemCollectionMetrics         string    `json:"ReturnItemCollectionMetrics"`
+	writeInputs
+	Key              attr.Item `json:"Key"`
+	UpdateExpression *string   `json:"UpdateExpression"`
 }
 
 type queryInput struct {

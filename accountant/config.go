@@ -13,6 +13,7 @@ import (
 
 	"github.com/openai-api-convertor/convertor/events"
 	"github.com/openai-api-convertor/convertor/internal/dynamo"
+	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
 // Defaults; each can be overridden through the variable named on its
@@ -95,26 +96,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		SeedPrices:       true,
 		MetricsAddr:      DefaultMetricsAddr,
 	}
-	integer := func(name string, dst *int) {
-		if v := getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				errs = append(errs, fmt.Errorf("%s: %q is not a positive integer", name, v))
-				return
-			}
-			*dst = n
-		}
-	}
-	duration := func(name string, dst *time.Duration) {
-		if v := getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				errs = append(errs, fmt.Errorf("%s: %q is not a positive duration", name, v))
-				return
-			}
-			*dst = d
-		}
-	}
+	env := envvar.New(getenv)
+	integer, duration := env.PositiveInt, env.PositiveDuration
 	integer("ACCOUNTANT_BATCH_SIZE", &cfg.BatchSize)
 	duration("ACCOUNTANT_BATCH_WAIT", &cfg.BatchWait)
 	integer("ACCOUNTANT_WRITE_CONCURRENCY", &cfg.WriteConcurrency)
@@ -123,6 +106,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	days := DefaultUsageTTLDays
 	integer("USAGE_TTL_DAYS", &days)
 	cfg.UsageTTL = time.Duration(days) * 24 * time.Hour
+	errs = append(errs, env.Errs...)
 	if v := getenv("ACCOUNTANT_CONSUMER"); v != "" {
 		cfg.ConsumerName = v
 	}

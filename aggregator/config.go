@@ -2,12 +2,11 @@ package aggregator
 
 import (
 	"errors"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/openai-api-convertor/convertor/events"
 	"github.com/openai-api-convertor/convertor/internal/dynamo"
+	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
 // Defaults; each can be overridden through the variable named on its
@@ -59,27 +58,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ConsumerName: DefaultConsumerName,
 		MetricsAddr:  DefaultMetricsAddr,
 	}
-	if v := getenv("AGGREGATOR_BATCH_SIZE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("AGGREGATOR_BATCH_SIZE: %q is not a positive integer", v))
-		}
-		cfg.BatchSize = n
-	}
-	if v := getenv("AGGREGATOR_BATCH_WAIT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("AGGREGATOR_BATCH_WAIT: %q is not a positive duration", v))
-		}
-		cfg.BatchWait = d
-	}
-	if v := getenv("AGGREGATOR_CONCURRENCY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("AGGREGATOR_CONCURRENCY: %q is not a positive integer", v))
-		}
-		cfg.Concurrency = n
-	}
+	env := envvar.New(getenv)
+	env.PositiveInt("AGGREGATOR_BATCH_SIZE", &cfg.BatchSize)
+	env.PositiveInt("AGGREGATOR_CONCURRENCY", &cfg.Concurrency)
+	env.PositiveDuration("AGGREGATOR_BATCH_WAIT", &cfg.BatchWait)
+	errs = append(errs, env.Errs...)
 	if v := getenv("AGGREGATOR_CONSUMER"); v != "" {
 		cfg.ConsumerName = v
 	}

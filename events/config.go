@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
+
+	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
 // Defaults. Each can be overridden through the variable named on its
@@ -78,26 +79,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DeadLetterTopic:  getenv("EVENTS_DEADLETTER_SUBJECT"),
 	}
 	var errs []error
-	duration := func(name string, dst *time.Duration) {
-		if v := getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				errs = append(errs, fmt.Errorf("%s: %q is not a positive duration", name, v))
-				return
-			}
-			*dst = d
-		}
-	}
-	integer := func(name string, dst *int) {
-		if v := getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				errs = append(errs, fmt.Errorf("%s: %q is not a positive integer", name, v))
-				return
-			}
-			*dst = n
-		}
-	}
+	env := envvar.New(getenv)
+	duration, integer := env.PositiveDuration, env.PositiveInt
 	duration("EVENTS_ACK_WAIT", &c.AckWait)
 	integer("EVENTS_MAX_DELIVER", &c.MaxDeliver)
 	integer("EVENTS_MAX_IN_FLIGHT", &c.MaxInFlight)
@@ -105,6 +88,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	duration("EVENTS_MAX_AGE", &c.MaxAge)
 	integer("EVENTS_SQS_WORKERS", &c.SQSWorkers)
 	duration("EVENTS_SQS_VISIBILITY_TIMEOUT", &c.SQSVisibilityTimeout)
+	errs = append(errs, env.Errs...)
 	c.setDefaults()
 	if err := c.validateNames(); err != nil {
 		errs = append(errs, err)

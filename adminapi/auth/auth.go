@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,6 +23,7 @@ type Authenticator struct {
 	mode    Mode
 	warning string
 	token   [sha256.Size]byte // ModeToken: digest of ADMIN_TOKEN
+	cognito *cognitoVerifier  // ModeCognito
 }
 
 // New returns an Authenticator for cfg, which it validates first. In
@@ -45,7 +45,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Authenticator, err
 	case ModeNone:
 		a.warning = fmt.Sprintf("ADMIN_AUTH=none: the admin API on %s accepts every request as an admin without authentication; use it only on a development machine", cfg.ListenAddr)
 	case ModeCognito:
-		return nil, errors.New("ADMIN_AUTH=cognito: token verification is not built yet; use token or none")
+		a.cognito = newCognitoVerifier(ctx, cfg, log)
 	}
 	return a, nil
 }
@@ -60,6 +60,9 @@ func (a *Authenticator) Warning() string { return a.warning }
 // Close stops the background refresh of the keys. Safe to call more than
 // once.
 func (a *Authenticator) Close() {
+	if a.cognito != nil {
+		a.cognito.close()
+	}
 }
 
 // Authenticate returns who made r. Errors are *convertor.Error with a
@@ -80,7 +83,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	if a.mode == ModeToken {
 		return a.checkToken(token)
 	}
-	return nil, errInvalidAdminToken
+	return a.cognito.verify(r.Context(), token)
 }
 
 // checkToken compares digests rather than tokens so that the comparison

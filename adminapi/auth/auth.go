@@ -28,9 +28,10 @@ type Authenticator struct {
 
 // New returns an Authenticator for cfg, which it validates first. In
 // cognito mode it fetches the user pool's keys and keeps them fresh in the
-// background until ctx is done or Close is called; a failed first fetch is
-// logged and retried, not returned (see the package documentation). log
-// receives those background events and never a token.
+// background until ctx is done or Close is called. The first fetch takes
+// at most KeyFetchTimeout; if it fails, that is logged and retried, not
+// returned (see the package documentation). log receives those background
+// events and never a token.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Authenticator, error) {
 	if log == nil {
 		panic("auth.New: nil logger")

@@ -2,6 +2,7 @@ package accountant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/events"
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
 	"github.com/openai-api-convertor/convertor/internal/metricsserver"
 )
 
@@ -216,22 +216,27 @@ func (a *Accountant) count(r *convertor.UsageRecord, stored bool) {
 	}
 }
 
+// Deps are the stores the accountant works with.
+type Deps struct {
+	// Usage receives one record per event.
+	Usage convertor.UsageStore
+	// Prices is the pricing table.
+	Prices convertor.PriceStore
+}
+
 // Run serves the accountant until ctx ends: it seeds the default prices
 // (when cfg.SeedPrices), then consumes usage events in batches, each
 // written and published before it is acked. When ctx ends it returns nil
 // after the batch in hand, whose messages are redelivered if unfinished.
-func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+func Run(ctx context.Context, cfg Config, deps Deps, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := dynamo.NewClient(ctx, cfg.Dynamo)
-	if err != nil {
-		return err
+	if deps.Usage == nil || deps.Prices == nil {
+		return errors.New("accountant: Deps.Usage and Deps.Prices are required")
 	}
-	usage := dynamo.NewUsageStore(db, cfg.Dynamo.Tables.Usage, cfg.UsageTTL)
-	prices := dynamo.NewPriceStore(db, cfg.Dynamo.Tables.ModelPricing)
 	if cfg.SeedPrices {
-		added, err := SeedPrices(ctx, prices)
+		added, err := SeedPrices(ctx, deps.Prices)
 		if err != nil {
 			return err
 		}
@@ -264,7 +269,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer sub.Close()
 
-	a := New(usage, prices, pricedPub, priced.Topic, Options{
+	a := New(deps.Usage, deps.Prices, pricedPub, priced.Topic, Options{
 		WriteConcurrency: cfg.WriteConcurrency,
 		TransactWrites:   cfg.TransactWrites,
 		PriceRefresh:     cfg.PriceRefresh,

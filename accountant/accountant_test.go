@@ -21,6 +21,7 @@ import (
 	"github.com/openai-api-convertor/convertor/events"
 	"github.com/openai-api-convertor/convertor/internal/dynamo"
 	"github.com/openai-api-convertor/convertor/internal/memstore"
+	"github.com/openai-api-convertor/convertor/internal/stores"
 	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
@@ -167,9 +168,15 @@ func TestRun_EndToEnd(t *testing.T) {
 		MaxInFlight:     64,
 	}
 	cfg := Config{
-		Dynamo: testDynamo(t), Events: ecfg,
+		Events:    ecfg,
 		BatchSize: 50, BatchWait: 50 * time.Millisecond, WriteConcurrency: 8,
-		UsageTTL: time.Hour, PriceRefresh: time.Minute, ConsumerName: "accountant", SeedPrices: true,
+		PriceRefresh: time.Minute, ConsumerName: "accountant", SeedPrices: true,
+	}
+	// The default retention: the events are dated in the past, and a short
+	// TTL would have the store delete their records before they are read.
+	st, err := stores.Open(t.Context(), stores.Config{Dynamo: testDynamo(t), UsageTTL: stores.DefaultUsageTTLDays * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
 	}
 	pub, err := events.NewPublisher(t.Context(), ecfg, testLog(t))
 	if err != nil {
@@ -209,7 +216,7 @@ func TestRun_EndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, testLog(t)) }()
+	go func() { done <- Run(ctx, cfg, Deps{Usage: st.Usage, Prices: st.Prices}, testLog(t)) }()
 	stopped := false
 	stop := func() {
 		if !stopped {
@@ -222,11 +229,7 @@ func TestRun_EndToEnd(t *testing.T) {
 	}
 	t.Cleanup(stop)
 
-	db, err := dynamo.NewClient(t.Context(), cfg.Dynamo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := dynamo.NewUsageStore(db, cfg.Dynamo.Tables.Usage, time.Hour)
+	store := st.Usage
 	readAll := func() map[string]*convertor.UsageRecord {
 		got := make(map[string]*convertor.UsageRecord)
 		err := store.Usage(t.Context(), eventBase, eventBase.Add(time.Hour), "", func(page []*convertor.UsageRecord) error {
@@ -349,7 +352,6 @@ func TestLoadConfig(t *testing.T) {
 	env := map[string]string{
 		"NATS_URL":                "nats://127.0.0.1:4222",
 		"ACCOUNTANT_BATCH_SIZE":   "250",
-		"USAGE_TTL_DAYS":          "30",
 		"ACCOUNTANT_SEED_PRICES":  "false",
 		"ACCOUNTANT_METRICS_ADDR": "off",
 	}
@@ -357,14 +359,14 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadConfig() error = %v", err)
 	}
-	if cfg.BatchSize != 250 || cfg.UsageTTL != 30*24*time.Hour || cfg.SeedPrices || cfg.MetricsAddr != "" ||
+	if cfg.BatchSize != 250 || cfg.SeedPrices || cfg.MetricsAddr != "" ||
 		cfg.WriteConcurrency != DefaultWriteConcurrency || cfg.ConsumerName != DefaultConsumerName {
 		t.Errorf("LoadConfig() = %+v", cfg)
 	}
 
-	bad := map[string]string{"ACCOUNTANT_BATCH_SIZE": "0", "USAGE_TTL_DAYS": "x", "ACCOUNTANT_BATCH_WAIT": "-1s"}
+	bad := map[string]string{"ACCOUNTANT_BATCH_SIZE": "0", "ACCOUNTANT_BATCH_WAIT": "-1s"}
 	_, err = LoadConfig(func(k string) string { return bad[k] })
-	for _, want := range []string{"ACCOUNTANT_BATCH_SIZE", "USAGE_TTL_DAYS", "ACCOUNTANT_BATCH_WAIT", "NATS_URL or SQS_QUEUE_URL"} {
+	for _, want := range []string{"ACCOUNTANT_BATCH_SIZE", "ACCOUNTANT_BATCH_WAIT", "NATS_URL or SQS_QUEUE_URL"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("LoadConfig(bad) error = %v, want it to mention %s", err, want)
 		}

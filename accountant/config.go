@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor/events"
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
 	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
@@ -32,9 +31,6 @@ const (
 	// where requests cost more than write units, as on the local store of
 	// `convertor dev`, it is the faster choice (BenchmarkAccountant).
 	DefaultWriteConcurrency = 16
-	// DefaultUsageTTLDays keeps records more than a year: billing disputes
-	// and year-end re-runs need the last twelve months complete.
-	DefaultUsageTTLDays = 400
 	// DefaultPriceRefresh is how soon an admin's price edit reaches
 	// pricing; events priced before then keep the old price until a
 	// replay.
@@ -49,14 +45,12 @@ const (
 
 // Config is the accountant's configuration.
 type Config struct {
-	Dynamo dynamo.Config // DYNAMODB_* (see dynamo.LoadConfig)
 	Events events.Config // NATS_URL, SQS_* and EVENTS_* (see events.LoadConfig)
 
 	BatchSize        int           // ACCOUNTANT_BATCH_SIZE, default 100
 	BatchWait        time.Duration // ACCOUNTANT_BATCH_WAIT, default 200ms
 	WriteConcurrency int           // ACCOUNTANT_WRITE_CONCURRENCY, default 16
 	Concurrency      int           // ACCOUNTANT_CONCURRENCY (batches at once), default 4
-	UsageTTL         time.Duration // USAGE_TTL_DAYS (days), default 400
 	PriceRefresh     time.Duration // ACCOUNTANT_PRICE_REFRESH, default 1m
 	ConsumerName     string        // ACCOUNTANT_CONSUMER, default "accountant"
 	// TransactWrites writes each batch as TransactWriteItems of up to 100
@@ -79,18 +73,14 @@ const DefaultMetricsAddr = ":8006"
 // LoadConfig reads and validates the configuration, reporting every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	var errs []error
-	dcfg, err := dynamo.LoadConfig(getenv)
-	errs = append(errs, err)
 	ecfg, err := events.LoadConfig(getenv)
 	errs = append(errs, err)
 	cfg := Config{
-		Dynamo:           dcfg,
 		Events:           ecfg,
 		BatchSize:        DefaultBatchSize,
 		BatchWait:        DefaultBatchWait,
 		WriteConcurrency: DefaultWriteConcurrency,
 		Concurrency:      DefaultConcurrency,
-		UsageTTL:         DefaultUsageTTLDays * 24 * time.Hour,
 		PriceRefresh:     DefaultPriceRefresh,
 		ConsumerName:     DefaultConsumerName,
 		SeedPrices:       true,
@@ -103,9 +93,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	integer("ACCOUNTANT_WRITE_CONCURRENCY", &cfg.WriteConcurrency)
 	integer("ACCOUNTANT_CONCURRENCY", &cfg.Concurrency)
 	duration("ACCOUNTANT_PRICE_REFRESH", &cfg.PriceRefresh)
-	days := DefaultUsageTTLDays
-	integer("USAGE_TTL_DAYS", &days)
-	cfg.UsageTTL = time.Duration(days) * 24 * time.Hour
 	errs = append(errs, env.Errs...)
 	if v := getenv("ACCOUNTANT_CONSUMER"); v != "" {
 		cfg.ConsumerName = v

@@ -7,6 +7,7 @@ package aggregator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/events"
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
 	"github.com/openai-api-convertor/convertor/internal/metricsserver"
 )
 
@@ -143,16 +143,14 @@ func (a *Aggregator) decode(msg *message.Message) (*convertor.UsageRecord, bool)
 	return nil, false
 }
 
-// Run consumes priced records into the usage-stats table until ctx ends.
-func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+// Run consumes priced records into stats until ctx ends.
+func Run(ctx context.Context, cfg Config, stats convertor.StatsStore, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := dynamo.NewClient(ctx, cfg.Dynamo)
-	if err != nil {
-		return err
+	if stats == nil {
+		return errors.New("aggregator: a stats store is required")
 	}
-	store := dynamo.NewStatsStore(db, cfg.Dynamo.Tables.UsageStats)
 
 	reg := metricsserver.NewRegistry()
 	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log)
@@ -173,7 +171,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer sub.Close()
 
-	a := New(store, Options{
+	a := New(stats, Options{
 		BatchSize:   cfg.BatchSize,
 		BatchWait:   cfg.BatchWait,
 		Concurrency: cfg.Concurrency,
@@ -182,7 +180,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Metrics:     NewMetrics(reg),
 	})
 	cfg.Events.WarnInFlight(log, cfg.BatchSize, cfg.Concurrency)
-	log.Info("aggregator consuming", "topic", priced.Topic, "consumer", cfg.ConsumerName, "table", cfg.Dynamo.Tables.UsageStats)
+	log.Info("aggregator consuming", "topic", priced.Topic, "consumer", cfg.ConsumerName)
 	if err := a.Consume(ctx, sub, priced.Topic); err != nil {
 		return fmt.Errorf("aggregator: %w", err)
 	}

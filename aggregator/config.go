@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor/events"
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
 	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
@@ -13,7 +12,7 @@ import (
 // Config field.
 const (
 	// DefaultBatchSize is large because records of one batch share rows:
-	// 200 records are two or three transactions, not 200 (dynamo.StatsStore).
+	// 200 records are two or three transactions, not 200 (the DynamoDB stats store).
 	// The subscription's in-flight limit (EVENTS_MAX_IN_FLIGHT, 512 on
 	// NATS; EVENTS_SQS_WORKERS on SQS) caps it further.
 	DefaultBatchSize = 200
@@ -28,7 +27,6 @@ const (
 
 // Config is the aggregator's configuration.
 type Config struct {
-	Dynamo dynamo.Config // DYNAMODB_* (see dynamo.LoadConfig)
 	// Events is the usage-event bus configuration; the aggregator reads the
 	// priced records of events.PricedConfig(Events).
 	Events events.Config // NATS_URL, SQS_* and EVENTS_* (see events.LoadConfig)
@@ -45,12 +43,9 @@ type Config struct {
 // LoadConfig reads and validates the configuration, reporting every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	var errs []error
-	dcfg, err := dynamo.LoadConfig(getenv)
-	errs = append(errs, err)
 	ecfg, err := events.LoadConfig(getenv)
 	errs = append(errs, err)
 	cfg := Config{
-		Dynamo:       dcfg,
 		Events:       ecfg,
 		BatchSize:    DefaultBatchSize,
 		BatchWait:    DefaultBatchWait,

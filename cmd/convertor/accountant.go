@@ -16,5 +16,9 @@ func runAccountant(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	return accountant.Run(ctx, cfg, env.log)
+	st, err := openStores(ctx, env)
+	if err != nil {
+		return err
+	}
+	return accountant.Run(ctx, cfg, accountant.Deps{Usage: st.Usage, Prices: st.Prices}, env.log)
 }

@@ -26,7 +26,7 @@ import (
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock/emulator"
 	"github.com/openai-api-convertor/convertor/internal/devstack"
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
+	"github.com/openai-api-convertor/convertor/internal/stores"
 )
 
 // devDataDir holds what `convertor dev` keeps across restarts (DATA_DIR).
@@ -245,10 +245,14 @@ func runDevStack(ctx context.Context, env *environment, ready func(devInfo)) (er
 	denv := *env
 	denv.getenv = getenv
 
-	if err := devTables(ctx, &denv, info.DynamoDBEmbedded); err != nil {
+	st, err := openStores(ctx, &denv)
+	if err != nil {
 		return err
 	}
-	if err := startDevServices(ctx, &denv, embeddedNATS, &stack); err != nil {
+	if err := devTables(ctx, &denv, st, info.DynamoDBEmbedded); err != nil {
+		return err
+	}
+	if err := startDevServices(ctx, &denv, embeddedNATS, st, &stack); err != nil {
 		return err
 	}
 	usage, usageMetrics, err := startDevEmitter(ctx, &denv, dcfg.DataDir, &stack)
@@ -267,8 +271,8 @@ func runDevStack(ctx context.Context, env *environment, ready func(devInfo)) (er
 	info.Upstream = upstream
 	deps.Usage, deps.Gatherer = usage, usageMetrics
 	// The key store, and the month spend that budgets read.
-	if err := addKeyStore(ctx, &denv, cfg, &deps); err != nil {
-		return err
+	if usesKeyStore(cfg) {
+		addKeyStore(st, &deps)
 	}
 	if !cfg.RequireAPIKey {
 		env.log.Warn("REQUIRE_API_KEY is false: the gateway serves any caller without an API key")
@@ -316,18 +320,10 @@ func devEnv(getenv func(string) string, set map[string]string) func(string) stri
 
 // devTables creates the tables (idempotent) and seeds the default prices,
 // so the first request is priced.
-func devTables(ctx context.Context, env *environment, embedded bool) error {
-	cfg, err := dynamo.LoadConfig(env.getenv)
+func devTables(ctx context.Context, env *environment, st *stores.Stores, embedded bool) error {
+	results, err := st.CreateTables(ctx, env.log)
 	if err != nil {
-		return err
-	}
-	db, err := dynamo.NewClient(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	results, err := dynamo.CreateTables(ctx, db, cfg.Tables, env.log)
-	if err != nil {
-		return fmt.Errorf("create tables at %s: %w", cfg.Endpoint, err)
+		return fmt.Errorf("at %s: %w", env.getenv("DYNAMODB_ENDPOINT_URL"), err)
 	}
 	for _, r := range results {
 		for _, w := range r.Warnings {
@@ -340,7 +336,7 @@ func devTables(ctx context.Context, env *environment, embedded bool) error {
 			env.log.Log(ctx, level, "table warning", "table", r.Name, "warning", w)
 		}
 	}
-	if _, err := accountant.SeedPrices(ctx, dynamo.NewPriceStore(db, cfg.Tables.ModelPricing)); err != nil {
+	if _, err := accountant.SeedPrices(ctx, st.Prices); err != nil {
 		return err
 	}
 	return nil
@@ -349,7 +345,7 @@ func devTables(ctx context.Context, env *environment, embedded bool) error {
 // startDevServices runs the accountant and the aggregator. Their stop
 // first waits, bounded, until they have processed every event the stopped
 // gateway emitted, so a restart finds the statistics complete.
-func startDevServices(ctx context.Context, env *environment, nats *devstack.NATS, stack *cleanups) error {
+func startDevServices(ctx context.Context, env *environment, nats *devstack.NATS, st *stores.Stores, stack *cleanups) error {
 	acfg, err := accountant.LoadConfig(env.getenv)
 	if err != nil {
 		return err
@@ -369,10 +365,10 @@ func startDevServices(ctx context.Context, env *environment, nats *devstack.NATS
 		}
 	}
 	go run("accountant", func(ctx context.Context) error {
-		return accountant.Run(ctx, acfg, env.log.With("service", "accountant"))
+		return accountant.Run(ctx, acfg, accountant.Deps{Usage: st.Usage, Prices: st.Prices}, env.log.With("service", "accountant"))
 	})
 	go run("aggregator", func(ctx context.Context) error {
-		return aggregator.Run(ctx, gcfg, env.log.With("service", "aggregator"))
+		return aggregator.Run(ctx, gcfg, st.Stats, env.log.With("service", "aggregator"))
 	})
 	stack.push(func() error {
 		// Only the embedded server can be asked what is pending; events on

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
 	"github.com/openai-api-convertor/convertor/internal/keygen"
 )
 
@@ -74,15 +73,11 @@ func runKeys(ctx context.Context, env *environment, args []string) error {
 		return errUsage
 	}
 	open := func() (convertor.APIKeyStore, error) {
-		cfg, err := dynamo.LoadConfig(env.getenv)
+		st, err := openStores(ctx, env)
 		if err != nil {
 			return nil, err
 		}
-		db, err := dynamo.NewClient(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-		return dynamo.NewAPIKeyStore(db, cfg.Tables.APIKeys), nil
+		return st.Keys, nil
 	}
 	if err := cmd(ctx, env, open, args[1:]); !errors.Is(err, errHelp) {
 		return err

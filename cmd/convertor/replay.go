@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
 	"github.com/openai-api-convertor/convertor/replay"
 )
 
@@ -54,19 +53,15 @@ func runReplay(ctx context.Context, env *environment, args []string) error {
 		return replayUsageError(env, fs, err.Error())
 	}
 
-	cfg, err := dynamo.LoadConfig(env.getenv)
-	if err != nil {
-		return err
-	}
-	db, err := dynamo.NewClient(ctx, cfg)
+	st, err := openStores(ctx, env)
 	if err != nil {
 		return err
 	}
 	rep, err := replay.Run(ctx, replay.Options{
 		From: from, To: to, KeyID: *key, Reprice: *reprice,
-		Usage:    dynamo.NewUsageStore(db, cfg.Tables.Usage, 0),
-		Prices:   dynamo.NewPriceStore(db, cfg.Tables.ModelPricing),
-		Stats:    dynamo.NewStatsStore(db, cfg.Tables.UsageStats),
+		Usage:    st.Usage,
+		Prices:   st.Prices,
+		Stats:    st.Stats,
 		Progress: env.stderr,
 	})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/openai-api-convertor/convertor/events"
 	"github.com/openai-api-convertor/convertor/gateway"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock/emulator"
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
+	"github.com/openai-api-convertor/convertor/internal/stores"
 )
 
 func runGateway(ctx context.Context, env *environment, args []string) error {
@@ -29,8 +29,12 @@ func runGateway(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := addKeyStore(ctx, env, cfg, &deps); err != nil {
-		return err
+	if usesKeyStore(cfg) {
+		st, err := openStores(ctx, env)
+		if err != nil {
+			return err
+		}
+		addKeyStore(st, &deps)
 	}
 	emitter, err := addUsageEmitter(ctx, env, &deps)
 	if err != nil {
@@ -87,26 +91,18 @@ func addUsageEmitter(ctx context.Context, env *environment, deps *gateway.Deps) 
 	return emitter, nil
 }
 
-// addKeyStore connects the DynamoDB key store when KEY_STORE=dynamodb and
-// adds a readiness check that reads it.
-func addKeyStore(ctx context.Context, env *environment, cfg gateway.Config, deps *gateway.Deps) error {
-	if cfg.KeyStore != gateway.KeyStoreDynamoDB || !cfg.RequireAPIKey {
-		return nil
-	}
-	dcfg, err := dynamo.LoadConfig(env.getenv)
-	if err != nil {
-		return err
-	}
-	db, err := dynamo.NewClient(ctx, dcfg)
-	if err != nil {
-		return err
-	}
-	store := dynamo.NewAPIKeyStore(db, dcfg.Tables.APIKeys)
-	deps.Keys = store
-	// Budgets read the month-to-date spend the aggregator keeps.
-	deps.Spend = dynamo.NewStatsStore(db, dcfg.Tables.UsageStats)
-	deps.Ready = append(deps.Ready, gateway.ReadinessCheck{Name: "api_key_store", Check: keyStoreCheck(store)})
-	return nil
+// usesKeyStore reports whether the gateway looks keys up in the key store
+// (KEY_STORE=dynamodb with REQUIRE_API_KEY), and so reads the stores.
+func usesKeyStore(cfg gateway.Config) bool {
+	return cfg.KeyStore == gateway.KeyStoreDynamoDB && cfg.RequireAPIKey
+}
+
+// addKeyStore gives the gateway the key store, the month-to-date spend
+// that budgets read, and a readiness check that reads the key store.
+func addKeyStore(st *stores.Stores, deps *gateway.Deps) {
+	deps.Keys = st.Keys
+	deps.Spend = st.Stats
+	deps.Ready = append(deps.Ready, gateway.ReadinessCheck{Name: "api_key_store", Check: keyStoreCheck(st.Keys)})
 }
 
 // keyStoreCheck looks up a key that cannot exist: ENotFound proves the

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
 )
 
 const tablesUsage = `usage: convertor tables create
@@ -25,15 +23,11 @@ func runTables(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintf(env.stderr, "convertor tables: want exactly the subcommand create, have %q\n\n%s\n", args, tablesUsage)
 		return errUsage
 	}
-	cfg, err := dynamo.LoadConfig(env.getenv)
+	st, err := openStores(ctx, env)
 	if err != nil {
 		return err
 	}
-	db, err := dynamo.NewClient(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	results, err := dynamo.CreateTables(ctx, db, cfg.Tables, env.log)
+	results, err := st.CreateTables(ctx, env.log)
 	for _, r := range results {
 		state := "exists"
 		if r.Created {

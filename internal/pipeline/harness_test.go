@@ -45,6 +45,7 @@ import (
 	"github.com/openai-api-convertor/convertor/internal/dynamo"
 	"github.com/openai-api-convertor/convertor/internal/dynamolocal"
 	"github.com/openai-api-convertor/convertor/internal/keygen"
+	"github.com/openai-api-convertor/convertor/internal/stores"
 	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
@@ -230,7 +231,7 @@ func newPipeline(t testing.TB, busVars map[string]string, keysApart bool) *pipel
 	p.bus = bus
 	cfg, db := p.dynamoClient(p.dynamo.URL)
 	p.db, p.tables = db, cfg.Tables
-	p.usage = dynamo.NewUsageStore(db, cfg.Tables.Usage, accountant.DefaultUsageTTLDays*24*time.Hour)
+	p.usage = dynamo.NewUsageStore(db, cfg.Tables.Usage, stores.DefaultUsageTTLDays*24*time.Hour)
 	p.stats = dynamo.NewStatsStore(db, cfg.Tables.UsageStats)
 	p.keys = dynamo.NewAPIKeyStore(db, cfg.Tables.APIKeys)
 	if keysApart {
@@ -387,8 +388,19 @@ func (p *pipeline) runConsumers() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.run("accountant", func(ctx context.Context) error { return accountant.Run(ctx, acfg, p.log) })
-	p.run("aggregator", func(ctx context.Context) error { return aggregator.Run(ctx, gcfg, p.log) })
+	// Their own stores, as the binary opens them from the settings.
+	scfg, err := stores.LoadConfig(p.getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := stores.Open(context.Background(), scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.run("accountant", func(ctx context.Context) error {
+		return accountant.Run(ctx, acfg, accountant.Deps{Usage: st.Usage, Prices: st.Prices}, p.log)
+	})
+	p.run("aggregator", func(ctx context.Context) error { return aggregator.Run(ctx, gcfg, st.Stats, p.log) })
 }
 
 // run runs fn in a goroutine until the test's cleanup cancels it and waits

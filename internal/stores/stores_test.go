@@ -1,0 +1,68 @@
+package stores
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/internal/testenv"
+)
+
+func TestLoadConfig(t *testing.T) {
+	env := map[string]string{"USAGE_TTL_DAYS": "30", "DYNAMODB_USAGE_TABLE": "u-table"}
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("LoadConfig() error = %v", err)
+	}
+	if cfg.UsageTTL != 30*24*time.Hour || cfg.Dynamo.Tables.Usage != "u-table" {
+		t.Errorf("LoadConfig() = %+v", cfg)
+	}
+	if cfg, err := LoadConfig(func(string) string { return "" }); err != nil || cfg.UsageTTL != DefaultUsageTTLDays*24*time.Hour {
+		t.Errorf("LoadConfig(empty) = %+v, %v; want the default TTL", cfg, err)
+	}
+
+	bad := map[string]string{"USAGE_TTL_DAYS": "x", "DYNAMODB_USAGE_TABLE": "no"}
+	_, err = LoadConfig(func(k string) string { return bad[k] })
+	for _, want := range []string{"USAGE_TTL_DAYS", "DYNAMODB_USAGE_TABLE"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadConfig(bad) error = %v, want it to name %s", err, want)
+		}
+	}
+}
+
+// TestOpen checks that the stores Open builds reach the tables
+// CreateTables made: a key written through Keys is read back.
+func TestOpen(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DYNAMODB_ENDPOINT_URL": testenv.DynamoDB(t)}
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Open() error = %v", err)
+	}
+	results, err := st.CreateTables(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil || len(results) == 0 {
+		t.Fatalf("CreateTables() = %v, %v", results, err)
+	}
+	for name, s := range map[string]*Stores{"dynamodb": st, "memory": Memory()} {
+		k := &convertor.APIKey{ID: "key_" + name, Hash: convertor.HashAPIKey("sk-" + name), Prefix: "sk-x", Name: name, Enabled: true}
+		if err := s.Keys.CreateAPIKey(ctx, k); err != nil {
+			t.Fatalf("%s: CreateAPIKey() error = %v", name, err)
+		}
+		got, err := s.Keys.APIKey(ctx, k.ID)
+		if err != nil || got.Name != name {
+			t.Errorf("%s: APIKey() = %+v, %v", name, got, err)
+		}
+		if spend, err := s.Stats.MonthSpend(ctx, k.ID, time.Now()); err != nil || spend != 0 {
+			t.Errorf("%s: MonthSpend() = %d, %v", name, spend, err)
+		}
+	}
+}

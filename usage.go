@@ -174,14 +174,31 @@ type UsageStore interface {
 	// Unpriced) of the stored record with r's ID, for a replay that priced
 	// it again; the other fields stay as stored. Returns ENotFound.
 	RepriceUsage(ctx context.Context, r *UsageRecord) error
+	// RequestLog returns one key's records with Time in [q.From, q.To),
+	// newest first, at most q.Limit, and a cursor for the next page (""
+	// when there is none). Returns EInvalid for a missing key id or a
+	// cursor it did not issue.
+	RequestLog(ctx context.Context, q RequestLogQuery) (recs []*UsageRecord, next string, err error)
+}
+
+// RequestLogQuery selects a page of one key's request log.
+type RequestLogQuery struct {
+	KeyID    string
+	From, To time.Time
+	// Limit is the page size (at most MaxPageSize; 0 means DefaultPageSize).
+	Limit int
+	// Cursor continues a previous page; "" starts at the newest record.
+	Cursor string
 }
 
 // PriceStore keeps the pricing table.
 type PriceStore interface {
 	// Prices returns every price, all effective dates.
 	Prices(ctx context.Context) ([]Price, error)
-	// PutPrice adds or replaces the price for (Model, Route, EffectiveFrom).
-	PutPrice(ctx context.Context, p Price) error
+	// CreatePrice adds a price. Prices are never rewritten: a price with
+	// the same Model, Route and EffectiveFrom makes it fail with EConflict.
+	// Returns EInvalid if p does not validate.
+	CreatePrice(ctx context.Context, p Price) error
 }
 
 // Roll-up periods.
@@ -206,11 +223,15 @@ type RollupFilter struct {
 // StatsStore keeps the roll-ups and the month-to-date spend per key.
 type StatsStore interface {
 	// ApplyUsage adds each record to its roll-ups (key × model × hour and
-	// day, model × day over all keys) and to its key's month-to-date spend,
+	// day, model × hour and day over all keys) and to its key's month-to-date spend,
 	// exactly once per record ID whatever the redeliveries, duplicates and
 	// crashes. It returns how many records were newly applied.
 	ApplyUsage(ctx context.Context, recs []*UsageRecord) (applied int, err error)
-	// Rollups returns the rows matching f, oldest first.
+	// Rollups returns the rows matching f, oldest first (then by key and
+	// model). f.KeyID AllKeys reads the per-model totals over every key;
+	// an empty f.KeyID reads every key's own rows, which needs a time
+	// range and costs one query per period. Returns EInvalid for an
+	// unknown period or a range of more than 10,000 periods without a key.
 	Rollups(ctx context.Context, f RollupFilter) ([]Rollup, error)
 	// MonthSpend returns the key's spend in micro-dollars in the calendar
 	// month (UTC) containing t; 0 when there is none.

@@ -91,20 +91,22 @@ func (r *Reader) integer(name string, def, min, max int64) int64 {
 		return def
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	// Past int64's range ParseInt returns the nearest bound with ErrRange:
-	// the value lies beyond that bound, out of range even when it is min or
-	// max.
-	outside := errors.Is(err, strconv.ErrRange)
+	below, above := n < min, n > max
+	if errors.Is(err, strconv.ErrRange) {
+		// For a number too long for int64 ParseInt returns the nearest
+		// int64, which may equal min or max; the number lies past it.
+		below, above, err = n < 0, n > 0, nil
+	}
 	switch {
-	case err != nil && !outside:
+	case err != nil:
 		accepted := fmt.Sprintf("%d or more", min)
 		if max < math.MaxInt {
 			accepted = fmt.Sprintf("%d to %d", min, max)
 		}
 		r.fail(name, v, "is not an integer (use "+accepted+")")
-	case n < min || outside && n < 0:
+	case below:
 		r.fail(name, v, fmt.Sprintf("is below the minimum %d", min))
-	case n > max || outside:
+	case above:
 		r.fail(name, v, fmt.Sprintf("is above the maximum %d", max))
 	default:
 		return n

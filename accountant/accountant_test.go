@@ -350,25 +350,38 @@ func TestAccountant_Handle(t *testing.T) {
 
 func TestLoadConfig(t *testing.T) {
 	env := map[string]string{
-		"NATS_URL":                "nats://127.0.0.1:4222",
-		"ACCOUNTANT_BATCH_SIZE":   "250",
-		"ACCOUNTANT_SEED_PRICES":  "false",
-		"ACCOUNTANT_METRICS_ADDR": "off",
+		"NATS_URL":                   "nats://127.0.0.1:4222",
+		"ACCOUNTANT_BATCH_SIZE":      "250",
+		"ACCOUNTANT_SEED_PRICES":     "FALSE",
+		"ACCOUNTANT_TRANSACT_WRITES": " 1 ",
+		"ACCOUNTANT_METRICS_ADDR":    "off",
+		// A bare number is seconds, as everywhere.
+		"ACCOUNTANT_PRICE_REFRESH": "30",
 	}
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("LoadConfig() error = %v", err)
 	}
-	if cfg.BatchSize != 250 || cfg.SeedPrices || cfg.MetricsAddr != "" ||
+	if cfg.BatchSize != 250 || cfg.SeedPrices || !cfg.TransactWrites || cfg.MetricsAddr != "" ||
+		cfg.PriceRefresh != 30*time.Second || cfg.BatchWait != DefaultBatchWait ||
 		cfg.WriteConcurrency != DefaultWriteConcurrency || cfg.ConsumerName != DefaultConsumerName {
 		t.Errorf("LoadConfig() = %+v", cfg)
 	}
 
-	bad := map[string]string{"ACCOUNTANT_BATCH_SIZE": "0", "ACCOUNTANT_BATCH_WAIT": "-1s"}
+	bad := map[string]string{
+		"ACCOUNTANT_BATCH_SIZE": "0", "ACCOUNTANT_BATCH_WAIT": "-1s",
+		"ACCOUNTANT_SEED_PRICES": "yes", "ACCOUNTANT_PRICE_REFRESH": "0",
+	}
 	_, err = LoadConfig(func(k string) string { return bad[k] })
-	for _, want := range []string{"ACCOUNTANT_BATCH_SIZE", "ACCOUNTANT_BATCH_WAIT", "NATS_URL or SQS_QUEUE_URL"} {
+	for _, want := range []string{
+		`ACCOUNTANT_BATCH_SIZE: "0" is below the minimum 1`,
+		`ACCOUNTANT_BATCH_WAIT: "-1s" is negative`,
+		`ACCOUNTANT_SEED_PRICES: "yes" is not a boolean (use true, false, 1 or 0)`,
+		`ACCOUNTANT_PRICE_REFRESH: "0" is not positive`,
+		"NATS_URL or SQS_QUEUE_URL",
+	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("LoadConfig(bad) error = %v, want it to mention %s", err, want)
+			t.Errorf("LoadConfig(bad) error = %v, want it to contain %s", err, want)
 		}
 	}
 }

@@ -7,8 +7,6 @@ package accountant
 
 import (
 	"errors"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/openai-api-convertor/convertor/events"
@@ -72,51 +70,24 @@ const DefaultMetricsAddr = ":8006"
 
 // LoadConfig reads and validates the configuration, reporting every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	var errs []error
-	ecfg, err := events.LoadConfig(getenv)
-	errs = append(errs, err)
+	ecfg, eerr := events.LoadConfig(getenv)
+	r := envvar.New(getenv)
 	cfg := Config{
 		Events:           ecfg,
-		BatchSize:        DefaultBatchSize,
-		BatchWait:        DefaultBatchWait,
-		WriteConcurrency: DefaultWriteConcurrency,
-		Concurrency:      DefaultConcurrency,
-		PriceRefresh:     DefaultPriceRefresh,
-		ConsumerName:     DefaultConsumerName,
-		SeedPrices:       true,
-		MetricsAddr:      DefaultMetricsAddr,
-	}
-	env := envvar.New(getenv)
-	integer, duration := env.PositiveInt, env.PositiveDuration
-	integer("ACCOUNTANT_BATCH_SIZE", &cfg.BatchSize)
-	duration("ACCOUNTANT_BATCH_WAIT", &cfg.BatchWait)
-	integer("ACCOUNTANT_WRITE_CONCURRENCY", &cfg.WriteConcurrency)
-	integer("ACCOUNTANT_CONCURRENCY", &cfg.Concurrency)
-	duration("ACCOUNTANT_PRICE_REFRESH", &cfg.PriceRefresh)
-	errs = append(errs, env.Errs...)
-	if v := getenv("ACCOUNTANT_CONSUMER"); v != "" {
-		cfg.ConsumerName = v
-	}
-	if v := getenv("ACCOUNTANT_SEED_PRICES"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ACCOUNTANT_SEED_PRICES: %q is not true or false", v))
-		}
-		cfg.SeedPrices = b
-	}
-	if v := getenv("ACCOUNTANT_TRANSACT_WRITES"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ACCOUNTANT_TRANSACT_WRITES: %q is not true or false", v))
-		}
-		cfg.TransactWrites = b
-	}
-	if v := getenv("ACCOUNTANT_METRICS_ADDR"); v != "" {
-		cfg.MetricsAddr = v
+		BatchSize:        r.Int("ACCOUNTANT_BATCH_SIZE", DefaultBatchSize, 1),
+		BatchWait:        r.Duration("ACCOUNTANT_BATCH_WAIT", DefaultBatchWait, envvar.Positive),
+		WriteConcurrency: r.Int("ACCOUNTANT_WRITE_CONCURRENCY", DefaultWriteConcurrency, 1),
+		Concurrency:      r.Int("ACCOUNTANT_CONCURRENCY", DefaultConcurrency, 1),
+		PriceRefresh:     r.Duration("ACCOUNTANT_PRICE_REFRESH", DefaultPriceRefresh, envvar.Positive),
+		ConsumerName:     r.String("ACCOUNTANT_CONSUMER", DefaultConsumerName),
+		TransactWrites:   r.Bool("ACCOUNTANT_TRANSACT_WRITES", false),
+		SeedPrices:       r.Bool("ACCOUNTANT_SEED_PRICES", true),
+		MetricsAddr:      r.String("ACCOUNTANT_METRICS_ADDR", DefaultMetricsAddr),
 	}
 	if cfg.MetricsAddr == "off" {
 		cfg.MetricsAddr = ""
 	}
+	errs := []error{eerr, r.Err()}
 	if cfg.Events.NATSURL == "" && cfg.Events.SQSQueueURL == "" {
 		errs = append(errs, errors.New("NATS_URL or SQS_QUEUE_URL: one is required to receive usage events"))
 	}

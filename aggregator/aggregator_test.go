@@ -160,23 +160,31 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadConfig() error = %v", err)
 	}
-	if cfg.BatchSize != DefaultBatchSize || cfg.BatchWait != DefaultBatchWait || cfg.ConsumerName != DefaultConsumerName || cfg.MetricsAddr != DefaultMetricsAddr {
+	if cfg.BatchSize != DefaultBatchSize || cfg.BatchWait != DefaultBatchWait || cfg.Concurrency != DefaultConcurrency ||
+		cfg.ConsumerName != DefaultConsumerName || cfg.MetricsAddr != DefaultMetricsAddr {
 		t.Errorf("LoadConfig() defaults = %+v", cfg)
 	}
 	cfg, err = LoadConfig(env(map[string]string{
-		"NATS_URL": "nats://127.0.0.1:4222", "AGGREGATOR_BATCH_SIZE": "500", "AGGREGATOR_BATCH_WAIT": "1s",
+		"NATS_URL": "nats://127.0.0.1:4222", "AGGREGATOR_BATCH_SIZE": "500", "AGGREGATOR_CONCURRENCY": "2",
 		"AGGREGATOR_CONSUMER": "agg2", "AGGREGATOR_METRICS_ADDR": "off",
+		// A bare number is seconds, as everywhere.
+		"AGGREGATOR_BATCH_WAIT": "30",
 	}))
 	if err != nil {
 		t.Fatalf("LoadConfig() error = %v", err)
 	}
-	if cfg.BatchSize != 500 || cfg.BatchWait != time.Second || cfg.ConsumerName != "agg2" || cfg.MetricsAddr != "" {
+	if cfg.BatchSize != 500 || cfg.BatchWait != 30*time.Second || cfg.Concurrency != 2 || cfg.ConsumerName != "agg2" || cfg.MetricsAddr != "" {
 		t.Errorf("LoadConfig() = %+v", cfg)
 	}
-	_, err = LoadConfig(env(map[string]string{"AGGREGATOR_BATCH_SIZE": "-1", "AGGREGATOR_BATCH_WAIT": "soon"}))
-	for _, want := range []string{"AGGREGATOR_BATCH_SIZE", "AGGREGATOR_BATCH_WAIT", "NATS_URL or SQS_QUEUE_URL"} {
+	_, err = LoadConfig(env(map[string]string{"AGGREGATOR_BATCH_SIZE": "-1", "AGGREGATOR_BATCH_WAIT": "soon", "AGGREGATOR_CONCURRENCY": "0"}))
+	for _, want := range []string{
+		`AGGREGATOR_BATCH_SIZE: "-1" is below the minimum 1`,
+		`AGGREGATOR_BATCH_WAIT: "soon" is not a duration (use 30s, 5m or whole seconds)`,
+		`AGGREGATOR_CONCURRENCY: "0" is below the minimum 1`,
+		"NATS_URL or SQS_QUEUE_URL",
+	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("LoadConfig(bad) error = %v, want it to mention %s", err, want)
+			t.Errorf("LoadConfig(bad) error = %v, want it to contain %s", err, want)
 		}
 	}
 }

@@ -19,6 +19,9 @@ const (
 	// DefaultBatchWait bounds how long a record waits for company, and so
 	// how far month spend, and the budgets read from it, lag.
 	DefaultBatchWait = 200 * time.Millisecond
+	// DefaultConcurrency is one batch at a time: roll-up transactions of
+	// concurrent batches touch the same rows and conflict on DynamoDB.
+	DefaultConcurrency = 1
 	// DefaultConsumerName is the durable consumer group on NATS.
 	DefaultConsumerName = "aggregator"
 	// DefaultMetricsAddr serves /metrics next to the accountant's 8006.
@@ -42,31 +45,20 @@ type Config struct {
 
 // LoadConfig reads and validates the configuration, reporting every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	var errs []error
-	ecfg, err := events.LoadConfig(getenv)
-	errs = append(errs, err)
+	ecfg, eerr := events.LoadConfig(getenv)
+	r := envvar.New(getenv)
 	cfg := Config{
 		Events:       ecfg,
-		BatchSize:    DefaultBatchSize,
-		BatchWait:    DefaultBatchWait,
-		Concurrency:  1,
-		ConsumerName: DefaultConsumerName,
-		MetricsAddr:  DefaultMetricsAddr,
-	}
-	env := envvar.New(getenv)
-	env.PositiveInt("AGGREGATOR_BATCH_SIZE", &cfg.BatchSize)
-	env.PositiveInt("AGGREGATOR_CONCURRENCY", &cfg.Concurrency)
-	env.PositiveDuration("AGGREGATOR_BATCH_WAIT", &cfg.BatchWait)
-	errs = append(errs, env.Errs...)
-	if v := getenv("AGGREGATOR_CONSUMER"); v != "" {
-		cfg.ConsumerName = v
-	}
-	if v := getenv("AGGREGATOR_METRICS_ADDR"); v != "" {
-		cfg.MetricsAddr = v
+		BatchSize:    r.Int("AGGREGATOR_BATCH_SIZE", DefaultBatchSize, 1),
+		BatchWait:    r.Duration("AGGREGATOR_BATCH_WAIT", DefaultBatchWait, envvar.Positive),
+		Concurrency:  r.Int("AGGREGATOR_CONCURRENCY", DefaultConcurrency, 1),
+		ConsumerName: r.String("AGGREGATOR_CONSUMER", DefaultConsumerName),
+		MetricsAddr:  r.String("AGGREGATOR_METRICS_ADDR", DefaultMetricsAddr),
 	}
 	if cfg.MetricsAddr == "off" {
 		cfg.MetricsAddr = ""
 	}
+	errs := []error{eerr, r.Err()}
 	if cfg.Events.NATSURL == "" && cfg.Events.SQSQueueURL == "" {
 		errs = append(errs, errors.New("NATS_URL or SQS_QUEUE_URL: one is required to receive priced records"))
 	}

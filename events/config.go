@@ -68,35 +68,31 @@ type Config struct {
 // a caller may embed a NATS server and set NATSURL itself; NewPublisher and
 // NewSubscriber refuse a Config with no transport.
 func LoadConfig(getenv func(string) string) (Config, error) {
+	r := envvar.New(getenv)
 	c := Config{
-		NATSURL:          getenv("NATS_URL"),
-		SQSQueueURL:      getenv("SQS_QUEUE_URL"),
-		SQSDeadLetterURL: getenv("SQS_DLQ_URL"),
-		SQSEndpoint:      getenv("AWS_ENDPOINT_URL_SQS"),
-		Region:           getenv("AWS_REGION"),
-		Stream:           getenv("EVENTS_STREAM"),
-		Topic:            getenv("EVENTS_SUBJECT"),
-		DeadLetterTopic:  getenv("EVENTS_DEADLETTER_SUBJECT"),
+		NATSURL:          r.String("NATS_URL", ""),
+		SQSQueueURL:      r.String("SQS_QUEUE_URL", ""),
+		SQSDeadLetterURL: r.String("SQS_DLQ_URL", ""),
+		SQSEndpoint:      r.String("AWS_ENDPOINT_URL_SQS", ""),
+		Region:           r.String("AWS_REGION", ""),
+		Stream:           r.String("EVENTS_STREAM", DefaultStream),
+		Topic:            r.String("EVENTS_SUBJECT", DefaultTopic),
+		DeadLetterTopic:  r.String("EVENTS_DEADLETTER_SUBJECT", DefaultDeadLetterTopic),
+
+		AckWait:         r.Duration("EVENTS_ACK_WAIT", DefaultAckWait, envvar.Positive),
+		MaxDeliver:      r.Int("EVENTS_MAX_DELIVER", DefaultMaxDeliver, 1),
+		MaxInFlight:     r.Int("EVENTS_MAX_IN_FLIGHT", DefaultMaxInFlight, 1),
+		DuplicateWindow: r.Duration("EVENTS_DUPLICATE_WINDOW", DefaultDuplicateWindow, envvar.Positive),
+		MaxAge:          r.Duration("EVENTS_MAX_AGE", DefaultMaxAge, envvar.Positive),
+
+		SQSWorkers:           r.Int("EVENTS_SQS_WORKERS", DefaultSQSWorkers, 1),
+		SQSVisibilityTimeout: r.Duration("EVENTS_SQS_VISIBILITY_TIMEOUT", DefaultSQSVisibilityTimeout, envvar.Positive),
 	}
-	var errs []error
-	env := envvar.New(getenv)
-	duration, integer := env.PositiveDuration, env.PositiveInt
-	duration("EVENTS_ACK_WAIT", &c.AckWait)
-	integer("EVENTS_MAX_DELIVER", &c.MaxDeliver)
-	integer("EVENTS_MAX_IN_FLIGHT", &c.MaxInFlight)
-	duration("EVENTS_DUPLICATE_WINDOW", &c.DuplicateWindow)
-	duration("EVENTS_MAX_AGE", &c.MaxAge)
-	integer("EVENTS_SQS_WORKERS", &c.SQSWorkers)
-	duration("EVENTS_SQS_VISIBILITY_TIMEOUT", &c.SQSVisibilityTimeout)
-	errs = append(errs, env.Errs...)
-	c.setDefaults()
-	if err := c.validateNames(); err != nil {
-		errs = append(errs, err)
-	}
-	return c, errors.Join(errs...)
+	return c, errors.Join(r.Err(), c.validateNames())
 }
 
-// setDefaults fills every zero field with its default.
+// setDefaults fills every zero field with its default, for a Config built
+// in code rather than by LoadConfig.
 func (c *Config) setDefaults() {
 	if c.Stream == "" {
 		c.Stream = DefaultStream

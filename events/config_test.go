@@ -21,6 +21,8 @@ func TestLoadConfig(t *testing.T) {
 		"AWS_REGION":           "eu-west-1",
 		"EVENTS_ACK_WAIT":      "45s",
 		"EVENTS_MAX_DELIVER":   "5",
+		// A bare number is seconds, as everywhere.
+		"EVENTS_DUPLICATE_WINDOW": "30",
 	}
 	got, err := events.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -38,7 +40,7 @@ func TestLoadConfig(t *testing.T) {
 		AckWait:              45 * time.Second,
 		MaxDeliver:           5,
 		MaxInFlight:          events.DefaultMaxInFlight,
-		DuplicateWindow:      events.DefaultDuplicateWindow,
+		DuplicateWindow:      30 * time.Second,
 		MaxAge:               events.DefaultMaxAge,
 		SQSWorkers:           events.DefaultSQSWorkers,
 		SQSVisibilityTimeout: events.DefaultSQSVisibilityTimeout,
@@ -50,17 +52,25 @@ func TestLoadConfig(t *testing.T) {
 
 func TestLoadConfig_Errors(t *testing.T) {
 	env := map[string]string{
-		"EVENTS_STREAM":      "usage.stream",
-		"EVENTS_ACK_WAIT":    "soon",
-		"EVENTS_MAX_DELIVER": "-1",
+		"EVENTS_STREAM":           "usage.stream",
+		"EVENTS_ACK_WAIT":         "soon",
+		"EVENTS_MAX_DELIVER":      "-1",
+		"EVENTS_MAX_AGE":          "0",
+		"EVENTS_DUPLICATE_WINDOW": "-30",
 	}
 	_, err := events.LoadConfig(func(k string) string { return env[k] })
 	if err == nil {
 		t.Fatal("LoadConfig() error = nil, want every problem reported")
 	}
-	for _, name := range []string{"EVENTS_STREAM", "EVENTS_ACK_WAIT", "EVENTS_MAX_DELIVER"} {
-		if !strings.Contains(err.Error(), name) {
-			t.Errorf("LoadConfig() error = %q, want it to name %s", err, name)
+	for _, want := range []string{
+		`EVENTS_STREAM: "usage.stream" may not contain`,
+		`EVENTS_ACK_WAIT: "soon" is not a duration (use 30s, 5m or whole seconds)`,
+		`EVENTS_MAX_DELIVER: "-1" is below the minimum 1`,
+		`EVENTS_MAX_AGE: "0" is not positive`,
+		`EVENTS_DUPLICATE_WINDOW: "-30" is negative`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadConfig() error = %q, want it to contain %s", err, want)
 		}
 	}
 }

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/openai-api-convertor/convertor/gateway/convert"
+	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
 // Defaults of the configuration.
@@ -119,8 +119,8 @@ type Config struct {
 	RateLimitRequests int64
 	// RateLimitTokens is RATE_LIMIT_TOKENS, default 0 (no token limit).
 	RateLimitTokens int64
-	// RateLimitWindow is RATE_LIMIT_WINDOW, default 60 (seconds, or a
-	// duration such as 1m).
+	// RateLimitWindow is RATE_LIMIT_WINDOW, default 60 (seconds; 1m is the
+	// same), at least 1s.
 	RateLimitWindow time.Duration
 	// RateLimitFailOpen is RATE_LIMIT_FAIL_OPEN, default true: while Redis
 	// is unreachable, admit requests uncounted rather than refuse them.
@@ -128,44 +128,41 @@ type Config struct {
 }
 
 // LoadConfig reads and validates the configuration, reporting every problem
-// at once. Durations take Go syntax ("90s", "5m") or whole seconds; booleans
-// take true/false/1/0.
+// at once. Values follow envvar's rule: durations take Go syntax ("90s",
+// "5m") or whole seconds, booleans true/false/1/0.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	p := envParser{getenv: getenv}
+	r := envvar.New(getenv)
 	cfg := Config{
-		Addr:            p.str("GATEWAY_ADDR", DefaultAddr),
-		Region:          p.str("AWS_REGION", DefaultRegion),
-		BedrockEndpoint: p.str("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", getenv("AWS_ENDPOINT_URL")),
-		MaxRetries:      p.int("BEDROCK_MAX_RETRIES", DefaultMaxRetries, 0),
-		UpstreamTimeout: p.duration("GATEWAY_UPSTREAM_TIMEOUT", DefaultUpstreamTimeout),
-		MasterAPIKey:    getenv("MASTER_API_KEY"),
-		RequireAPIKey:   p.bool("REQUIRE_API_KEY", true),
+		Addr:            r.String("GATEWAY_ADDR", DefaultAddr),
+		Region:          r.String("AWS_REGION", DefaultRegion),
+		BedrockEndpoint: r.String("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", r.String("AWS_ENDPOINT_URL", "")),
+		MaxRetries:      r.Int("BEDROCK_MAX_RETRIES", DefaultMaxRetries, 0),
+		UpstreamTimeout: r.Duration("GATEWAY_UPSTREAM_TIMEOUT", DefaultUpstreamTimeout, envvar.Positive),
+		MasterAPIKey:    r.String("MASTER_API_KEY", ""),
+		RequireAPIKey:   r.Bool("REQUIRE_API_KEY", true),
 		Features: convert.Features{
-			Vision:   p.bool("ENABLE_VISION", true),
-			ToolUse:  p.bool("ENABLE_TOOL_USE", true),
-			Thinking: p.bool("ENABLE_EXTENDED_THINKING", true),
+			Vision:   r.Bool("ENABLE_VISION", true),
+			ToolUse:  r.Bool("ENABLE_TOOL_USE", true),
+			Thinking: r.Bool("ENABLE_EXTENDED_THINKING", true),
 		},
-		ImageFetch:            p.bool("ENABLE_IMAGE_URL_FETCH", false),
-		ImageFetchMaxBytes:    int64(p.int("IMAGE_FETCH_MAX_BYTES", DefaultImageFetchMaxBytes, 1)),
-		ImageFetchTimeout:     p.duration("IMAGE_FETCH_TIMEOUT", DefaultImageFetchTimeout),
-		MaxRequestBodyBytes:   p.int("MAX_REQUEST_BODY_BYTES", DefaultMaxRequestBodyBytes, 1),
-		ThinkingCacheEntries:  p.int("THINKING_CACHE_ENTRIES", DefaultThinkingCacheEntries, 1),
-		ThinkingCacheMaxBytes: int64(p.int("THINKING_CACHE_MAX_BYTES", DefaultThinkingCacheMaxBytes, 1)),
-		ThinkingCacheTTL:      p.duration("THINKING_CACHE_TTL", DefaultThinkingCacheTTL),
-		ShutdownTimeout:       p.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
-		KeyStore:              strings.ToLower(p.str("KEY_STORE", KeyStoreDynamoDB)),
-		KeyCacheTTL:           p.duration("KEY_CACHE_TTL", DefaultKeyCacheTTL),
-		RedisURL:              getenv("REDIS_URL"),
-		RateLimitEnabled:      p.bool("RATE_LIMIT_ENABLED", false),
-		RateLimitRequests:     int64(p.int("RATE_LIMIT_REQUESTS", DefaultRateLimitRequests, 0)),
-		RateLimitTokens:       int64(p.int("RATE_LIMIT_TOKENS", 0, 0)),
-		RateLimitWindow:       p.duration("RATE_LIMIT_WINDOW", DefaultRateLimitWindow),
-		RateLimitFailOpen:     p.bool("RATE_LIMIT_FAIL_OPEN", true),
+		ImageFetch:            r.Bool("ENABLE_IMAGE_URL_FETCH", false),
+		ImageFetchMaxBytes:    r.Int64("IMAGE_FETCH_MAX_BYTES", DefaultImageFetchMaxBytes, 1),
+		ImageFetchTimeout:     r.Duration("IMAGE_FETCH_TIMEOUT", DefaultImageFetchTimeout, envvar.Positive),
+		MaxRequestBodyBytes:   r.Int("MAX_REQUEST_BODY_BYTES", DefaultMaxRequestBodyBytes, 1),
+		ThinkingCacheEntries:  r.Int("THINKING_CACHE_ENTRIES", DefaultThinkingCacheEntries, 1),
+		ThinkingCacheMaxBytes: r.Int64("THINKING_CACHE_MAX_BYTES", DefaultThinkingCacheMaxBytes, 1),
+		ThinkingCacheTTL:      r.Duration("THINKING_CACHE_TTL", DefaultThinkingCacheTTL, envvar.Positive),
+		ShutdownTimeout:       r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, 0),
+		KeyStore:              strings.ToLower(r.String("KEY_STORE", KeyStoreDynamoDB)),
+		KeyCacheTTL:           r.Duration("KEY_CACHE_TTL", DefaultKeyCacheTTL, envvar.Positive),
+		RedisURL:              r.String("REDIS_URL", ""),
+		RateLimitEnabled:      r.Bool("RATE_LIMIT_ENABLED", false),
+		RateLimitRequests:     r.Int64("RATE_LIMIT_REQUESTS", DefaultRateLimitRequests, 0),
+		RateLimitTokens:       r.Int64("RATE_LIMIT_TOKENS", 0, 0),
+		RateLimitWindow:       r.Duration("RATE_LIMIT_WINDOW", DefaultRateLimitWindow, time.Second),
+		RateLimitFailOpen:     r.Bool("RATE_LIMIT_FAIL_OPEN", true),
 	}
-	if err := cfg.Validate(); err != nil {
-		p.errs = append(p.errs, err)
-	}
-	return cfg, errors.Join(p.errs...)
+	return cfg, errors.Join(r.Err(), cfg.Validate())
 }
 
 // Validate checks the relations between fields that parsing alone cannot.
@@ -212,65 +209,4 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT must not be negative, got %s", c.ShutdownTimeout))
 	}
 	return errors.Join(errs...)
-}
-
-// envParser reads variables and collects every problem instead of stopping
-// at the first, so an operator fixes a configuration in one pass.
-type envParser struct {
-	getenv func(string) string
-	errs   []error
-}
-
-func (p *envParser) str(name, def string) string {
-	if v := p.getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func (p *envParser) bool(name string, def bool) bool {
-	v := strings.TrimSpace(p.getenv(name))
-	switch strings.ToLower(v) {
-	case "":
-		return def
-	case "true", "1":
-		return true
-	case "false", "0":
-		return false
-	}
-	p.errs = append(p.errs, fmt.Errorf("%s: %q is not a boolean (use true, false, 1 or 0)", name, v))
-	return def
-}
-
-func (p *envParser) int(name string, def, min int) int {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		p.errs = append(p.errs, fmt.Errorf("%s: %q is not an integer", name, v))
-		return def
-	}
-	if n < min {
-		p.errs = append(p.errs, fmt.Errorf("%s: %d is below the minimum %d", name, n, min))
-		return def
-	}
-	return n
-}
-
-func (p *envParser) duration(name string, def time.Duration) time.Duration {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		return time.Duration(n) * time.Second
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a duration (use 30s, 5m or whole seconds)", name, v))
-		return def
-	}
-	return d
 }

@@ -44,7 +44,7 @@ func TestLoadConfig(t *testing.T) {
 			"THINKING_CACHE_ENTRIES": "5", "THINKING_CACHE_MAX_BYTES": "4096", "THINKING_CACHE_TTL": "10m",
 			"SHUTDOWN_TIMEOUT": "0s", "KEY_STORE": "None", "KEY_CACHE_TTL": "2s", "REDIS_URL": "redis://127.0.0.1:6379/0",
 			"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS": "50", "RATE_LIMIT_TOKENS": "90000",
-			"RATE_LIMIT_WINDOW": "30", "RATE_LIMIT_FAIL_OPEN": "false",
+			"RATE_LIMIT_WINDOW": "30", "RATE_LIMIT_FAIL_OPEN": "false", // bare numbers are seconds
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -75,15 +75,27 @@ func TestLoadConfig(t *testing.T) {
 			"ENABLE_VISION": "yes", "BEDROCK_MAX_RETRIES": "many", "GATEWAY_UPSTREAM_TIMEOUT": "soon",
 			"MAX_REQUEST_BODY_BYTES": "-1", "THINKING_CACHE_TTL": "-5s", "AWS_ENDPOINT_URL": "localhost:8010",
 			"KEY_STORE": "none", "RATE_LIMIT_WINDOW": "0", "RATE_LIMIT_ENABLED": "maybe",
+			"KEY_CACHE_TTL": "5x", "SHUTDOWN_TIMEOUT": "-1", "IMAGE_FETCH_TIMEOUT": "0",
 		}))
 		if err == nil {
 			t.Fatal("LoadConfig() = nil error")
 		}
-		for _, want := range []string{"ENABLE_VISION", "BEDROCK_MAX_RETRIES", "GATEWAY_UPSTREAM_TIMEOUT",
-			"MAX_REQUEST_BODY_BYTES", "THINKING_CACHE_TTL", "AWS_ENDPOINT_URL", "MASTER_API_KEY is empty while REQUIRE_API_KEY is true",
-			"RATE_LIMIT_WINDOW", "RATE_LIMIT_ENABLED"} {
+		for _, want := range []string{
+			`ENABLE_VISION: "yes" is not a boolean (use true, false, 1 or 0)`,
+			`BEDROCK_MAX_RETRIES: "many" is not an integer (use 0 or more)`,
+			`GATEWAY_UPSTREAM_TIMEOUT: "soon" is not a duration (use 30s, 5m or whole seconds)`,
+			`MAX_REQUEST_BODY_BYTES: "-1" is below the minimum 1`,
+			`THINKING_CACHE_TTL: "-5s" is negative`,
+			`AWS_ENDPOINT_URL_BEDROCK_RUNTIME (or AWS_ENDPOINT_URL): "localhost:8010" is not an http or https URL`,
+			"MASTER_API_KEY is empty while REQUIRE_API_KEY is true",
+			`RATE_LIMIT_WINDOW: "0" is below the minimum 1s`,
+			`RATE_LIMIT_ENABLED: "maybe" is not a boolean (use true, false, 1 or 0)`,
+			`KEY_CACHE_TTL: "5x" is not a duration (use 30s, 5m or whole seconds)`,
+			`SHUTDOWN_TIMEOUT: "-1" is negative`,
+			`IMAGE_FETCH_TIMEOUT: "0" is not positive`,
+		} {
 			if !strings.Contains(err.Error(), want) {
-				t.Errorf("error %q does not name %s", err, want)
+				t.Errorf("error %q does not contain %s", err, want)
 			}
 		}
 	})

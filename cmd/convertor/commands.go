@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+
+	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
 // command is one subcommand: it gets the remaining arguments and returns an
@@ -93,20 +95,20 @@ func usage(w io.Writer) {
 // newLogger builds the process logger: text for people at a terminal, JSON
 // for log pipelines (LOG_FORMAT), at LOG_LEVEL (default info).
 func newLogger(getenv func(string) string, w io.Writer) (*slog.Logger, error) {
+	r := envvar.New(getenv)
 	var level slog.Level
-	if s := getenv("LOG_LEVEL"); s != "" {
-		if err := level.UnmarshalText([]byte(s)); err != nil {
-			return nil, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", s)
-		}
+	if s := r.String("LOG_LEVEL", "info"); level.UnmarshalText([]byte(s)) != nil {
+		return nil, fmt.Errorf("LOG_LEVEL: %q is not a level (use debug, info, warn or error)", s)
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	switch f := strings.ToLower(getenv("LOG_FORMAT")); f {
-	case "", "text":
+	f := r.String("LOG_FORMAT", "text")
+	switch strings.ToLower(f) {
+	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	default:
-		return nil, fmt.Errorf("LOG_FORMAT %q: want text or json", f)
+		return nil, fmt.Errorf("LOG_FORMAT: %q is not a format (use text or json)", f)
 	}
 }
 

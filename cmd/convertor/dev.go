@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock/emulator"
 	"github.com/openai-api-convertor/convertor/internal/devstack"
+	"github.com/openai-api-convertor/convertor/internal/envvar"
 	"github.com/openai-api-convertor/convertor/internal/stores"
 )
 
@@ -88,46 +88,21 @@ type devConfig struct {
 // loadDevConfig reads the development stack's configuration, reporting
 // every problem at once.
 func loadDevConfig(getenv func(string) string) (devConfig, error) {
+	r := envvar.New(getenv)
 	c := devConfig{
-		DataDir:          getenv("DATA_DIR"),
-		NATSPort:         devNATSPort,
-		NATSPortFallback: true,
-		DynamoDBAddr:     devDynamoDBAddr,
-		DynamoDBFallback: true,
-		SnapshotInterval: devstack.DefaultSnapshotInterval,
-		NATSURL:          getenv("NATS_URL"),
-		DynamoDBEndpoint: getenv("DYNAMODB_ENDPOINT_URL"),
+		DataDir:          r.String("DATA_DIR", devDataDir),
+		NATSPort:         r.IntRange("DEV_NATS_PORT", devNATSPort, 0, 65535),
+		NATSPortFallback: !r.IsSet("DEV_NATS_PORT"),
+		DynamoDBAddr:     r.String("DEV_DYNAMODB_ADDR", devDynamoDBAddr),
+		DynamoDBFallback: !r.IsSet("DEV_DYNAMODB_ADDR"),
+		SnapshotInterval: r.Duration("DEV_SNAPSHOT_INTERVAL", devstack.DefaultSnapshotInterval, envvar.Positive),
+		NATSURL:          r.String("NATS_URL", ""),
+		DynamoDBEndpoint: r.String("DYNAMODB_ENDPOINT_URL", ""),
+		Emulator:         r.Bool("DEV_BEDROCK_EMULATOR", false),
 	}
-	if c.DataDir == "" {
-		c.DataDir = devDataDir
-	}
-	var errs []error
-	if v := getenv("DEV_NATS_PORT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 65535 {
-			errs = append(errs, fmt.Errorf("DEV_NATS_PORT: %q is not a port number (0 picks a free one)", v))
-		}
-		c.NATSPort, c.NATSPortFallback = n, false
-	}
-	if v := getenv("DEV_DYNAMODB_ADDR"); v != "" {
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			errs = append(errs, fmt.Errorf("DEV_DYNAMODB_ADDR: %q is not host:port", v))
-		}
-		c.DynamoDBAddr, c.DynamoDBFallback = v, false
-	}
-	if v := getenv("DEV_SNAPSHOT_INTERVAL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("DEV_SNAPSHOT_INTERVAL: %q is not a positive duration", v))
-		}
-		c.SnapshotInterval = d
-	}
-	if v := getenv("DEV_BEDROCK_EMULATOR"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("DEV_BEDROCK_EMULATOR: %q is not true or false", v))
-		}
-		c.Emulator = b
+	errs := []error{r.Err()}
+	if _, _, err := net.SplitHostPort(c.DynamoDBAddr); err != nil {
+		errs = append(errs, fmt.Errorf("DEV_DYNAMODB_ADDR: %q is not host:port", c.DynamoDBAddr))
 	}
 	return c, errors.Join(errs...)
 }
@@ -221,7 +196,7 @@ func runDevStack(ctx context.Context, env *environment, ready func(devInfo)) (er
 		info.DynamoDBEndpoint, info.DynamoDBEmbedded = d.Endpoint(), true
 	}
 
-	key := env.getenv("MASTER_API_KEY")
+	key := envvar.New(env.getenv).String("MASTER_API_KEY", "")
 	if key == "" {
 		if key, err = devKey(dcfg.DataDir); err != nil {
 			return err
@@ -400,10 +375,7 @@ func startDevEmitter(ctx context.Context, env *environment, dataDir string, stac
 	if err != nil {
 		return nil, nil, fmt.Errorf("usage events: %w", err)
 	}
-	dir := env.getenv("USAGE_SPOOL_DIR")
-	if dir == "" {
-		dir = filepath.Join(dataDir, "spool")
-	}
+	dir := envvar.New(env.getenv).String("USAGE_SPOOL_DIR", filepath.Join(dataDir, "spool"))
 	spool, err := events.OpenSpool(dir, events.SpoolOptions{Log: env.log})
 	if err != nil {
 		pub.Close()

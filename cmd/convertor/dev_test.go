@@ -303,9 +303,25 @@ func TestLoadDevConfig(t *testing.T) {
 				NATSURL: "nats://h:4222", DynamoDBEndpoint: "http://h:8000", Emulator: true},
 		},
 		{
-			name:    "every problem at once",
-			env:     map[string]string{"DEV_NATS_PORT": "http", "DEV_DYNAMODB_ADDR": "8001", "DEV_SNAPSHOT_INTERVAL": "-1s", "DEV_BEDROCK_EMULATOR": "maybe"},
-			wantErr: []string{"DEV_NATS_PORT", "DEV_DYNAMODB_ADDR", "DEV_SNAPSHOT_INTERVAL", "DEV_BEDROCK_EMULATOR"},
+			// The default given explicitly is explicit: it does not fall back.
+			name: "explicit default port, bare seconds",
+			env:  map[string]string{"DEV_NATS_PORT": "4222", "DEV_SNAPSHOT_INTERVAL": "30", "DEV_BEDROCK_EMULATOR": " False "},
+			want: devConfig{DataDir: "data", NATSPort: 4222, DynamoDBAddr: "127.0.0.1:8001", DynamoDBFallback: true, SnapshotInterval: 30 * time.Second},
+		},
+		{
+			name: "every problem at once",
+			env:  map[string]string{"DEV_NATS_PORT": "http", "DEV_DYNAMODB_ADDR": "8001", "DEV_SNAPSHOT_INTERVAL": "-1s", "DEV_BEDROCK_EMULATOR": "maybe"},
+			wantErr: []string{
+				`DEV_NATS_PORT: "http" is not an integer (use 0 to 65535)`,
+				`DEV_DYNAMODB_ADDR: "8001" is not host:port`,
+				`DEV_SNAPSHOT_INTERVAL: "-1s" is negative`,
+				`DEV_BEDROCK_EMULATOR: "maybe" is not a boolean (use true, false, 1 or 0)`,
+			},
+		},
+		{
+			name:    "port out of range, zero interval",
+			env:     map[string]string{"DEV_NATS_PORT": "65536", "DEV_SNAPSHOT_INTERVAL": "0"},
+			wantErr: []string{`DEV_NATS_PORT: "65536" is above the maximum 65535`, `DEV_SNAPSHOT_INTERVAL: "0" is not positive`},
 		},
 	}
 	for _, tt := range tests {

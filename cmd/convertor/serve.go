@@ -14,6 +14,7 @@ import (
 	"github.com/openai-api-convertor/convertor/events"
 	"github.com/openai-api-convertor/convertor/gateway"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock/emulator"
+	"github.com/openai-api-convertor/convertor/internal/envvar"
 	"github.com/openai-api-convertor/convertor/internal/stores"
 )
 
@@ -77,10 +78,7 @@ func addUsageEmitter(ctx context.Context, env *environment, deps *gateway.Deps) 
 	if err != nil {
 		return nil, err
 	}
-	dir := env.getenv("USAGE_SPOOL_DIR")
-	if dir == "" {
-		dir = defaultSpoolDir
-	}
+	dir := envvar.New(env.getenv).String("USAGE_SPOOL_DIR", defaultSpoolDir)
 	spool, err := events.OpenSpool(dir, events.SpoolOptions{Log: env.log})
 	if err != nil {
 		return nil, err

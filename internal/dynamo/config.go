@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
 // Default table names; each can be overridden by its DYNAMODB_*_TABLE variable.
@@ -77,27 +79,22 @@ var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
 // LoadConfig reads and validates the configuration, reporting every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	or := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
+	r := envvar.New(getenv)
 	cfg := Config{
-		Endpoint:        getenv("DYNAMODB_ENDPOINT_URL"),
-		Region:          or("AWS_REGION", DefaultRegion),
-		AccessKeyID:     getenv("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
+		Endpoint:        r.String("DYNAMODB_ENDPOINT_URL", ""),
+		Region:          r.String("AWS_REGION", DefaultRegion),
+		AccessKeyID:     r.String("AWS_ACCESS_KEY_ID", ""),
+		SecretAccessKey: r.String("AWS_SECRET_ACCESS_KEY", ""),
 		Tables: Tables{
-			APIKeys:    or("DYNAMODB_API_KEYS_TABLE", DefaultAPIKeysTable),
-			Usage:      or("DYNAMODB_USAGE_TABLE", DefaultUsageTable),
-			UsageStats: or("DYNAMODB_USAGE_STATS_TABLE", DefaultUsageStatsTable),
+			APIKeys:    r.String("DYNAMODB_API_KEYS_TABLE", DefaultAPIKeysTable),
+			Usage:      r.String("DYNAMODB_USAGE_TABLE", DefaultUsageTable),
+			UsageStats: r.String("DYNAMODB_USAGE_STATS_TABLE", DefaultUsageStatsTable),
 			// DYNAMODB_PRICING_TABLE is the name earlier releases used.
-			ModelPricing: or("DYNAMODB_MODEL_PRICING_TABLE", or("DYNAMODB_PRICING_TABLE", DefaultModelPricingTable)),
-			ModelMapping: or("DYNAMODB_MODEL_MAPPING_TABLE", DefaultModelMappingTable),
+			ModelPricing: r.String("DYNAMODB_MODEL_PRICING_TABLE", r.String("DYNAMODB_PRICING_TABLE", DefaultModelPricingTable)),
+			ModelMapping: r.String("DYNAMODB_MODEL_MAPPING_TABLE", DefaultModelMappingTable),
 		},
 	}
-	return cfg, cfg.Validate()
+	return cfg, errors.Join(r.Err(), cfg.Validate())
 }
 
 // Validate reports every problem of c at once.

@@ -41,6 +41,22 @@ func TestLoadConfig(t *testing.T) {
 			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("EmptyKeepsDefault", func(t *testing.T) {
+		env := map[string]string{
+			"AWS_REGION":             " eu-west-1 ",
+			"DYNAMODB_USAGE_TABLE":   "  ",
+			"DYNAMODB_PRICING_TABLE": "old-prices",
+		}
+		cfg, err := LoadConfig(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatalf("LoadConfig() error = %v", err)
+		}
+		want := Config{Region: "eu-west-1", Tables: DefaultTables()}
+		want.Tables.ModelPricing = "old-prices"
+		if diff := cmp.Diff(want, cfg); diff != "" {
+			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("ErrEveryProblem", func(t *testing.T) {
 		env := map[string]string{
 			"DYNAMODB_ENDPOINT_URL":   "127.0.0.1:8001",

@@ -40,6 +40,7 @@ import (
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock/emulator"
 	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
+	"github.com/openai-api-convertor/convertor/internal/envvar"
 	"github.com/openai-api-convertor/convertor/internal/keygen"
 	"github.com/openai-api-convertor/convertor/internal/memstore"
 )
@@ -150,7 +151,7 @@ func run(duration, warmup time.Duration, levels []int, only string) error {
 	}
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{})
 	limiterName := "in-process limiter"
-	if u := os.Getenv("REDIS_URL"); u != "" {
+	if u := envvar.New(os.Getenv).String("REDIS_URL", ""); u != "" {
 		rc, err := ratelimit.ParseRedisURL(u)
 		if err != nil {
 			return err

@@ -36,12 +36,9 @@ type Config struct {
 // LoadConfig reads and validates the configuration, reporting every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	dcfg, err := dynamo.LoadConfig(getenv)
-	errs := []error{err}
-	days := DefaultUsageTTLDays
-	env := envvar.New(getenv)
-	env.PositiveInt("USAGE_TTL_DAYS", &days)
-	errs = append(errs, env.Errs...)
-	return Config{Dynamo: dcfg, UsageTTL: time.Duration(days) * 24 * time.Hour}, errors.Join(errs...)
+	r := envvar.New(getenv)
+	days := r.Int("USAGE_TTL_DAYS", DefaultUsageTTLDays, 1)
+	return Config{Dynamo: dcfg, UsageTTL: time.Duration(days) * 24 * time.Hour}, errors.Join(err, r.Err())
 }
 
 // Stores are the product's stores. Every field is set; each is safe for

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
 // DefaultAddr is where `convertor bedrock-emulator` listens: loopback only,
@@ -23,51 +23,27 @@ const shutdownGrace = 5 * time.Second
 // variable and default.
 type Config struct {
 	Addr         string        // BEDROCK_EMULATOR_ADDR, default "127.0.0.1:8010"
-	Latency      time.Duration // BEDROCK_EMULATOR_LATENCY, default 0 (a duration, or milliseconds)
-	TokenDelay   time.Duration // BEDROCK_EMULATOR_TOKEN_DELAY, default 0 (a duration, or milliseconds)
+	Latency      time.Duration // BEDROCK_EMULATOR_LATENCY, default 0 (a duration, or whole seconds)
+	TokenDelay   time.Duration // BEDROCK_EMULATOR_TOKEN_DELAY, default 0 (a duration, or whole seconds)
 	RequireSigV4 bool          // BEDROCK_EMULATOR_REQUIRE_SIGV4, default false
 	Secret       string        // BEDROCK_EMULATOR_SECRET signs reasoning; empty means random per process
 }
 
 // LoadConfig reads and validates the configuration, reporting every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	cfg := Config{Addr: DefaultAddr, Secret: getenv("BEDROCK_EMULATOR_SECRET")}
-	var errs []error
-	if v := strings.TrimSpace(getenv("BEDROCK_EMULATOR_ADDR")); v != "" {
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			errs = append(errs, fmt.Errorf("BEDROCK_EMULATOR_ADDR %q: %w", v, err))
-		}
-		cfg.Addr = v
+	r := envvar.New(getenv)
+	cfg := Config{
+		Addr:         r.String("BEDROCK_EMULATOR_ADDR", DefaultAddr),
+		Latency:      r.Duration("BEDROCK_EMULATOR_LATENCY", 0, 0),
+		TokenDelay:   r.Duration("BEDROCK_EMULATOR_TOKEN_DELAY", 0, 0),
+		RequireSigV4: r.Bool("BEDROCK_EMULATOR_REQUIRE_SIGV4", false),
+		Secret:       r.String("BEDROCK_EMULATOR_SECRET", ""),
 	}
-	var err error
-	if cfg.Latency, err = parseDelay(getenv("BEDROCK_EMULATOR_LATENCY")); err != nil {
-		errs = append(errs, fmt.Errorf("BEDROCK_EMULATOR_LATENCY: %w", err))
-	}
-	if cfg.TokenDelay, err = parseDelay(getenv("BEDROCK_EMULATOR_TOKEN_DELAY")); err != nil {
-		errs = append(errs, fmt.Errorf("BEDROCK_EMULATOR_TOKEN_DELAY: %w", err))
-	}
-	if v := strings.TrimSpace(getenv("BEDROCK_EMULATOR_REQUIRE_SIGV4")); v != "" {
-		if cfg.RequireSigV4, err = strconv.ParseBool(v); err != nil {
-			errs = append(errs, fmt.Errorf("BEDROCK_EMULATOR_REQUIRE_SIGV4 %q: not a boolean", v))
-		}
+	errs := []error{r.Err()}
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("BEDROCK_EMULATOR_ADDR %q: %w", cfg.Addr, err))
 	}
 	return cfg, errors.Join(errs...)
-}
-
-// parseDelay reads a Go duration ("50ms") or a bare number of milliseconds.
-func parseDelay(v string) (time.Duration, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, nil
-	}
-	if ms, err := strconv.Atoi(v); err == nil {
-		v = strconv.Itoa(ms) + "ms"
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%q is not a non-negative duration", v)
-	}
-	return d, nil
 }
 
 // Options returns the emulator options the configuration asks for.

@@ -92,21 +92,3 @@ func TestEmulator_ModelIDs(t *testing.T) {
 		}
 	}
 }
-
-func TestLoadConfig(t *testing.T) {
-	t.Parallel()
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	cfg, err := emulator.LoadConfig(env(nil))
-	if err != nil || cfg.Addr != emulator.DefaultAddr || cfg.Latency != 0 || cfg.RequireSigV4 {
-		t.Errorf("defaults = %+v, %v", cfg, err)
-	}
-	cfg, err = emulator.LoadConfig(env(map[string]string{"BEDROCK_EMULATOR_ADDR": "127.0.0.1:9000", "BEDROCK_EMULATOR_LATENCY": "250",
-		"BEDROCK_EMULATOR_TOKEN_DELAY": "5ms", "BEDROCK_EMULATOR_REQUIRE_SIGV4": "true"}))
-	if err != nil || cfg.Addr != "127.0.0.1:9000" || cfg.Latency.Milliseconds() != 250 || cfg.TokenDelay.Milliseconds() != 5 || !cfg.RequireSigV4 {
-		t.Errorf("set = %+v, %v", cfg, err)
-	}
-	_, err = emulator.LoadConfig(env(map[string]string{"BEDROCK_EMULATOR_ADDR": "nope", "BEDROCK_EMULATOR_LATENCY": "soon", "BEDROCK_EMULATOR_REQUIRE_SIGV4": "maybe"}))
-	if err == nil || !strings.Contains(err.Error(), "BEDROCK_EMULATOR_ADDR") || !strings.Contains(err.Error(), "BEDROCK_EMULATOR_LATENCY") || !strings.Contains(err.Error(), "BEDROCK_EMULATOR_REQUIRE_SIGV4") {
-		t.Errorf("invalid config: err = %v, want every problem reported", err)
-	}
-}

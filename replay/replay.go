@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
-	"github.com/openai-api-convertor/convertor/accountant"
 )
 
 // DefaultProgressEvery is how often progress is written.
@@ -81,7 +80,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	r := &runner{o: o, pt: accountant.NewPriceTable(prices), lines: make(map[[2]string]*Line), lastProgress: time.Now()}
+	r := &runner{o: o, pt: convertor.NewPriceTable(prices), lines: make(map[[2]string]*Line), lastProgress: time.Now()}
 	from, to := o.From.UTC(), o.To.UTC()
 	for day := from.Truncate(24 * time.Hour); day.Before(to); day = day.Add(24 * time.Hour) {
 		if err := r.day(ctx, day); err != nil {
@@ -95,7 +94,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 // runner is the state of one Run; not safe for concurrent use.
 type runner struct {
 	o     Options
-	pt    *accountant.PriceTable
+	pt    *convertor.PriceTable
 	lines map[[2]string]*Line // by key id and model
 
 	records, repriced, unpriced int
@@ -141,7 +140,7 @@ func (r *runner) selected(rec *convertor.UsageRecord) bool {
 func (r *runner) reprice(ctx context.Context, rec *convertor.UsageRecord) error {
 	at := rec.Time
 	if r.o.Reprice {
-		at = accountant.Latest
+		at = convertor.Latest
 	}
 	nr := r.pt.RecordAt(&rec.UsageEvent, at)
 	r.records++

@@ -17,11 +17,6 @@ const tokensPerRate = 1_000_000
 // wants.
 var Latest = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
-// geographyPrefixes are the inference-profile prefixes Bedrock puts before a
-// model id; each names the route whose price may differ ("global" is
-// cheaper than the geographic profiles for the Claude 4.5 family).
-var geographyPrefixes = []string{"global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"}
-
 // Cost is the price of ev's tokens at p in micro-dollars: the exact sum of
 // tokens × rate over the four token kinds, divided by a million and
 // rounded half up once per request. Input tokens exclude cache reads and
@@ -67,12 +62,9 @@ func ModelRoute(bedrockModelID string) (model, route string, ok bool) {
 		}
 		id = id[strings.LastIndex(id, "/")+1:]
 	}
-	for _, g := range geographyPrefixes {
-		if rest, found := strings.CutPrefix(id, g+"."); found {
-			id, route = rest, g
-			break
-		}
-	}
+	// The geography names the route, whose price may differ ("global" is
+	// cheaper than the geographic profiles for the Claude 4.5 family).
+	route, id = SplitInferenceProfile(id)
 	if id == "" {
 		return "", "", false
 	}

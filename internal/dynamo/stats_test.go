@@ -217,7 +217,7 @@ func runStatsStoreContract(t *testing.T, newStore func(t *testing.T) convertor.S
 			// key_1's "gone" day row and hour row vanish; AllKeys and
 			// month follow the day row.
 			delete(want, rollupKey{"hour", "key_1", gone.Model, gone.Time.Truncate(time.Hour)})
-			delete(want, rollupKey{"day", "key_1", gone.Model, periodStart(gone.Time, "day")})
+			delete(want, rollupKey{"day", "key_1", gone.Model, convertor.PeriodStart(gone.Time, convertor.PeriodDay)})
 			fixAllKeys(want)
 			for _, f := range []convertor.RollupFilter{
 				{Period: convertor.PeriodHour, KeyID: "key_1"},
@@ -296,8 +296,8 @@ func expectRollups(recs []*convertor.UsageRecord) map[rollupKey]convertor.Rollup
 	for _, r := range recs {
 		for _, k := range []rollupKey{
 			{"hour", r.KeyID, r.Model, r.Time.UTC().Truncate(time.Hour)},
-			{"day", r.KeyID, r.Model, periodStart(r.Time, "day")},
-			{"day", "*", r.Model, periodStart(r.Time, "day")},
+			{"day", r.KeyID, r.Model, convertor.PeriodStart(r.Time, convertor.PeriodDay)},
+			{"day", "*", r.Model, convertor.PeriodStart(r.Time, convertor.PeriodDay)},
 		} {
 			row := out[k]
 			row.Period, row.KeyID, row.Model, row.Start = k.period, k.keyID, k.model, k.start
@@ -331,7 +331,7 @@ func fixAllKeys(rows map[rollupKey]convertor.Rollup) {
 		ak := rollupKey{"day", "*", k.model, k.start}
 		all := sums[ak]
 		all.Period, all.KeyID, all.Model, all.Start = "day", "*", k.model, k.start
-		addCounts(&all, r, 1)
+		all.Add(r)
 		sums[ak] = all
 	}
 	maps.Copy(rows, sums)

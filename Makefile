@@ -32,12 +32,12 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal
 
 # bench prints the micro-benchmarks (conversion, Bedrock client, rate
-# limiter, emitter, accountant, roll-ups, the DynamoDB-compatible store),
+# limiter, emitter, pricing, accountant, roll-ups, the DynamoDB-compatible store),
 # the accounting pipeline's events/s, and the load comparison: direct
 # Bedrock path vs through the gateway, with and without keys and limits
 # (REDIS_URL=redis://... to limit on Redis).
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./gateway/... ./events/ ./accountant/ ./internal/dynamo/ ./internal/dynamolocal/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 . ./gateway/... ./events/ ./accountant/ ./internal/dynamo/ ./internal/dynamolocal/
 	$(GO) test -run='^$$' -bench=Pipeline ./internal/pipeline/
 	$(GO) run ./internal/loadbench
 

@@ -46,9 +46,24 @@ var DefaultRoutes = []Route{
 	{Model: "claude-3-5-haiku", BedrockModelID: "us.anthropic.claude-3-5-haiku-20241022-v1:0", Source: RouteSourceDefault},
 }
 
-// inferenceProfilePrefixes are the geography prefixes Bedrock puts in front
-// of a model id to name a cross-region inference profile.
-var inferenceProfilePrefixes = []string{"global.", "us.", "eu.", "apac.", "jp.", "au.", "ca.", "us-gov."}
+// inferenceProfileGeographies are the geographies whose prefix ("us.")
+// Bedrock puts in front of a model id to name a cross-region inference
+// profile.
+var inferenceProfileGeographies = []string{"global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"}
+
+// SplitInferenceProfile splits a cross-region inference-profile id
+// ("us.anthropic.claude-…") into its geography ("us") and the model id
+// behind it ("anthropic.claude-…"). An id without a geography prefix, a
+// foundation-model id or an ARN, comes back whole with geography "".
+// Callers wanting the profile inside an ARN split its resource name.
+func SplitInferenceProfile(id string) (geography, modelID string) {
+	for _, g := range inferenceProfileGeographies {
+		if rest, ok := strings.CutPrefix(id, g+"."); ok {
+			return g, rest
+		}
+	}
+	return "", id
+}
 
 // IsBedrockModelID reports whether s looks like something Bedrock accepts as
 // a modelId: a foundation-model id ("anthropic.claude-…"), an
@@ -58,12 +73,7 @@ func IsBedrockModelID(s string) bool {
 	if strings.HasPrefix(s, "arn:aws") {
 		return strings.Count(s, ":") >= 5 && !strings.ContainsAny(s, " \t\r\n")
 	}
-	for _, p := range inferenceProfilePrefixes {
-		if strings.HasPrefix(s, p) {
-			s = s[len(p):]
-			break
-		}
-	}
+	_, s = SplitInferenceProfile(s)
 	provider, rest, ok := strings.Cut(s, ".")
 	if !ok || provider == "" || rest == "" {
 		return false

@@ -127,41 +127,6 @@ type UsageRecord struct {
 	Unpriced bool `json:"unpriced,omitempty"`
 }
 
-// Delta is what one record adds to each of its roll-ups. A request that
-// failed or was refused by a limit counts as an error; one the client
-// canceled does not (its tokens were served and are billed).
-func (r *UsageRecord) Delta() Rollup {
-	d := Rollup{
-		Requests:         1,
-		InputTokens:      r.InputTokens,
-		OutputTokens:     r.OutputTokens,
-		CacheReadTokens:  r.CacheReadTokens,
-		CacheWriteTokens: r.CacheWriteTokens,
-		CostMicros:       r.CostMicros,
-	}
-	if r.Status == UsageError || r.Status == UsageRefused {
-		d.Errors = 1
-	}
-	return d
-}
-
-// Rollup is one aggregate row: a key × model × period, or a model × period
-// over all keys (KeyID "*").
-type Rollup struct {
-	KeyID string `json:"key_id"`
-	Model string `json:"model"`
-	// Period is "hour" or "day"; Start the period's start in UTC.
-	Period           string    `json:"period"`
-	Start            time.Time `json:"start"`
-	Requests         int64     `json:"requests"`
-	Errors           int64     `json:"errors"`
-	InputTokens      int64     `json:"input_tokens"`
-	OutputTokens     int64     `json:"output_tokens"`
-	CacheReadTokens  int64     `json:"cache_read_tokens"`
-	CacheWriteTokens int64     `json:"cache_write_tokens"`
-	CostMicros       int64     `json:"cost_micros"`
-}
-
 // UsageStore keeps priced usage records.
 type UsageStore interface {
 	// PutUsage stores r unless a record with its ID exists; it reports
@@ -199,45 +164,4 @@ type PriceStore interface {
 	// the same Model, Route and EffectiveFrom makes it fail with EConflict.
 	// Returns EInvalid if p does not validate.
 	CreatePrice(ctx context.Context, p Price) error
-}
-
-// Roll-up periods.
-const (
-	PeriodHour = "hour"
-	PeriodDay  = "day"
-)
-
-// AllKeys is the KeyID of the per-model roll-ups over every key.
-const AllKeys = "*"
-
-// RollupFilter selects roll-ups: one period kind, Start in [From, To),
-// optionally one key (AllKeys for the per-model totals) and one model.
-type RollupFilter struct {
-	Period string
-	From   time.Time
-	To     time.Time
-	KeyID  string
-	Model  string
-}
-
-// StatsStore keeps the roll-ups and the month-to-date spend per key.
-type StatsStore interface {
-	// ApplyUsage adds each record to its roll-ups (key × model × hour and
-	// day, model × hour and day over all keys) and to its key's month-to-date spend,
-	// exactly once per record ID whatever the redeliveries, duplicates and
-	// crashes. It returns how many records were newly applied.
-	ApplyUsage(ctx context.Context, recs []*UsageRecord) (applied int, err error)
-	// Rollups returns the rows matching f, oldest first (then by key and
-	// model). f.KeyID AllKeys reads the per-model totals over every key;
-	// an empty f.KeyID reads every key's own rows, which needs a time
-	// range and costs one query per period. Returns EInvalid for an
-	// unknown period or a range of more than 10,000 periods without a key.
-	Rollups(ctx context.Context, f RollupFilter) ([]Rollup, error)
-	// MonthSpend returns the key's spend in micro-dollars in the calendar
-	// month (UTC) containing t; 0 when there is none.
-	MonthSpend(ctx context.Context, keyID string, t time.Time) (int64, error)
-	// ReplaceRollups overwrites the roll-ups and month spends derived from
-	// recs for the period [from, to) with values computed from recs alone,
-	// for replay: running it twice gives the same rows.
-	ReplaceRollups(ctx context.Context, from, to time.Time, recs []*UsageRecord) error
 }

@@ -57,8 +57,8 @@ type Accountant struct {
 	refresh     time.Duration
 
 	mu       sync.Mutex
-	table    *PriceTable // a.mu must be held
-	loadedAt time.Time   // a.mu must be held
+	table    *convertor.PriceTable // a.mu must be held
+	loadedAt time.Time             // a.mu must be held
 }
 
 // Options tunes an Accountant; zero fields take the defaults of Config.
@@ -101,7 +101,7 @@ func New(usage convertor.UsageStore, prices convertor.PriceStore, pub message.Pu
 // a.refresh. A failed reload keeps the old table (prices rarely change; the
 // store being down shows up on the writes anyway); without any table it is
 // an error, since pricing everything as unpriced would be wrong.
-func (a *Accountant) priceTable(ctx context.Context) (*PriceTable, error) {
+func (a *Accountant) priceTable(ctx context.Context) (*convertor.PriceTable, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.table != nil && time.Since(a.loadedAt) < a.refresh {
@@ -115,7 +115,7 @@ func (a *Accountant) priceTable(ctx context.Context) (*PriceTable, error) {
 		}
 		return nil, fmt.Errorf("load prices: %w", err)
 	}
-	a.table, a.loadedAt = NewPriceTable(ps), time.Now()
+	a.table, a.loadedAt = convertor.NewPriceTable(ps), time.Now()
 	return a.table, nil
 }
 

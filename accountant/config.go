@@ -2,7 +2,9 @@
 // event: it consumes "usage.events", prices each event from the pricing
 // table in integer micro-dollars, writes the record idempotently on the
 // event id and publishes it on "usage.priced" for the aggregator. Pricing
-// itself is pure functions over domain types (pricing.go).
+// itself is pure functions over domain types in the root package
+// (convertor.PriceTable, convertor.Cost), shared with replay; the default
+// prices it seeds are here (prices.go).
 package accountant
 
 import (

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
-	"github.com/openai-api-convertor/convertor/accountant"
 )
 
 // DefaultProgressEvery is how often progress is written.
@@ -42,7 +41,8 @@ type Options struct {
 	ProgressEvery time.Duration
 }
 
-// Line is one row of the billing report: a key × model over the period.
+// Line is one row of the billing report: a key × model over the period,
+// counted as its roll-ups are (convertor.UsageRecord.Delta).
 type Line struct {
 	KeyID            string
 	Model            string
@@ -81,9 +81,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	r := &runner{o: o, pt: accountant.NewPriceTable(prices), lines: make(map[[2]string]*Line), lastProgress: time.Now()}
-	from, to := o.From.UTC(), o.To.UTC()
-	for day := from.Truncate(24 * time.Hour); day.Before(to); day = day.Add(24 * time.Hour) {
+	r := &runner{o: o, pt: convertor.NewPriceTable(prices), lines: make(map[[2]string]*convertor.Rollup), lastProgress: time.Now()}
+	for day := convertor.PeriodStart(o.From, convertor.PeriodDay); day.Before(o.To); day = convertor.NextPeriod(day, convertor.PeriodDay) {
 		if err := r.day(ctx, day); err != nil {
 			return nil, err
 		}
@@ -94,9 +93,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // runner is the state of one Run; not safe for concurrent use.
 type runner struct {
-	o     Options
-	pt    *accountant.PriceTable
-	lines map[[2]string]*Line // by key id and model
+	o  Options
+	pt *convertor.PriceTable
+	// lines sums the report's lines by key id and model; their Period and
+	// Start stay unset.
+	lines map[[2]string]*convertor.Rollup
 
 	records, repriced, unpriced int
 	lastProgress                time.Time
@@ -106,7 +107,7 @@ type runner struct {
 // day re-prices the records of [day, day+24h) that lie in the period and
 // match the key, then rebuilds that day's roll-ups from all its records.
 func (r *runner) day(ctx context.Context, day time.Time) error {
-	end := day.Add(24 * time.Hour)
+	end := convertor.NextPeriod(day, convertor.PeriodDay)
 	var recs []*convertor.UsageRecord
 	err := r.o.Usage.Usage(ctx, day, end, "", func(page []*convertor.UsageRecord) error {
 		for _, rec := range page {
@@ -141,7 +142,7 @@ func (r *runner) selected(rec *convertor.UsageRecord) bool {
 func (r *runner) reprice(ctx context.Context, rec *convertor.UsageRecord) error {
 	at := rec.Time
 	if r.o.Reprice {
-		at = accountant.Latest
+		at = convertor.Latest
 	}
 	nr := r.pt.RecordAt(&rec.UsageEvent, at)
 	r.records++
@@ -163,19 +164,11 @@ func (r *runner) add(rec *convertor.UsageRecord) {
 	k := [2]string{rec.KeyID, rec.Model}
 	l := r.lines[k]
 	if l == nil {
-		l = &Line{KeyID: rec.KeyID, Model: rec.Model}
+		l = &convertor.Rollup{KeyID: rec.KeyID, Model: rec.Model}
 		r.lines[k] = l
 	}
-	l.Requests++
-	// The same rule as the roll-ups: a failed or refused request is an error.
-	if rec.Status == convertor.UsageError || rec.Status == convertor.UsageRefused {
-		l.Errors++
-	}
-	l.InputTokens += rec.InputTokens
-	l.OutputTokens += rec.OutputTokens
-	l.CacheReadTokens += rec.CacheReadTokens
-	l.CacheWriteTokens += rec.CacheWriteTokens
-	l.CostMicros += rec.CostMicros
+	// The report counts what the roll-ups count.
+	l.Add(rec.Delta())
 }
 
 // progress writes a line when ProgressEvery has passed, or always when final.
@@ -196,7 +189,13 @@ func (r *runner) progress(final bool) {
 func (r *runner) report() *Report {
 	rep := &Report{Records: r.records, Repriced: r.repriced, Unpriced: r.unpriced}
 	for _, l := range r.lines {
-		rep.Lines = append(rep.Lines, *l)
+		rep.Lines = append(rep.Lines, Line{
+			KeyID: l.KeyID, Model: l.Model,
+			Requests: l.Requests, Errors: l.Errors,
+			InputTokens: l.InputTokens, OutputTokens: l.OutputTokens,
+			CacheReadTokens: l.CacheReadTokens, CacheWriteTokens: l.CacheWriteTokens,
+			CostMicros: l.CostMicros,
+		})
 	}
 	slices.SortFunc(rep.Lines, func(a, b Line) int {
 		return cmp.Or(cmp.Compare(a.KeyID, b.KeyID), cmp.Compare(a.Model, b.Model))

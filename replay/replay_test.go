@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/openai-api-convertor/convertor"
-	"github.com/openai-api-convertor/convertor/accountant"
 	"github.com/openai-api-convertor/convertor/internal/memstore"
 )
 
@@ -81,7 +80,7 @@ func newStores(t *testing.T) stores {
 	t.Helper()
 	ctx := context.Background()
 	s := stores{memstore.NewUsageStore(), memstore.NewPriceStore(), memstore.NewStatsStore()}
-	pt := accountant.NewPriceTable(oldPrices)
+	pt := convertor.NewPriceTable(oldPrices)
 	var recs []*convertor.UsageRecord
 	for _, ev := range testEvents() {
 		r := pt.Record(ev)

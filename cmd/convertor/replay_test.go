@@ -59,7 +59,7 @@ func TestReplay_Reprice(t *testing.T) {
 	if _, err := accountant.SeedPrices(ctx, prices); err != nil {
 		t.Fatal(err)
 	}
-	pt := accountant.NewPriceTable(accountant.DefaultPrices)
+	pt := convertor.NewPriceTable(accountant.DefaultPrices)
 	usage := dynamo.NewUsageStore(db, cfg.Tables.Usage, 0)
 	for _, ev := range []*convertor.UsageEvent{
 		// Sonnet 4.5 global, 1000 in + 500 out: 1000×3 + 500×15 = 10,500 µ$

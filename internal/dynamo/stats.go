@@ -52,9 +52,6 @@ const (
 	// statsMarkerSK is the sort key of every marker: a marker is one item
 	// per record id.
 	statsMarkerSK = "-"
-	// statsPeriodMonth is the period of the month-spend rows; it is not a
-	// convertor roll-up period and Rollups refuses it.
-	statsPeriodMonth = "month"
 	// statsPeriodKeys marks the key-directory entries: pk "keys#<day>",
 	// sk "<key id>", one per key with usage that day.
 	statsPeriodKeys = "keys"
@@ -163,11 +160,34 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// statsRow is one roll-up or month-spend row: its key and its counters (as
-// absolute values or as a delta, depending on use).
+// statsRow is one roll-up or month-spend row: its item key and its
+// counters (as absolute values or as a delta, depending on use).
 type statsRow struct {
 	pk, sk string
 	r      convertor.Rollup
+}
+
+// statsPartition returns the partition key of a key's rows of period: one
+// series, sorted by start, that Query reads.
+func statsPartition(period, keyID string) string { return period + "#" + keyID }
+
+// newStatsRow returns row k holding d's counts.
+func newStatsRow(k convertor.RollupKey, d convertor.Rollup) statsRow {
+	r := k.Rollup()
+	r.Add(d)
+	pk, sk := statsItemKey(k)
+	return statsRow{pk: pk, sk: sk, r: r}
+}
+
+// statsItemKey returns the item key of row k: pk "<period>#<key id>" and
+// sk "<start>#<model>", or "<start>" alone for a month-spend row.
+func statsItemKey(k convertor.RollupKey) (pk, sk string) {
+	pk = statsPartition(k.Period, k.KeyID)
+	sk = k.Start.Format(timeLayout)
+	if k.Period != convertor.PeriodMonth {
+		sk += "#" + k.Model
+	}
+	return pk, sk
 }
 
 // ApplyUsage adds each record to its rows exactly once per record ID (see
@@ -252,22 +272,18 @@ func chunkRecords(recs []*convertor.UsageRecord) [][]*convertor.UsageRecord {
 	return chunks
 }
 
-// recordRows returns the rows a record adds to, with its delta: key ×
-// model × hour and day, every key × model × day, the key's month, and the
-// key's directory entry for the day (which only exists, no delta).
+// recordRows returns the rows a record adds to, with its delta: those of
+// its RollupKeys, in their order, then the key's directory entry for the
+// day (which only exists, no delta).
 func recordRows(r *convertor.UsageRecord) [5]statsRow {
-	t := r.Time.UTC()
-	hour := t.Truncate(time.Hour)
-	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	keys := r.RollupKeys()
 	d := r.Delta()
-	return [5]statsRow{
-		rollupRow(r.KeyID, r.Model, convertor.PeriodHour, hour, d),
-		rollupRow(r.KeyID, r.Model, convertor.PeriodDay, day, d),
-		rollupRow(convertor.AllKeys, r.Model, convertor.PeriodDay, day, d),
-		monthRow(r.KeyID, month, d),
-		directoryRow(r.KeyID, day),
+	var rows [5]statsRow
+	for i, k := range keys {
+		rows[i] = newStatsRow(k, d)
 	}
+	rows[4] = directoryRow(r.KeyID, keys[1].Start)
+	return rows
 }
 
 func directoryRow(keyID string, day time.Time) statsRow {
@@ -285,32 +301,6 @@ func (s *StatsStore) directoryPut(row *statsRow) types.TransactWriteItem {
 		TableName: &s.table,
 		Item:      item{attrPK: attrS(row.pk), statsAttrSK: attrS(row.sk)},
 	}}
-}
-
-func rollupRow(keyID, model, period string, start time.Time, d convertor.Rollup) statsRow {
-	d.KeyID, d.Model, d.Period, d.Start = keyID, model, period, start
-	return statsRow{pk: period + "#" + keyID, sk: start.Format(timeLayout) + "#" + model, r: d}
-}
-
-func monthRow(keyID string, month time.Time, d convertor.Rollup) statsRow {
-	d.KeyID, d.Model, d.Period, d.Start = keyID, "", statsPeriodMonth, month
-	return statsRow{pk: statsPeriodMonth + "#" + keyID, sk: month.Format(timeLayout), r: d}
-}
-
-// addCounts adds d's counters to dst; sign -1 subtracts them.
-func addCounts(dst *convertor.Rollup, d convertor.Rollup, sign int64) {
-	dst.Requests += sign * d.Requests
-	dst.Errors += sign * d.Errors
-	dst.InputTokens += sign * d.InputTokens
-	dst.OutputTokens += sign * d.OutputTokens
-	dst.CacheReadTokens += sign * d.CacheReadTokens
-	dst.CacheWriteTokens += sign * d.CacheWriteTokens
-	dst.CostMicros += sign * d.CostMicros
-}
-
-func sameCounts(a, b convertor.Rollup) bool {
-	a.KeyID, a.Model, a.Period, a.Start = b.KeyID, b.Model, b.Period, b.Start
-	return a == b
 }
 
 // applyChunk writes one chunk as one transaction, dropping records whose
@@ -414,7 +404,7 @@ func (s *StatsStore) chunkItems(recs []*convertor.UsageRecord, nonce []byte) ([]
 		for _, row := range recordRows(r) {
 			k := [2]string{row.pk, row.sk}
 			if have, ok := rows[k]; ok {
-				addCounts(&have.r, row.r, 1)
+				have.r.Add(row.r)
 				continue
 			}
 			order = append(order, k)
@@ -549,13 +539,13 @@ func (s *StatsStore) Rollups(ctx context.Context, f convertor.RollupFilter) ([]c
 		// A row ReplaceRollups emptied of its every-key share may stay
 		// with all counts zero; it says nothing.
 		if (f.Model == "" || r.Model == f.Model) && !r.Start.Before(f.From) && (f.To.IsZero() || r.Start.Before(f.To)) &&
-			!sameCounts(r, convertor.Rollup{}) {
+			!r.SameCounts(convertor.Rollup{}) {
 			out = append(out, r)
 		}
 	}
 	var err error
 	if f.KeyID != "" {
-		err = s.querySeries(ctx, f.Period+"#"+f.KeyID, f.From, f.To, func(r convertor.Rollup, _ int64) { keep(r) })
+		err = s.querySeries(ctx, statsPartition(f.Period, f.KeyID), f.From, f.To, func(r convertor.Rollup, _ int64) { keep(r) })
 	} else {
 		err = s.queryPeriods(ctx, f, func(r convertor.Rollup) {
 			if r.KeyID != convertor.AllKeys {
@@ -613,7 +603,7 @@ func (s *StatsStore) querySeries(ctx context.Context, pk string, from, to time.T
 // queryPeriods reads every key's rows in f's range: the keys from the
 // directory of each day the range touches, then each key's series.
 func (s *StatsStore) queryPeriods(ctx context.Context, f convertor.RollupFilter, fn func(convertor.Rollup)) error {
-	days, err := periodStarts(convertor.RollupFilter{Period: convertor.PeriodDay, From: periodStart(f.From, convertor.PeriodDay), To: f.To})
+	days, err := periodStarts(convertor.RollupFilter{Period: convertor.PeriodDay, From: convertor.PeriodStart(f.From, convertor.PeriodDay), To: f.To})
 	if err != nil {
 		return err
 	}
@@ -644,7 +634,7 @@ func (s *StatsStore) queryPeriods(ctx context.Context, f convertor.RollupFilter,
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		err := s.querySeries(ctx, f.Period+"#"+k, f.From, f.To, func(r convertor.Rollup, _ int64) { fn(r) })
+		err := s.querySeries(ctx, statsPartition(f.Period, k), f.From, f.To, func(r convertor.Rollup, _ int64) { fn(r) })
 		if err != nil {
 			return err
 		}
@@ -661,38 +651,28 @@ func periodStarts(f convertor.RollupFilter) ([]time.Time, error) {
 	if f.Period == convertor.PeriodDay {
 		step = 24 * time.Hour
 	}
-	first := periodStart(f.From, f.Period)
+	first := convertor.PeriodStart(f.From, f.Period)
 	if first.Before(f.From) {
-		first = first.Add(step)
+		first = convertor.NextPeriod(first, f.Period)
 	}
 	if n := f.To.Sub(first) / step; n > maxRollupPartitions {
 		return nil, convertor.Errorf(convertor.EInvalid, "roll-ups of every key over %d %ss: name a key or narrow the range to %d", n, f.Period, maxRollupPartitions)
 	}
 	var out []time.Time
-	for t := first; t.Before(f.To); t = t.Add(step) {
+	for t := first; t.Before(f.To); t = convertor.NextPeriod(t, f.Period) {
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// periodStart returns the start of t's hour or (UTC) day.
-func periodStart(t time.Time, period string) time.Time {
-	t = t.UTC()
-	if period == convertor.PeriodDay {
-		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	}
-	return t.Truncate(time.Hour)
 }
 
 // MonthSpend returns the key's spend in the UTC calendar month containing
 // t: one strongly consistent GetItem, so a budget check sees every
 // committed batch.
 func (s *StatsStore) MonthSpend(ctx context.Context, keyID string, t time.Time) (int64, error) {
-	t = t.UTC()
-	row := monthRow(keyID, time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC), convertor.Rollup{})
+	pk, sk := statsItemKey(convertor.MonthSpendKey(keyID, t))
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:            &s.table,
-		Key:                  item{attrPK: attrS(row.pk), statsAttrSK: attrS(row.sk)},
+		Key:                  item{attrPK: attrS(pk), statsAttrSK: attrS(sk)},
 		ConsistentRead:       aws.Bool(true),
 		ProjectionExpression: aws.String(statsAttrCost),
 	})
@@ -724,7 +704,7 @@ func (s *StatsStore) MonthSpend(ctx context.Context, keyID string, t time.Time) 
 // written, so running it again, or after an interruption, gives the same
 // rows. Returns EInvalid if from is not before to or a record is invalid.
 func (s *StatsStore) ReplaceRollups(ctx context.Context, from, to time.Time, recs []*convertor.UsageRecord) error {
-	rg, byKey, err := replacement(from, to, recs)
+	byKey, err := replacement(from, to, recs)
 	if err != nil {
 		return err
 	}
@@ -734,25 +714,18 @@ func (s *StatsStore) ReplaceRollups(ctx context.Context, from, to time.Time, rec
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if err := s.replaceKey(ctx, k, rg, byKey[k]); err != nil {
+		if err := s.replaceKey(ctx, k, from, to, byKey[k]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// replaceRange is what ReplaceRollups rewrites: the hour starts in
-// [hourLo, hourHi) and the day starts in [dayLo, dayHi).
-type replaceRange struct {
-	hourLo, hourHi, dayLo, dayHi time.Time
-}
-
-// replacement validates ReplaceRollups' arguments and computes the key
-// hour and day rows from recs, by key.
-func replacement(from, to time.Time, recs []*convertor.UsageRecord) (replaceRange, map[string]map[[2]string]statsRow, error) {
-	var rg replaceRange
+// replacement validates ReplaceRollups' arguments and computes, by key,
+// the key hour and day rows lying wholly inside [from, to) from recs.
+func replacement(from, to time.Time, recs []*convertor.UsageRecord) (map[string]map[[2]string]statsRow, error) {
 	if !from.Before(to) {
-		return rg, nil, convertor.Errorf(convertor.EInvalid, "replace roll-ups: from %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+		return nil, convertor.Errorf(convertor.EInvalid, "replace roll-ups: from %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	in := make([]*convertor.UsageRecord, 0, len(recs))
 	for _, r := range recs {
@@ -762,10 +735,8 @@ func replacement(from, to time.Time, recs []*convertor.UsageRecord) (replaceRang
 	}
 	in, err := uniqueRecords(in)
 	if err != nil {
-		return rg, nil, fmt.Errorf("replace roll-ups: %w", err)
+		return nil, fmt.Errorf("replace roll-ups: %w", err)
 	}
-	rg.hourLo, rg.hourHi = coveredStarts(from, to, convertor.PeriodHour)
-	rg.dayLo, rg.dayHi = coveredStarts(from, to, convertor.PeriodDay)
 	byKey := make(map[string]map[[2]string]statsRow)
 	for _, r := range in {
 		rows := byKey[r.KeyID]
@@ -773,49 +744,22 @@ func replacement(from, to time.Time, recs []*convertor.UsageRecord) (replaceRang
 			rows = make(map[[2]string]statsRow)
 			byKey[r.KeyID] = rows
 		}
-		all := recordRows(r)
-		for _, row := range all[:2] { // key hour and day rows
-			if !rg.covers(row.r) {
+		d := r.Delta()
+		keys := r.RollupKeys()
+		for _, rk := range keys[:2] { // key hour and day rows
+			if !rk.Within(from, to) {
 				continue
 			}
+			row := newStatsRow(rk, d)
 			k := [2]string{row.pk, row.sk}
 			if have, ok := rows[k]; ok {
-				addCounts(&have.r, row.r, 1)
+				have.r.Add(row.r)
 				row = have
 			}
 			rows[k] = row
 		}
 	}
-	return rg, byKey, nil
-}
-
-// coveredStarts returns the starts [lo, hi) of the periods lying wholly
-// inside [from, to).
-func coveredStarts(from, to time.Time, period string) (lo, hi time.Time) {
-	lo = periodStart(from, period)
-	if lo.Before(from) {
-		lo = nextPeriod(lo, period)
-	}
-	hi = periodStart(to, period)
-	if hi.Before(lo) {
-		hi = lo
-	}
-	return lo, hi
-}
-
-func nextPeriod(t time.Time, period string) time.Time {
-	if period == convertor.PeriodDay {
-		return t.AddDate(0, 0, 1)
-	}
-	return t.Add(time.Hour)
-}
-
-func (rg replaceRange) covers(r convertor.Rollup) bool {
-	lo, hi := rg.hourLo, rg.hourHi
-	if r.Period == convertor.PeriodDay {
-		lo, hi = rg.dayLo, rg.dayHi
-	}
-	return !r.Start.Before(lo) && r.Start.Before(hi)
+	return byKey, nil
 }
 
 // replaceOp is one key row to write: want nil deletes it.
@@ -828,10 +772,10 @@ type replaceOp struct {
 
 // replaceKey brings one key's rows to want, starting over from a fresh
 // read whenever a row changed under it.
-func (s *StatsStore) replaceKey(ctx context.Context, keyID string, rg replaceRange, want map[[2]string]statsRow) error {
+func (s *StatsStore) replaceKey(ctx context.Context, keyID string, from, to time.Time, want map[[2]string]statsRow) error {
 	op := "replace roll-ups of " + keyID
 	for attempt := 1; ; attempt++ {
-		hourOps, dayOps, err := s.replaceOps(ctx, keyID, rg, want)
+		hourOps, dayOps, err := s.replaceOps(ctx, keyID, from, to, want)
 		if err != nil {
 			return err
 		}
@@ -855,27 +799,29 @@ func (s *StatsStore) replaceKey(ctx context.Context, keyID string, rg replaceRan
 	}
 }
 
-// replaceOps reads the key's current rows in range and lists the writes
-// that bring them to want, hour rows and day rows apart.
-func (s *StatsStore) replaceOps(ctx context.Context, keyID string, rg replaceRange, want map[[2]string]statsRow) (hourOps, dayOps []replaceOp, err error) {
+// replaceOps reads the key's current rows of the periods lying wholly
+// inside [from, to) and lists the writes that bring them to want, hour
+// rows and day rows apart.
+func (s *StatsStore) replaceOps(ctx context.Context, keyID string, from, to time.Time, want map[[2]string]statsRow) (hourOps, dayOps []replaceOp, err error) {
 	type current struct {
 		r   convertor.Rollup
 		ver int64
 	}
 	have := make(map[[2]string]current)
-	read := func(period string, lo, hi time.Time) error {
+	read := func(period string) error {
+		lo, hi := convertor.CoveredPeriods(from, to, period)
 		if !lo.Before(hi) {
 			return nil
 		}
-		return s.querySeries(ctx, period+"#"+keyID, lo, hi, func(r convertor.Rollup, ver int64) {
-			row := rollupRow(keyID, r.Model, period, r.Start, r)
-			have[[2]string{row.pk, row.sk}] = current{r, ver}
+		return s.querySeries(ctx, statsPartition(period, keyID), lo, hi, func(r convertor.Rollup, ver int64) {
+			pk, sk := statsItemKey(convertor.RollupKey{Period: period, KeyID: keyID, Model: r.Model, Start: r.Start})
+			have[[2]string{pk, sk}] = current{r, ver}
 		})
 	}
-	if err := read(convertor.PeriodHour, rg.hourLo, rg.hourHi); err != nil {
+	if err := read(convertor.PeriodHour); err != nil {
 		return nil, nil, err
 	}
-	if err := read(convertor.PeriodDay, rg.dayLo, rg.dayHi); err != nil {
+	if err := read(convertor.PeriodDay); err != nil {
 		return nil, nil, err
 	}
 	add := func(k [2]string, op replaceOp) {
@@ -890,7 +836,7 @@ func (s *StatsStore) replaceOps(ctx context.Context, keyID string, rg replaceRan
 	}
 	for k, row := range want {
 		cur, ok := have[k]
-		if ok && sameCounts(cur.r, row.r) {
+		if ok && cur.r.SameCounts(row.r) {
 			continue
 		}
 		w := row.r
@@ -928,9 +874,9 @@ func (s *StatsStore) runReplace(ctx context.Context, hourOps, dayOps []replaceOp
 	// directory entry) and the transaction one more for the month.
 	const perTx = (maxTransactItems - 1) / 3
 	for len(dayOps) > 0 {
-		month := opStart(dayOps[0]).Format("2006-01")
+		month := opMonth(dayOps[0])
 		n := 0
-		for n < len(dayOps) && n < perTx && opStart(dayOps[n]).Format("2006-01") == month {
+		for n < len(dayOps) && n < perTx && opMonth(dayOps[n]) == month {
 			n++
 		}
 		chunk := dayOps[:n]
@@ -942,16 +888,16 @@ func (s *StatsStore) runReplace(ctx context.Context, hourOps, dayOps []replaceOp
 			items = append(items, s.replaceItem(op))
 			var d convertor.Rollup
 			if op.want != nil {
-				addCounts(&d, *op.want, 1)
+				d.Add(*op.want)
 			}
-			addCounts(&d, op.old, -1)
-			addCounts(&monthDelta, d, 1)
-			all := rollupRow(convertor.AllKeys, opModel(op), convertor.PeriodDay, opStart(op), d)
+			d.Sub(op.old)
+			monthDelta.Add(d)
+			allKeys, _ := opRow(op).Key().Totals()
+			all := newStatsRow(allKeys, d)
 			items = append(items, types.TransactWriteItem{Update: s.addUpdate(&all)})
 			items = s.appendDirectory(items, dirs, op)
 		}
-		first := opStart(chunk[0])
-		m := monthRow(opKey(chunk[0]), time.Date(first.Year(), first.Month(), 1, 0, 0, 0, 0, time.UTC), monthDelta)
+		m := newStatsRow(month, monthDelta)
 		items = append(items, types.TransactWriteItem{Update: s.addUpdate(&m)})
 		if err := s.transact(ctx, items); err != nil {
 			return err
@@ -966,7 +912,7 @@ func (s *StatsStore) appendDirectory(items []types.TransactWriteItem, dirs map[s
 	if op.want == nil {
 		return items
 	}
-	row := directoryRow(op.want.KeyID, periodStart(op.want.Start, convertor.PeriodDay))
+	row := directoryRow(op.want.KeyID, convertor.PeriodStart(op.want.Start, convertor.PeriodDay))
 	if dirs[row.pk] {
 		return items
 	}
@@ -974,16 +920,19 @@ func (s *StatsStore) appendDirectory(items []types.TransactWriteItem, dirs map[s
 	return append(items, s.directoryPut(&row))
 }
 
-func opRow(op replaceOp) convertor.Rollup {
+// opRow returns the row op writes or deletes.
+func opRow(op replaceOp) *convertor.Rollup {
 	if op.want != nil {
-		return *op.want
+		return op.want
 	}
-	return op.old
+	return &op.old
 }
 
-func opStart(op replaceOp) time.Time { return opRow(op).Start }
-func opModel(op replaceOp) string    { return opRow(op).Model }
-func opKey(op replaceOp) string      { return opRow(op).KeyID }
+// opMonth returns the key of the month-spend row that sums op's day row.
+func opMonth(op replaceOp) convertor.RollupKey {
+	_, month := opRow(op).Key().Totals()
+	return month
+}
 
 // replaceItem writes op's row as an absolute value, or deletes it, on the
 // condition that nobody wrote it since it was read.

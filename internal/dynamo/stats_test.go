@@ -4,421 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"math/rand/v2"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/openai-api-convertor/convertor"
-	"github.com/openai-api-convertor/convertor/internal/memstore"
+	"github.com/openai-api-convertor/convertor/internal/storetest"
 	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
-// TestStatsStore runs the StatsStore contract against memory and DynamoDB
-// (dynamolocal, or the server TEST_DYNAMODB_ENDPOINT names).
+// TestStatsStore runs the StatsStore contract against DynamoDB
+// (dynamolocal, or the server TEST_DYNAMODB_ENDPOINT names). dynalite has
+// no transactions, which the store needs.
 func TestStatsStore(t *testing.T) {
-	t.Parallel()
-	impls := []struct {
-		name string
-		new  func(t *testing.T) convertor.StatsStore
-	}{
-		{"memstore", func(t *testing.T) convertor.StatsStore { return memstore.NewStatsStore() }},
-		{"dynamodb", func(t *testing.T) convertor.StatsStore { return newTestStatsStore(t, testenv.DynamoDB(t)) }},
-	}
-	for _, impl := range impls {
-		t.Run(impl.name, func(t *testing.T) {
-			t.Parallel()
-			runStatsStoreContract(t, impl.new)
-		})
-	}
-}
-
-func runStatsStoreContract(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) {
-	ctx := context.Background()
-
-	t.Run("HandComputed", func(t *testing.T) {
-		t.Parallel()
-		s := newStore(t)
-		at := func(h, m int) time.Time { return time.Date(2026, 3, 31, h, m, 0, 0, time.UTC) }
-		recs := []*convertor.UsageRecord{
-			rec("r1", "key_a", "claude-haiku-4-5", at(10, 5), convertor.UsageOK, 100, 20, 5, 0, 1_000),
-			rec("r2", "key_a", "claude-haiku-4-5", at(10, 55), convertor.UsageError, 7, 0, 0, 3, 40),
-			rec("r3", "key_a", "claude-haiku-4-5", at(11, 0), convertor.UsageCanceled, 1, 2, 0, 0, 9),
-			rec("r4", "key_b", "claude-haiku-4-5", at(23, 59), convertor.UsageRefused, 0, 0, 0, 0, 0),
-			rec("r5", "key_a", "claude-sonnet-4-5", time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), convertor.UsageOK, 10, 10, 0, 0, 500),
-		}
-		mustApply(t, s, recs, 5)
-
-		day := time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
-		april := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-		wantRollups(t, s, convertor.RollupFilter{Period: convertor.PeriodHour, KeyID: "key_a", From: day, To: april.AddDate(0, 0, 1)}, []convertor.Rollup{
-			{KeyID: "key_a", Model: "claude-haiku-4-5", Period: "hour", Start: at(10, 0), Requests: 2, Errors: 1, InputTokens: 107, OutputTokens: 20, CacheReadTokens: 5, CacheWriteTokens: 3, CostMicros: 1_040},
-			{KeyID: "key_a", Model: "claude-haiku-4-5", Period: "hour", Start: at(11, 0), Requests: 1, InputTokens: 1, OutputTokens: 2, CostMicros: 9},
-			{KeyID: "key_a", Model: "claude-sonnet-4-5", Period: "hour", Start: april, Requests: 1, InputTokens: 10, OutputTokens: 10, CostMicros: 500},
-		})
-		wantRollups(t, s, convertor.RollupFilter{Period: convertor.PeriodDay, KeyID: convertor.AllKeys, From: day, To: april.AddDate(0, 0, 1)}, []convertor.Rollup{
-			{KeyID: "*", Model: "claude-haiku-4-5", Period: "day", Start: day, Requests: 4, Errors: 2, InputTokens: 108, OutputTokens: 22, CacheReadTokens: 5, CacheWriteTokens: 3, CostMicros: 1_049},
-			{KeyID: "*", Model: "claude-sonnet-4-5", Period: "day", Start: april, Requests: 1, InputTokens: 10, OutputTokens: 10, CostMicros: 500},
-		})
-		wantSpend(t, s, "key_a", day, 1_049)
-		wantSpend(t, s, "key_a", april.Add(17*time.Hour), 500)
-		wantSpend(t, s, "key_b", day, 0)
-		wantSpend(t, s, "key_unknown", day, 0)
-	})
-
-	t.Run("ExactlyOnce", func(t *testing.T) {
-		t.Parallel()
-		s := newStore(t)
-		recs := genRecords(400, 1)
-		for i := 0; i < len(recs); i += 150 {
-			mustApply(t, s, recs[i:min(i+150, len(recs))], min(150, len(recs)-i))
-		}
-		checkTotals(t, s, recs)
-
-		// Redelivery of everything: nothing new.
-		mustApply(t, s, recs, 0)
-		// A batch of new records, each twice, shuffled among old ones.
-		more := genRecords(60, 2)
-		batch := append(append(append([]*convertor.UsageRecord{}, more...), more...), recs[:100]...)
-		rand.New(rand.NewPCG(3, 4)).Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
-		mustApply(t, s, batch, len(more))
-		checkTotals(t, s, append(append([]*convertor.UsageRecord{}, recs...), more...))
-	})
-
-	t.Run("Concurrent", func(t *testing.T) {
-		t.Parallel()
-		s := newStore(t)
-		recs := genRecords(300, 5)
-		var applied atomic.Int64
-		var wg sync.WaitGroup
-		errs := make(chan error, 4)
-		for g := range 4 {
-			wg.Go(func() {
-				// Each goroutine applies three quarters of the records in
-				// its own order: every record is offered three times.
-				mine := make([]*convertor.UsageRecord, 0, len(recs))
-				for i, r := range recs {
-					if i%4 != g {
-						mine = append(mine, r)
-					}
-				}
-				rand.New(rand.NewPCG(uint64(g), 9)).Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
-				for i := 0; i < len(mine); i += 40 {
-					n, err := s.ApplyUsage(ctx, mine[i:min(i+40, len(mine))])
-					if err != nil {
-						errs <- err
-						return
-					}
-					applied.Add(int64(n))
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("ApplyUsage() error = %v", err)
-		}
-		if got := applied.Load(); got != int64(len(recs)) {
-			t.Errorf("ApplyUsage() applied %d in all, want %d", got, len(recs))
-		}
-		checkTotals(t, s, recs)
-	})
-
-	t.Run("Filters", func(t *testing.T) {
-		t.Parallel()
-		s := newStore(t)
-		recs := genRecords(200, 7)
-		mustApply(t, s, recs, len(recs))
-		want := expectRollups(recs)
-		from, to := genStart.Add(5*time.Hour), genStart.Add(30*time.Hour)
-		for _, f := range []convertor.RollupFilter{
-			{Period: convertor.PeriodHour, KeyID: "key_1", From: from, To: to},
-			{Period: convertor.PeriodHour, KeyID: "key_1", Model: "claude-haiku-4-5", From: from, To: to},
-			{Period: convertor.PeriodHour, KeyID: "key_2"},
-			{Period: convertor.PeriodDay, KeyID: convertor.AllKeys, From: genStart, To: genStart.AddDate(0, 0, 3)},
-			{Period: convertor.PeriodDay, KeyID: convertor.AllKeys, Model: "claude-sonnet-4-5", From: from},
-			{Period: convertor.PeriodDay, From: genStart.AddDate(0, 0, -1), To: genStart.AddDate(0, 0, 4)},
-			{Period: convertor.PeriodHour, From: from, To: to},
-			{Period: convertor.PeriodHour, Model: "claude-opus-4-5", From: from, To: to},
-			{Period: convertor.PeriodHour, KeyID: "key_none", From: from, To: to},
-		} {
-			wantRollups(t, s, f, filterRollups(want, f))
-		}
-		for _, f := range []convertor.RollupFilter{
-			{Period: "month", KeyID: "key_1"},
-			{Period: "", KeyID: "key_1"},
-			{Period: convertor.PeriodHour},
-			{Period: convertor.PeriodHour, From: genStart, To: genStart.AddDate(5, 0, 0)},
-		} {
-			_, err := s.Rollups(ctx, f)
-			wantCode(t, fmt.Sprintf("Rollups(%+v)", f), err, convertor.EInvalid)
-		}
-	})
-
-	t.Run("ErrInvalid", func(t *testing.T) {
-		t.Parallel()
-		s := newStore(t)
-		good := genRecords(3, 11)
-		bad := *good[1]
-		bad.InputTokens = -1
-		_, err := s.ApplyUsage(ctx, []*convertor.UsageRecord{good[0], &bad, good[2]})
-		wantCode(t, "ApplyUsage(negative tokens)", err, convertor.EInvalid)
-		_, err = s.ApplyUsage(ctx, []*convertor.UsageRecord{good[0], nil})
-		wantCode(t, "ApplyUsage(nil)", err, convertor.EInvalid)
-		checkTotals(t, s, nil)
-		mustApply(t, s, good, 3)
-		err = s.ReplaceRollups(ctx, genStart, genStart, good)
-		wantCode(t, "ReplaceRollups(empty range)", err, convertor.EInvalid)
-	})
-
-	t.Run("ReplaceRollups", func(t *testing.T) {
-		t.Parallel()
-		s := newStore(t)
-		recs := genRecords(300, 13)
-		// A record replay will not see (it "no longer exists"), inside
-		// the replayed range, of a model nobody else used.
-		gone := rec("gone", "key_1", "claude-3-5-haiku", genStart.Add(26*time.Hour), convertor.UsageOK, 5, 5, 0, 0, 77)
-		mustApply(t, s, append(append([]*convertor.UsageRecord{}, recs...), gone), len(recs)+1)
-
-		// Replay days 2 and 3 of key_1 and key_2 with new prices; from
-		// and to fall mid-hour, so the straddled hours stay as they are.
-		from, to := genStart.Add(24*time.Hour-30*time.Minute), genStart.Add(72*time.Hour+30*time.Minute)
-		var replay []*convertor.UsageRecord
-		var after []*convertor.UsageRecord // what the store should hold
-		for _, r := range recs {
-			c := *r
-			inRange := !r.Time.Before(from) && r.Time.Before(to)
-			if inRange && r.KeyID != "key_3" {
-				c.CostMicros = r.CostMicros*3 + 1
-				replay = append(replay, &c)
-			}
-			after = append(after, &c)
-		}
-		for range 2 {
-			if err := s.ReplaceRollups(ctx, from, to, replay); err != nil {
-				t.Fatalf("ReplaceRollups() error = %v", err)
-			}
-			want := expectRollups(recs)
-			// Only rows wholly inside [from, to) take the replayed values.
-			replaced := expectRollups(after)
-			for k, r := range replaced {
-				lo, hi := from, to
-				if r.KeyID != convertor.AllKeys && r.KeyID != "key_3" &&
-					!r.Start.Before(lo) && !periodEnd(r).After(hi) {
-					want[k] = r
-				}
-			}
-			// key_1's "gone" day row and hour row vanish; AllKeys and
-			// month follow the day row.
-			delete(want, rollupKey{"hour", "key_1", gone.Model, gone.Time.Truncate(time.Hour)})
-			delete(want, rollupKey{"day", "key_1", gone.Model, periodStart(gone.Time, "day")})
-			fixAllKeys(want)
-			for _, f := range []convertor.RollupFilter{
-				{Period: convertor.PeriodHour, KeyID: "key_1"},
-				{Period: convertor.PeriodHour, KeyID: "key_2"},
-				{Period: convertor.PeriodHour, KeyID: "key_3"},
-				{Period: convertor.PeriodDay, KeyID: "key_1"},
-				{Period: convertor.PeriodDay, KeyID: "key_2"},
-				{Period: convertor.PeriodDay, KeyID: "key_3"},
-				{Period: convertor.PeriodDay, KeyID: convertor.AllKeys},
-			} {
-				wantRollups(t, s, f, filterRollups(want, f))
-			}
-			for _, k := range []string{"key_1", "key_2", "key_3"} {
-				for _, m := range []time.Time{genStart, genStart.AddDate(0, 1, 0)} {
-					wantSpend(t, s, k, m, monthFromDays(want, k, m))
-				}
-			}
-		}
-		// The markers stay: the vanished record is not counted again.
-		mustApply(t, s, []*convertor.UsageRecord{gone}, 0)
-	})
-}
-
-// genStart is the first hour of generated records: two hours before this
-// month began, so month spends split. It is recent because applied
-// markers expire MarkerRetention after their records' times, and a store
-// with TTL deletes them: records older than that would count twice on a
-// redelivery, as the store documents.
-var genStart = func() time.Time {
-	now := time.Now().UTC()
-	return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).Add(-2 * time.Hour)
-}()
-
-var genModels = []string{"claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-5"}
-
-var genStatuses = []string{convertor.UsageOK, convertor.UsageOK, convertor.UsageOK, convertor.UsageError, convertor.UsageRefused, convertor.UsageCanceled}
-
-// genRecords returns n records of 3 keys and 3 models over four days,
-// reproducible from seed, with ids unique to seed.
-func genRecords(n int, seed uint64) []*convertor.UsageRecord {
-	rnd := rand.New(rand.NewPCG(seed, 42))
-	out := make([]*convertor.UsageRecord, n)
-	for i := range out {
-		out[i] = rec(
-			fmt.Sprintf("r%d-%05d", seed, i),
-			fmt.Sprintf("key_%d", 1+rnd.IntN(3)),
-			genModels[rnd.IntN(len(genModels))],
-			genStart.Add(time.Duration(rnd.Int64N(int64(96*time.Hour)))),
-			genStatuses[rnd.IntN(len(genStatuses))],
-			rnd.Int64N(5000), rnd.Int64N(2000), rnd.Int64N(3000), rnd.Int64N(100),
-			rnd.Int64N(90_000),
-		)
-	}
-	return out
-}
-
-func rec(id, key, model string, at time.Time, status string, in, out, cr, cw, cost int64) *convertor.UsageRecord {
-	return &convertor.UsageRecord{
-		UsageEvent: convertor.UsageEvent{
-			Version: convertor.UsageEventVersion, ID: id, Time: at, KeyID: key, Model: model, Status: status,
-			InputTokens: in, OutputTokens: out, CacheReadTokens: cr, CacheWriteTokens: cw,
-		},
-		CostMicros: cost,
-	}
-}
-
-type rollupKey struct {
-	period, keyID, model string
-	start                time.Time
-}
-
-// expectRollups computes every roll-up of recs the plain way: one record at
-// a time into a map.
-func expectRollups(recs []*convertor.UsageRecord) map[rollupKey]convertor.Rollup {
-	out := make(map[rollupKey]convertor.Rollup)
-	for _, r := range recs {
-		for _, k := range []rollupKey{
-			{"hour", r.KeyID, r.Model, r.Time.UTC().Truncate(time.Hour)},
-			{"day", r.KeyID, r.Model, periodStart(r.Time, "day")},
-			{"day", "*", r.Model, periodStart(r.Time, "day")},
-		} {
-			row := out[k]
-			row.Period, row.KeyID, row.Model, row.Start = k.period, k.keyID, k.model, k.start
-			row.Requests++
-			if r.Status == convertor.UsageError || r.Status == convertor.UsageRefused {
-				row.Errors++
-			}
-			row.InputTokens += r.InputTokens
-			row.OutputTokens += r.OutputTokens
-			row.CacheReadTokens += r.CacheReadTokens
-			row.CacheWriteTokens += r.CacheWriteTokens
-			row.CostMicros += r.CostMicros
-			out[k] = row
-		}
-	}
-	return out
-}
-
-// fixAllKeys recomputes the every-key day rows as sums of the key rows.
-func fixAllKeys(rows map[rollupKey]convertor.Rollup) {
-	for k := range rows {
-		if k.keyID == "*" {
-			delete(rows, k)
-		}
-	}
-	sums := make(map[rollupKey]convertor.Rollup)
-	for k, r := range rows {
-		if k.period != "day" {
-			continue
-		}
-		ak := rollupKey{"day", "*", k.model, k.start}
-		all := sums[ak]
-		all.Period, all.KeyID, all.Model, all.Start = "day", "*", k.model, k.start
-		addCounts(&all, r, 1)
-		sums[ak] = all
-	}
-	maps.Copy(rows, sums)
-}
-
-func periodEnd(r convertor.Rollup) time.Time {
-	if r.Period == "day" {
-		return r.Start.AddDate(0, 0, 1)
-	}
-	return r.Start.Add(time.Hour)
-}
-
-func monthFromDays(rows map[rollupKey]convertor.Rollup, keyID string, month time.Time) int64 {
-	var sum int64
-	for k, r := range rows {
-		if k.period == "day" && k.keyID == keyID && k.start.Year() == month.Year() && k.start.Month() == month.Month() {
-			sum += r.CostMicros
-		}
-	}
-	return sum
-}
-
-// filterRollups applies f the plain way, oldest first then key and model.
-func filterRollups(rows map[rollupKey]convertor.Rollup, f convertor.RollupFilter) []convertor.Rollup {
-	var out []convertor.Rollup
-	for k, r := range rows {
-		if k.period != f.Period ||
-			(f.KeyID == "" && k.keyID == "*") || (f.KeyID != "" && k.keyID != f.KeyID) ||
-			(f.Model != "" && k.model != f.Model) ||
-			k.start.Before(f.From) || (!f.To.IsZero() && !k.start.Before(f.To)) {
-			continue
-		}
-		out = append(out, r)
-	}
-	sortRollups(out)
-	return out
-}
-
-// checkTotals compares every row and month spend with those computed
-// from recs.
-func checkTotals(t *testing.T, s convertor.StatsStore, recs []*convertor.UsageRecord) {
-	t.Helper()
-	want := expectRollups(recs)
-	for _, k := range []string{"key_1", "key_2", "key_3", convertor.AllKeys} {
-		for _, p := range []string{convertor.PeriodHour, convertor.PeriodDay} {
-			f := convertor.RollupFilter{Period: p, KeyID: k}
-			wantRollups(t, s, f, filterRollups(want, f))
-		}
-	}
-	for _, k := range []string{"key_1", "key_2", "key_3"} {
-		for _, m := range []time.Time{genStart, genStart.AddDate(0, 1, 0)} {
-			wantSpend(t, s, k, m, monthFromDays(want, k, m))
-		}
-	}
-}
-
-func wantRollups(t *testing.T, s convertor.StatsStore, f convertor.RollupFilter, want []convertor.Rollup) {
-	t.Helper()
-	got, err := s.Rollups(context.Background(), f)
-	if err != nil {
-		t.Fatalf("Rollups(%+v) error = %v", f, err)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Rollups(%+v) mismatch (-want +got):\n%s", f, diff)
-	}
-}
-
-func wantSpend(t *testing.T, s convertor.StatsStore, keyID string, at time.Time, want int64) {
-	t.Helper()
-	got, err := s.MonthSpend(context.Background(), keyID, at)
-	if err != nil {
-		t.Fatalf("MonthSpend(%s, %s) error = %v", keyID, at.Format("2006-01"), err)
-	}
-	if got != want {
-		t.Errorf("MonthSpend(%s, %s) = %d, want %d", keyID, at.Format("2006-01"), got, want)
-	}
-}
-
-func mustApply(t *testing.T, s convertor.StatsStore, recs []*convertor.UsageRecord, want int) {
-	t.Helper()
-	n, err := s.ApplyUsage(context.Background(), recs)
-	if err != nil {
-		t.Fatalf("ApplyUsage() error = %v", err)
-	}
-	if n != want {
-		t.Errorf("ApplyUsage() = %d applied, want %d", n, want)
-	}
+	runSuite(t, storetest.StatsStore,
+		backend[convertor.StatsStore]{"dynamodb", func(t *testing.T) convertor.StatsStore {
+			return newTestStatsStore(t, testenv.DynamoDB(t))
+		}},
+	)
 }
 
 func newTestStatsStore(t testing.TB, endpoint string) *StatsStore {
@@ -429,7 +35,7 @@ func newTestStatsStore(t testing.TB, endpoint string) *StatsStore {
 
 func TestChunkRecords(t *testing.T) {
 	t.Parallel()
-	recs, err := uniqueRecords(genRecords(2000, 17))
+	recs, err := uniqueRecords(storetest.Records(2000, 17))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,10 +118,10 @@ func TestStatsStore_CrashSafety(t *testing.T) {
 
 	// Many keys and hours, so that one batch takes several transactions
 	// and a failure lands between them.
-	recs := genRecords(600, 19)
+	recs := storetest.Records(600, 19)
 	for i, r := range recs {
 		r.KeyID = fmt.Sprintf("key_%d", 1+i%3)
-		r.Model = genModels[i%len(genModels)]
+		r.Model = storetest.Models[i%len(storetest.Models)]
 	}
 	total := 0
 	for i := 0; i < len(recs); i += 200 {
@@ -542,7 +148,7 @@ func TestStatsStore_CrashSafety(t *testing.T) {
 	if total > len(recs) {
 		t.Errorf("ApplyUsage() applied %d in all, more than the %d records", total, len(recs))
 	}
-	checkTotals(t, good, recs)
+	storetest.CheckTotals(t, good, recs)
 }
 
 // BenchmarkApplyUsage applies batches of 200 records (the aggregator's
@@ -556,7 +162,7 @@ func BenchmarkApplyUsage(b *testing.B) {
 	next := func() []*convertor.UsageRecord {
 		out := make([]*convertor.UsageRecord, batch)
 		for j := range out {
-			out[j] = rec(fmt.Sprintf("bench-%09d", i), fmt.Sprintf("key_%02d", i%20), genModels[i%3],
+			out[j] = storetest.NewRecord(fmt.Sprintf("bench-%09d", i), fmt.Sprintf("key_%02d", i%20), storetest.Models[i%3],
 				now.Add(time.Duration(i)*time.Millisecond), convertor.UsageOK, 1000, 200, 0, 0, 4_200)
 			i++
 		}

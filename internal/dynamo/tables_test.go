@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/internal/storetest"
 	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
@@ -99,8 +100,8 @@ func TestAPIKeyStore_InterruptedRotation(t *testing.T) {
 	ctx := context.Background()
 	s := newTestStore(t, testenv.DynamoDB(t))
 	s.noTx.Store(true)
-	k := testKey(t, "interrupted")
-	mustCreate(t, s, k)
+	k := storetest.NewKey(t, "interrupted")
+	storetest.MustCreateKey(t, s, k)
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       pk(hashKeyPrefix + k.Hash),
@@ -111,7 +112,7 @@ func TestAPIKeyStore_InterruptedRotation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("UpdateItem() error = %v", err)
 	}
-	wantCode(t, "APIKeyByHash(half-rotated)", errOf(s.APIKeyByHash(ctx, k.Hash)), convertor.ENotFound)
+	storetest.WantCode(t, "APIKeyByHash(half-rotated)", storetest.ErrOf(s.APIKeyByHash(ctx, k.Hash)), convertor.ENotFound)
 	list, err := s.ListAPIKeys(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != k.ID {
 		t.Fatalf("ListAPIKeys() = %v, %v; want the half-rotated key", list, err)

@@ -6,11 +6,17 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/internal/storetest"
 )
 
-// The behaviour shared with the DynamoDB store is checked by the contract
-// suite in internal/dynamo (TestAPIKeyStore/memstore); this covers what only
-// an in-memory store can get wrong: sharing records with its callers.
+// TestAPIKeyStore runs the APIKeyStore contract.
+func TestAPIKeyStore(t *testing.T) {
+	t.Parallel()
+	storetest.APIKeyStore(t, func(*testing.T) convertor.APIKeyStore { return NewAPIKeyStore() })
+}
+
+// TestAPIKeyStore_Copies covers what only an in-memory store can get
+// wrong, and the contract cannot see: sharing records with its callers.
 func TestAPIKeyStore_Copies(t *testing.T) {
 	ctx := context.Background()
 	s := NewAPIKeyStore()

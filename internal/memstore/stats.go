@@ -17,28 +17,22 @@ var _ convertor.StatsStore = (*StatsStore)(nil)
 // every key, so both refuse the same filters.
 const statsMaxPartitions = 10_000
 
-// statsKey identifies a roll-up row; Period "month" marks a month-spend row.
-type statsKey struct {
-	period, keyID, model string
-	start                time.Time
-}
-
 // StatsStore is an in-memory convertor.StatsStore, safe for concurrent
 // use. One mutex makes each ApplyUsage and ReplaceRollups atomic, which
 // gives the same guarantees as the DynamoDB store's transactions.
 type StatsStore struct {
 	mu      sync.Mutex
-	applied map[string]bool                // record ids; s.mu must be held
-	rows    map[statsKey]*convertor.Rollup // s.mu must be held
-	months  map[statsKey]*convertor.Rollup // key × month; s.mu must be held
+	applied map[string]bool                           // record ids; s.mu must be held
+	rows    map[convertor.RollupKey]*convertor.Rollup // hour and day; s.mu must be held
+	months  map[convertor.RollupKey]*convertor.Rollup // key × month; s.mu must be held
 }
 
 // NewStatsStore returns an empty store.
 func NewStatsStore() *StatsStore {
 	return &StatsStore{
 		applied: make(map[string]bool),
-		rows:    make(map[statsKey]*convertor.Rollup),
-		months:  make(map[statsKey]*convertor.Rollup),
+		rows:    make(map[convertor.RollupKey]*convertor.Rollup),
+		months:  make(map[convertor.RollupKey]*convertor.Rollup),
 	}
 }
 
@@ -58,8 +52,8 @@ func (s *StatsStore) ApplyUsage(ctx context.Context, recs []*convertor.UsageReco
 		s.applied[r.ID] = true
 		n++
 		d := r.Delta()
-		for _, k := range statsRowKeys(r) {
-			s.addRow(k, d, 1)
+		for _, k := range r.RollupKeys() {
+			s.addRow(k, d)
 		}
 	}
 	return n, nil
@@ -80,46 +74,19 @@ func validateStatsRecords(recs []*convertor.UsageRecord) error {
 	return nil
 }
 
-// statsRowKeys returns a record's key hour and day rows, its every-key day
-// row and its key's month row.
-func statsRowKeys(r *convertor.UsageRecord) [4]statsKey {
-	t := r.Time.UTC()
-	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	return [4]statsKey{
-		{convertor.PeriodHour, r.KeyID, r.Model, t.Truncate(time.Hour)},
-		{convertor.PeriodDay, r.KeyID, r.Model, day},
-		{convertor.PeriodDay, convertor.AllKeys, r.Model, day},
-		statsMonthKey(r.KeyID, t),
-	}
-}
-
-func statsMonthKey(keyID string, t time.Time) statsKey {
-	t = t.UTC()
-	return statsKey{"month", keyID, "", time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func statsAdd(dst *convertor.Rollup, d convertor.Rollup, sign int64) {
-	dst.Requests += sign * d.Requests
-	dst.Errors += sign * d.Errors
-	dst.InputTokens += sign * d.InputTokens
-	dst.OutputTokens += sign * d.OutputTokens
-	dst.CacheReadTokens += sign * d.CacheReadTokens
-	dst.CacheWriteTokens += sign * d.CacheWriteTokens
-	dst.CostMicros += sign * d.CostMicros
-}
-
-// addRow adds sign × d to row k, creating it. s.mu must be held.
-func (s *StatsStore) addRow(k statsKey, d convertor.Rollup, sign int64) {
+// addRow adds d to row k, creating it. s.mu must be held.
+func (s *StatsStore) addRow(k convertor.RollupKey, d convertor.Rollup) {
 	m := s.rows
-	if k.period == "month" {
+	if k.Period == convertor.PeriodMonth {
 		m = s.months
 	}
 	row := m[k]
 	if row == nil {
-		row = &convertor.Rollup{KeyID: k.keyID, Model: k.model, Period: k.period, Start: k.start}
+		r := k.Rollup()
+		row = &r
 		m[k] = row
 	}
-	statsAdd(row, d, sign)
+	row.Add(d)
 }
 
 // Rollups returns the rows matching f, oldest first, then by key and
@@ -146,13 +113,13 @@ func (s *StatsStore) Rollups(ctx context.Context, f convertor.RollupFilter) ([]c
 	var out []convertor.Rollup
 	for k, r := range s.rows {
 		switch {
-		case k.period != f.Period,
-			f.KeyID == "" && k.keyID == convertor.AllKeys,
-			f.KeyID != "" && k.keyID != f.KeyID,
-			f.Model != "" && k.model != f.Model,
-			k.start.Before(f.From),
-			!f.To.IsZero() && !k.start.Before(f.To),
-			*r == (convertor.Rollup{KeyID: r.KeyID, Model: r.Model, Period: r.Period, Start: r.Start}):
+		case k.Period != f.Period,
+			f.KeyID == "" && k.KeyID == convertor.AllKeys,
+			f.KeyID != "" && k.KeyID != f.KeyID,
+			f.Model != "" && k.Model != f.Model,
+			k.Start.Before(f.From),
+			!f.To.IsZero() && !k.Start.Before(f.To),
+			r.SameCounts(convertor.Rollup{}):
 			continue
 		}
 		out = append(out, *r)
@@ -168,7 +135,7 @@ func (s *StatsStore) Rollups(ctx context.Context, f convertor.RollupFilter) ([]c
 func (s *StatsStore) MonthSpend(ctx context.Context, keyID string, t time.Time) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if row := s.months[statsMonthKey(keyID, t)]; row != nil {
+	if row := s.months[convertor.MonthSpendKey(keyID, t)]; row != nil {
 		return row.CostMicros, nil
 	}
 	return 0, nil
@@ -195,32 +162,29 @@ func (s *StatsStore) ReplaceRollups(ctx context.Context, from, to time.Time, rec
 	if err := validateStatsRecords(in); err != nil {
 		return fmt.Errorf("replace roll-ups: %w", err)
 	}
-	covered := func(k statsKey) bool {
-		lo, hi := statsCovered(from, to, k.period)
-		return !k.start.Before(lo) && k.start.Before(hi)
-	}
-	want := make(map[statsKey]*convertor.Rollup)
+	want := make(map[convertor.RollupKey]*convertor.Rollup)
 	keys := make(map[string]bool)
 	for _, r := range in {
 		keys[r.KeyID] = true
 		d := r.Delta()
-		rowKeys := statsRowKeys(r)
+		rowKeys := r.RollupKeys()
 		for _, k := range rowKeys[:2] { // key hour and day rows
-			if !covered(k) {
+			if !k.Within(from, to) {
 				continue
 			}
 			row := want[k]
 			if row == nil {
-				row = &convertor.Rollup{KeyID: k.keyID, Model: k.model, Period: k.period, Start: k.start}
+				empty := k.Rollup()
+				row = &empty
 				want[k] = row
 			}
-			statsAdd(row, d, 1)
+			row.Add(d)
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, old := range s.rows {
-		if keys[k.keyID] && k.keyID != convertor.AllKeys && covered(k) {
+		if keys[k.KeyID] && k.KeyID != convertor.AllKeys && k.Within(from, to) {
 			if _, ok := want[k]; !ok {
 				s.replaceRow(k, old, nil)
 			}
@@ -233,45 +197,21 @@ func (s *StatsStore) ReplaceRollups(ctx context.Context, from, to time.Time, rec
 }
 
 // replaceRow sets key row k from old to want (nil removes it), moving the
-// every-key day row and the month by the difference. s.mu must be held.
-func (s *StatsStore) replaceRow(k statsKey, old, want *convertor.Rollup) {
+// day row's Totals by the difference. s.mu must be held.
+func (s *StatsStore) replaceRow(k convertor.RollupKey, old, want *convertor.Rollup) {
 	var d convertor.Rollup
 	if want != nil {
-		statsAdd(&d, *want, 1)
+		d.Add(*want)
 		s.rows[k] = want
 	} else {
 		delete(s.rows, k)
 	}
 	if old != nil {
-		statsAdd(&d, *old, -1)
+		d.Sub(*old)
 	}
-	if k.period == convertor.PeriodDay {
-		s.addRow(statsKey{convertor.PeriodDay, convertor.AllKeys, k.model, k.start}, d, 1)
-		s.addRow(statsMonthKey(k.keyID, k.start), d, 1)
+	if k.Period == convertor.PeriodDay {
+		allKeys, month := k.Totals()
+		s.addRow(allKeys, d)
+		s.addRow(month, d)
 	}
-}
-
-// statsCovered returns the starts [lo, hi) of the periods lying wholly
-// inside [from, to).
-func statsCovered(from, to time.Time, period string) (lo, hi time.Time) {
-	start := func(t time.Time) time.Time {
-		t = t.UTC()
-		if period == convertor.PeriodDay {
-			return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-		}
-		return t.Truncate(time.Hour)
-	}
-	lo = start(from)
-	if lo.Before(from) {
-		if period == convertor.PeriodDay {
-			lo = lo.AddDate(0, 0, 1)
-		} else {
-			lo = lo.Add(time.Hour)
-		}
-	}
-	hi = start(to)
-	if hi.Before(lo) {
-		hi = lo
-	}
-	return lo, hi
 }

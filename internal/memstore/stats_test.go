@@ -6,11 +6,17 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/internal/storetest"
 )
 
-// The behaviour shared with the DynamoDB store is checked by the contract
-// suite in internal/dynamo (TestStatsStore/memstore); this covers what only
-// an in-memory store can get wrong: sharing rows with its callers.
+// TestStatsStore runs the StatsStore contract.
+func TestStatsStore(t *testing.T) {
+	t.Parallel()
+	storetest.StatsStore(t, func(*testing.T) convertor.StatsStore { return NewStatsStore() })
+}
+
+// TestStatsStore_Copies covers what only an in-memory store can get
+// wrong, and the contract cannot see: sharing rows with its callers.
 func TestStatsStore_Copies(t *testing.T) {
 	ctx := context.Background()
 	s := NewStatsStore()

@@ -130,7 +130,7 @@ func expected(t testing.TB, r request) counts {
 	ev := &convertor.UsageEvent{InputTokens: r.in, OutputTokens: r.out, CacheReadTokens: r.cacheR, CacheWriteTokens: r.cacheW}
 	return counts{
 		Requests: 1, Input: r.in, Output: r.out, CacheRead: r.cacheR, CacheWrite: r.cacheW,
-		CostMicros: accountant.Cost(ev, price),
+		CostMicros: convertor.Cost(ev, price),
 	}
 }
 

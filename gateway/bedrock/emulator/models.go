@@ -6,10 +6,6 @@ import (
 	"github.com/openai-api-convertor/convertor"
 )
 
-// geoPrefixes are the cross-region inference-profile prefixes Bedrock puts
-// in front of a foundation model id.
-var geoPrefixes = []string{"global.", "us.", "eu.", "apac.", "jp.", "au.", "ca.", "us-gov."}
-
 // knownFoundationModels are the foundation ids behind the default routes,
 // plus the Claude models the gateway's capability table knows.
 var knownFoundationModels = func() map[string]bool {
@@ -23,18 +19,16 @@ var knownFoundationModels = func() map[string]bool {
 		"anthropic.claude-opus-4-1-20250805-v1:0":   true,
 	}
 	for _, r := range convertor.DefaultRoutes {
-		m[stripGeoPrefix(r.BedrockModelID)] = true
+		m[foundationModel(r.BedrockModelID)] = true
 	}
 	return m
 }()
 
-func stripGeoPrefix(id string) string {
-	for _, p := range geoPrefixes {
-		if strings.HasPrefix(id, p) {
-			return id[len(p):]
-		}
-	}
-	return id
+// foundationModel returns the foundation-model id behind id, without its
+// inference-profile geography.
+func foundationModel(id string) string {
+	_, model := convertor.SplitInferenceProfile(id)
+	return model
 }
 
 // knownModel reports whether Bedrock would accept id as a modelId: a known
@@ -55,5 +49,5 @@ func knownModel(id string, extra map[string]bool) bool {
 			return true
 		}
 	}
-	return knownFoundationModels[stripGeoPrefix(id)]
+	return knownFoundationModels[foundationModel(id)]
 }

@@ -1,4 +1,4 @@
-package accountant
+package convertor
 
 import (
 	"cmp"
@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/openai-api-convertor/convertor"
 )
 
 // tokensPerRate is the unit of the rates: micro-dollars per million tokens.
@@ -19,18 +17,13 @@ const tokensPerRate = 1_000_000
 // wants.
 var Latest = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
-// geographyPrefixes are the inference-profile prefixes Bedrock puts before a
-// model id; each names the route whose price may differ ("global" is
-// cheaper than the geographic profiles for the Claude 4.5 family).
-var geographyPrefixes = []string{"global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"}
-
 // Cost is the price of ev's tokens at p in micro-dollars: the exact sum of
 // tokens × rate over the four token kinds, divided by a million and
 // rounded half up once per request. Input tokens exclude cache reads and
 // writes (that is how Bedrock counts them), so nothing is billed twice;
 // thinking tokens are inside OutputTokens. The arithmetic is 128-bit, so no
 // count overflows; a cost beyond int64 saturates.
-func Cost(ev *convertor.UsageEvent, p convertor.Price) int64 {
+func Cost(ev *UsageEvent, p Price) int64 {
 	var hi, lo uint64
 	add := func(tokens, rate int64) {
 		if tokens <= 0 || rate <= 0 {
@@ -69,12 +62,9 @@ func ModelRoute(bedrockModelID string) (model, route string, ok bool) {
 		}
 		id = id[strings.LastIndex(id, "/")+1:]
 	}
-	for _, g := range geographyPrefixes {
-		if rest, found := strings.CutPrefix(id, g+"."); found {
-			id, route = rest, g
-			break
-		}
-	}
+	// The geography names the route, whose price may differ ("global" is
+	// cheaper than the geographic profiles for the Claude 4.5 family).
+	route, id = SplitInferenceProfile(id)
 	if id == "" {
 		return "", "", false
 	}
@@ -85,13 +75,13 @@ func ModelRoute(bedrockModelID string) (model, route string, ok bool) {
 // immutable once built and safe for concurrent use.
 type PriceTable struct {
 	// byModel holds each model's prices, newest EffectiveFrom first.
-	byModel map[string][]convertor.Price
+	byModel map[string][]Price
 }
 
 // NewPriceTable indexes prices. Of two prices with the same model, route
 // and EffectiveFrom the later in prices wins.
-func NewPriceTable(prices []convertor.Price) *PriceTable {
-	pt := &PriceTable{byModel: make(map[string][]convertor.Price)}
+func NewPriceTable(prices []Price) *PriceTable {
+	pt := &PriceTable{byModel: make(map[string][]Price)}
 	for _, p := range prices {
 		pt.byModel[p.Model] = append(pt.byModel[p.Model], p)
 	}
@@ -99,10 +89,10 @@ func NewPriceTable(prices []convertor.Price) *PriceTable {
 		// Newest first with equal keys adjacent, the later in prices first
 		// (reverse, then a stable sort), so compaction keeps it.
 		slices.Reverse(ps)
-		slices.SortStableFunc(ps, func(a, b convertor.Price) int {
+		slices.SortStableFunc(ps, func(a, b Price) int {
 			return cmp.Or(b.EffectiveFrom.Compare(a.EffectiveFrom), cmp.Compare(a.Route, b.Route))
 		})
-		pt.byModel[m] = slices.CompactFunc(ps, func(a, b convertor.Price) bool {
+		pt.byModel[m] = slices.CompactFunc(ps, func(a, b Price) bool {
 			return a.Route == b.Route && a.EffectiveFrom.Equal(b.EffectiveFrom)
 		})
 	}
@@ -114,12 +104,12 @@ func NewPriceTable(prices []convertor.Price) *PriceTable {
 // if there is one, else the newest that applies to every route (Route "").
 // A route-specific price wins because AWS publishes one exactly where a
 // route costs differently.
-func (pt *PriceTable) Lookup(bedrockModelID string, t time.Time) (convertor.Price, bool) {
+func (pt *PriceTable) Lookup(bedrockModelID string, t time.Time) (Price, bool) {
 	model, route, ok := ModelRoute(bedrockModelID)
 	if !ok {
-		return convertor.Price{}, false
+		return Price{}, false
 	}
-	var generic *convertor.Price
+	var generic *Price
 	for i, p := range pt.byModel[model] {
 		if p.EffectiveFrom.After(t) {
 			continue
@@ -132,26 +122,26 @@ func (pt *PriceTable) Lookup(bedrockModelID string, t time.Time) (convertor.Pric
 		}
 	}
 	if generic == nil {
-		return convertor.Price{}, false
+		return Price{}, false
 	}
 	return *generic, true
 }
 
 // Record prices ev with the prices in effect at its time.
-func (pt *PriceTable) Record(ev *convertor.UsageEvent) *convertor.UsageRecord {
+func (pt *PriceTable) Record(ev *UsageEvent) *UsageRecord {
 	return pt.RecordAt(ev, ev.Time)
 }
 
 // RecordAt prices ev with the prices in effect at t (Latest for the
 // current prices). A request without tokens costs nothing and needs no
 // price; one whose model has no price is marked Unpriced with cost 0.
-func (pt *PriceTable) RecordAt(ev *convertor.UsageEvent, t time.Time) *convertor.UsageRecord {
-	r := &convertor.UsageRecord{UsageEvent: *ev}
+func (pt *PriceTable) RecordAt(ev *UsageEvent, t time.Time) *UsageRecord {
+	r := &UsageRecord{UsageEvent: *ev}
 	if ev.InputTokens == 0 && ev.OutputTokens == 0 && ev.CacheReadTokens == 0 && ev.CacheWriteTokens == 0 {
 		return r
 	}
 	id := ev.BedrockModelID
-	if id == "" && convertor.IsBedrockModelID(ev.Model) {
+	if id == "" && IsBedrockModelID(ev.Model) {
 		id = ev.Model
 	}
 	p, ok := pt.Lookup(id, t)
@@ -166,12 +156,12 @@ func (pt *PriceTable) RecordAt(ev *convertor.UsageEvent, t time.Time) *convertor
 
 // Prices returns every price in the table, ordered by model, route and
 // EffectiveFrom; for tests and reports.
-func (pt *PriceTable) Prices() []convertor.Price {
-	var out []convertor.Price
+func (pt *PriceTable) Prices() []Price {
+	var out []Price
 	for _, ps := range pt.byModel {
 		out = append(out, ps...)
 	}
-	slices.SortFunc(out, func(a, b convertor.Price) int {
+	slices.SortFunc(out, func(a, b Price) int {
 		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.Route, b.Route), a.EffectiveFrom.Compare(b.EffectiveFrom))
 	})
 	return out

@@ -1,36 +1,37 @@
-package accountant
+package convertor
 
 import (
-	"context"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/openai-api-convertor/convertor"
-	"github.com/openai-api-convertor/convertor/internal/memstore"
 )
 
 const (
-	opus45   = "anthropic.claude-opus-4-5-20251101-v1:0"
-	opus46   = "anthropic.claude-opus-4-6-v1"
 	sonnet45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 	haiku45  = "anthropic.claude-haiku-4-5-20251001-v1:0"
-	haiku35  = "anthropic.claude-3-5-haiku-20241022-v1:0"
 )
 
-func tokens(in, out, cacheRead, cacheWrite int64) *convertor.UsageEvent {
-	return &convertor.UsageEvent{InputTokens: in, OutputTokens: out, CacheReadTokens: cacheRead, CacheWriteTokens: cacheWrite}
+// testPrices are AWS's on-demand rates of Sonnet 4.5 and Haiku 4.5 on the
+// global profile, and Sonnet 4.5's regional rate for every other route.
+var testPrices = []Price{
+	{Model: sonnet45, Route: "global", EffectiveFrom: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), InputMicros: 3_000_000, OutputMicros: 15_000_000, CacheReadMicros: 300_000, CacheWriteMicros: 3_750_000},
+	{Model: sonnet45, EffectiveFrom: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), InputMicros: 3_300_000, OutputMicros: 16_500_000, CacheReadMicros: 330_000, CacheWriteMicros: 4_125_000},
+	{Model: haiku45, Route: "global", EffectiveFrom: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), InputMicros: 1_000_000, OutputMicros: 5_000_000, CacheReadMicros: 100_000, CacheWriteMicros: 1_250_000},
+}
+
+func tokens(in, out, cacheRead, cacheWrite int64) *UsageEvent {
+	return &UsageEvent{InputTokens: in, OutputTokens: out, CacheReadTokens: cacheRead, CacheWriteTokens: cacheWrite}
 }
 
 func TestCost(t *testing.T) {
-	sonnetGlobal := convertor.Price{InputMicros: 3_000_000, OutputMicros: 15_000_000, CacheReadMicros: 300_000, CacheWriteMicros: 3_750_000}
-	opusGlobal := convertor.Price{InputMicros: 5_000_000, OutputMicros: 25_000_000, CacheReadMicros: 500_000, CacheWriteMicros: 6_250_000}
+	sonnetGlobal := Price{InputMicros: 3_000_000, OutputMicros: 15_000_000, CacheReadMicros: 300_000, CacheWriteMicros: 3_750_000}
+	opusGlobal := Price{InputMicros: 5_000_000, OutputMicros: 25_000_000, CacheReadMicros: 500_000, CacheWriteMicros: 6_250_000}
 	tests := []struct {
 		name string
-		ev   *convertor.UsageEvent
-		p    convertor.Price
+		ev   *UsageEvent
+		p    Price
 		want int64
 	}{
 		// 1000 × $3 + 500 × $15 per MTok = 3,000,000,000 + 7,500,000,000 → 10,500 µ$.
@@ -43,13 +44,13 @@ func TestCost(t *testing.T) {
 		{"ThinkingOutput", tokens(0, 4096, 0, 0), sonnetGlobal, 61_440},
 		{"Zero", tokens(0, 0, 0, 0), sonnetGlobal, 0},
 		// Rounding half up, once per request.
-		{"HalfRoundsUp", tokens(1, 0, 0, 0), convertor.Price{InputMicros: 500_000}, 1},
-		{"BelowHalfRoundsDown", tokens(1, 0, 0, 0), convertor.Price{InputMicros: 499_999}, 0},
-		{"OneAndAHalf", tokens(3, 0, 0, 0), convertor.Price{InputMicros: 500_000}, 2},
+		{"HalfRoundsUp", tokens(1, 0, 0, 0), Price{InputMicros: 500_000}, 1},
+		{"BelowHalfRoundsDown", tokens(1, 0, 0, 0), Price{InputMicros: 499_999}, 0},
+		{"OneAndAHalf", tokens(3, 0, 0, 0), Price{InputMicros: 500_000}, 2},
 		// 0.5 + 0.5 → exactly 1: the parts are summed before rounding.
-		{"SumBeforeRounding", tokens(1, 0, 1, 0), convertor.Price{InputMicros: 500_000, CacheReadMicros: 500_000}, 1},
+		{"SumBeforeRounding", tokens(1, 0, 1, 0), Price{InputMicros: 500_000, CacheReadMicros: 500_000}, 1},
 		// 1 token of 3.5 Haiku input: 0.8 µ$ → 1.
-		{"SubMicro", tokens(1, 0, 0, 0), convertor.Price{InputMicros: 800_000}, 1},
+		{"SubMicro", tokens(1, 0, 0, 0), Price{InputMicros: 800_000}, 1},
 		// 10^12 × 5,000,000 + 10^12 × 25,000,000 = 3 × 10^19 > MaxInt64
 		// before the division: 128-bit arithmetic gives 3 × 10^13 µ$.
 		{"LargeNoOverflow", tokens(1e12, 1e12, 0, 0), opusGlobal, 30_000_000_000_000},
@@ -65,68 +66,38 @@ func TestCost(t *testing.T) {
 	}
 }
 
-// TestDefaultPrices prices one million tokens of each kind on each default
-// model and route, so each expected cost is the sum of the four published
-// rates (in micro-dollars).
-func TestDefaultPrices(t *testing.T) {
-	pt := NewPriceTable(DefaultPrices)
-	at := time.Date(2025, 11, 25, 0, 0, 0, 0, time.UTC)
+func TestModelRoute(t *testing.T) {
 	tests := []struct {
-		bedrockModelID string
-		want           int64
+		name      string
+		id        string
+		wantModel string
+		wantRoute string
+		wantOK    bool
 	}{
-		// Opus 4.5 global: 5 + 25 + 0.5 + 6.25 = $36.75.
-		{"global." + opus45, 36_750_000},
-		// Regional +10%: 5.5 + 27.5 + 0.55 + 6.875 = $40.425.
-		{"us." + opus45, 40_425_000},
-		{"global." + opus46, 36_750_000},
-		{"eu." + opus46, 40_425_000},
-		// Sonnet 4.5 global: 3 + 15 + 0.3 + 3.75 = $22.05.
-		{"global." + sonnet45, 22_050_000},
-		// Regional: 3.3 + 16.5 + 0.33 + 4.125 = $24.255.
-		{"us." + sonnet45, 24_255_000},
-		{"apac." + sonnet45, 24_255_000},
-		{sonnet45, 24_255_000}, // in-region
-		// Haiku 4.5 global: 1 + 5 + 0.1 + 1.25 = $7.35.
-		{"global." + haiku45, 7_350_000},
-		// Regional: 1.1 + 5.5 + 0.11 + 1.375 = $8.085.
-		{"us." + haiku45, 8_085_000},
-		// 3.5 Haiku: 0.8 + 4 + 0.08 + 1 = $5.88.
-		{"us." + haiku35, 5_880_000},
-		// ARNs of a foundation model and of a system inference profile.
-		{"arn:aws:bedrock:us-east-1::foundation-model/" + haiku35, 5_880_000},
-		{"arn:aws:bedrock:us-east-1:123456789012:inference-profile/global." + sonnet45, 22_050_000},
+		{"InRegion", sonnet45, sonnet45, "", true},
+		{"Global", "global." + sonnet45, sonnet45, "global", true},
+		{"US", "us." + sonnet45, sonnet45, "us", true},
+		{"USGov", "us-gov." + sonnet45, sonnet45, "us-gov", true},
+		{"FoundationModelARN", "arn:aws:bedrock:us-east-1::foundation-model/" + sonnet45, sonnet45, "", true},
+		{"InferenceProfileARN", "arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu." + sonnet45, sonnet45, "eu", true},
+		{"ApplicationProfileARN", "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3", "", "", false},
+		{"PrefixOnly", "us.", "", "", false},
+		{"Empty", "", "", "", false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.bedrockModelID, func(t *testing.T) {
-			ev := tokens(1_000_000, 1_000_000, 1_000_000, 1_000_000)
-			ev.Time, ev.BedrockModelID = at, tt.bedrockModelID
-			r := pt.Record(ev)
-			if r.Unpriced || r.CostMicros != tt.want {
-				t.Errorf("Record() cost = %d (unpriced %t), want %d", r.CostMicros, r.Unpriced, tt.want)
-			}
-			if !r.PriceFrom.Equal(defaultEffectiveFrom) {
-				t.Errorf("Record() PriceFrom = %v, want %v", r.PriceFrom, defaultEffectiveFrom)
+		t.Run(tt.name, func(t *testing.T) {
+			model, route, ok := ModelRoute(tt.id)
+			if model != tt.wantModel || route != tt.wantRoute || ok != tt.wantOK {
+				t.Errorf("ModelRoute(%q) = %q, %q, %t; want %q, %q, %t", tt.id, model, route, ok, tt.wantModel, tt.wantRoute, tt.wantOK)
 			}
 		})
-	}
-	// Every default route of convertor.DefaultRoutes has a price.
-	for _, route := range convertor.DefaultRoutes {
-		if _, ok := pt.Lookup(route.BedrockModelID, at); !ok {
-			t.Errorf("default route %s (%s) has no default price", route.Model, route.BedrockModelID)
-		}
-	}
-	for _, p := range DefaultPrices {
-		if err := p.Validate(); err != nil {
-			t.Errorf("default price %s %s: %v", p.Model, p.Route, err)
-		}
 	}
 }
 
 func TestPriceTable_Lookup(t *testing.T) {
 	jan := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	jun := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	pt := NewPriceTable([]convertor.Price{
+	pt := NewPriceTable([]Price{
 		{Model: sonnet45, EffectiveFrom: jan, InputMicros: 1},
 		{Model: sonnet45, Route: "global", EffectiveFrom: jan, InputMicros: 2},
 		{Model: sonnet45, EffectiveFrom: jun, InputMicros: 3},
@@ -162,7 +133,7 @@ func TestPriceTable_Lookup(t *testing.T) {
 }
 
 func TestPriceTable_RecordAt(t *testing.T) {
-	pt := NewPriceTable(DefaultPrices)
+	pt := NewPriceTable(testPrices)
 	at := time.Date(2025, 11, 25, 0, 0, 0, 0, time.UTC)
 	t.Run("Unpriced", func(t *testing.T) {
 		ev := tokens(10, 10, 0, 0)
@@ -174,7 +145,7 @@ func TestPriceTable_RecordAt(t *testing.T) {
 	})
 	t.Run("NoTokensNeedsNoPrice", func(t *testing.T) {
 		ev := tokens(0, 0, 0, 0)
-		ev.Time, ev.Model, ev.Status = at, "claude-sonnet-4-5", convertor.UsageRefused
+		ev.Time, ev.Model, ev.Status = at, "claude-sonnet-4-5", UsageRefused
 		if r := pt.Record(ev); r.Unpriced || r.CostMicros != 0 {
 			t.Errorf("Record(refused) = cost %d, unpriced %t; want 0, false", r.CostMicros, r.Unpriced)
 		}
@@ -194,39 +165,32 @@ func TestPriceTable_RecordAt(t *testing.T) {
 			t.Errorf("Record() event mismatch (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("PriceFrom", func(t *testing.T) {
+		ev := tokens(1, 0, 0, 0)
+		ev.Time, ev.BedrockModelID = at, "us."+sonnet45
+		want := testPrices[1].EffectiveFrom
+		if r := pt.Record(ev); r.Unpriced || !r.PriceFrom.Equal(want) {
+			t.Errorf("Record() PriceFrom = %v (unpriced %t), want %v", r.PriceFrom, r.Unpriced, want)
+		}
+	})
 }
 
-func TestSeedPrices(t *testing.T) {
-	ctx := context.Background()
-	s := memstore.NewPriceStore()
-	// An admin's edit of a default row survives seeding.
-	edited := DefaultPrices[0]
-	edited.InputMicros, edited.Source = 4_000_000, "admin"
-	if err := s.PutPrice(ctx, edited); err != nil {
-		t.Fatal(err)
-	}
-	added, err := SeedPrices(ctx, s)
-	if err != nil {
-		t.Fatalf("SeedPrices() error = %v", err)
-	}
-	if added != len(DefaultPrices)-1 {
-		t.Errorf("SeedPrices() added %d, want %d", added, len(DefaultPrices)-1)
-	}
-	if added, err = SeedPrices(ctx, s); err != nil || added != 0 {
-		t.Errorf("SeedPrices() again = %d, %v; want 0, nil", added, err)
-	}
-	got, _ := s.Prices(ctx)
-	if len(got) != len(DefaultPrices) {
-		t.Fatalf("Prices() = %d prices, want %d", len(got), len(DefaultPrices))
-	}
-	pt := NewPriceTable(got)
-	if p, _ := pt.Lookup("global."+opus45, Latest); p.InputMicros != 4_000_000 {
-		t.Errorf("opus 4.5 global input = %d, want the admin's 4000000", p.InputMicros)
+func TestPriceTable_Prices(t *testing.T) {
+	later := testPrices[0]
+	later.EffectiveFrom, later.InputMicros = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), 1
+	replaced := testPrices[2]
+	replaced.InputMicros = 2
+	pt := NewPriceTable(append([]Price{later, replaced}, testPrices...))
+	// By model, route and date; of two prices with one key the later in
+	// the input wins.
+	want := []Price{testPrices[2], testPrices[1], testPrices[0], later}
+	if diff := cmp.Diff(want, pt.Prices()); diff != "" {
+		t.Errorf("Prices() mismatch (-want +got):\n%s", diff)
 	}
 }
 
 func BenchmarkPriceTable_Record(b *testing.B) {
-	pt := NewPriceTable(DefaultPrices)
+	pt := NewPriceTable(testPrices)
 	ev := tokens(1200, 340, 5000, 0)
 	ev.Time, ev.BedrockModelID = time.Date(2025, 11, 25, 0, 0, 0, 0, time.UTC), "global."+sonnet45
 	// 1200×3 + 340×15 + 5000×0.3 = 3600 + 5100 + 1500 = 10,200 µ$.

@@ -1,0 +1,19 @@
+package dynamo
+
+import (
+	"testing"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/internal/storetest"
+	"github.com/openai-api-convertor/convertor/internal/testenv"
+)
+
+// TestPriceStore runs the PriceStore contract against DynamoDB (dynamolocal).
+func TestPriceStore(t *testing.T) {
+	runSuite(t, storetest.PriceStore,
+		backend[convertor.PriceStore]{"dynamodb", func(t *testing.T) convertor.PriceStore {
+			db, tables := newTestTables(t, testenv.DynamoDB(t))
+			return NewPriceStore(db, tables.ModelPricing)
+		}},
+	)
+}

@@ -1,0 +1,208 @@
+package convertor
+
+import (
+	"context"
+	"time"
+)
+
+// Roll-up periods. Rollups are kept per hour and per day; PeriodMonth is
+// the period of a key's month-spend row, which MonthSpend reads and
+// Rollups does not return.
+const (
+	PeriodHour  = "hour"
+	PeriodDay   = "day"
+	PeriodMonth = "month"
+)
+
+// AllKeys is the KeyID of the per-model roll-ups over every key.
+const AllKeys = "*"
+
+// Rollup is one aggregate row: a key × model × period, or a model × period
+// over all keys (KeyID "*").
+type Rollup struct {
+	KeyID string `json:"key_id"`
+	Model string `json:"model"`
+	// Period is "hour" or "day" ("month" for a key's month spend, whose
+	// Model is empty); Start the period's start in UTC.
+	Period           string    `json:"period"`
+	Start            time.Time `json:"start"`
+	Requests         int64     `json:"requests"`
+	Errors           int64     `json:"errors"`
+	InputTokens      int64     `json:"input_tokens"`
+	OutputTokens     int64     `json:"output_tokens"`
+	CacheReadTokens  int64     `json:"cache_read_tokens"`
+	CacheWriteTokens int64     `json:"cache_write_tokens"`
+	CostMicros       int64     `json:"cost_micros"`
+}
+
+// RollupKey identifies a roll-up row: the fields of Rollup that describe it
+// rather than count.
+type RollupKey struct {
+	Period string
+	KeyID  string
+	// Model is empty for a month-spend row.
+	Model string
+	// Start is the period's start in UTC, as PeriodStart returns it, so
+	// that equal keys compare equal with ==.
+	Start time.Time
+}
+
+// Rollup returns the empty row of k.
+func (k RollupKey) Rollup() Rollup {
+	return Rollup{KeyID: k.KeyID, Model: k.Model, Period: k.Period, Start: k.Start}
+}
+
+// Key returns the key of row r.
+func (r *Rollup) Key() RollupKey {
+	return RollupKey{Period: r.Period, KeyID: r.KeyID, Model: r.Model, Start: r.Start}
+}
+
+// Add adds d's counts to r's; the fields describing r stay.
+func (r *Rollup) Add(d Rollup) { r.addSigned(d, 1) }
+
+// Sub subtracts d's counts from r's; the fields describing r stay.
+func (r *Rollup) Sub(d Rollup) { r.addSigned(d, -1) }
+
+func (r *Rollup) addSigned(d Rollup, sign int64) {
+	r.Requests += sign * d.Requests
+	r.Errors += sign * d.Errors
+	r.InputTokens += sign * d.InputTokens
+	r.OutputTokens += sign * d.OutputTokens
+	r.CacheReadTokens += sign * d.CacheReadTokens
+	r.CacheWriteTokens += sign * d.CacheWriteTokens
+	r.CostMicros += sign * d.CostMicros
+}
+
+// SameCounts reports whether r and o hold the same counts, whatever rows
+// they describe; r.SameCounts(Rollup{}) reports an empty row.
+func (r *Rollup) SameCounts(o Rollup) bool {
+	o.KeyID, o.Model, o.Period, o.Start = r.KeyID, r.Model, r.Period, r.Start
+	return *r == o
+}
+
+// Delta is what one record adds to each of its roll-ups. A request that
+// failed or was refused by a limit counts as an error; one the client
+// canceled does not (its tokens were served and are billed).
+func (r *UsageRecord) Delta() Rollup {
+	d := Rollup{
+		Requests:         1,
+		InputTokens:      r.InputTokens,
+		OutputTokens:     r.OutputTokens,
+		CacheReadTokens:  r.CacheReadTokens,
+		CacheWriteTokens: r.CacheWriteTokens,
+		CostMicros:       r.CostMicros,
+	}
+	if r.Status == UsageError || r.Status == UsageRefused {
+		d.Errors = 1
+	}
+	return d
+}
+
+// RollupKeys returns the keys of every row r adds its Delta to, in this
+// order: its key × model × hour, its key × model × day, its model × day
+// over every key (AllKeys), and its key's month spend. Periods are those
+// of r.Time in UTC.
+func (r *UsageRecord) RollupKeys() [4]RollupKey {
+	day := RollupKey{PeriodDay, r.KeyID, r.Model, PeriodStart(r.Time, PeriodDay)}
+	allKeys, month := day.Totals()
+	return [4]RollupKey{
+		{PeriodHour, r.KeyID, r.Model, PeriodStart(r.Time, PeriodHour)},
+		day,
+		allKeys,
+		month,
+	}
+}
+
+// Totals returns the keys of the rows that sum the day rows of one key:
+// for k, a key × model × day row, the model's day over every key and the
+// key's month spend. A store keeps both equal to the sums of the key day
+// rows they cover, so a change to k (ReplaceRollups) moves them by as much.
+func (k RollupKey) Totals() (allKeys, month RollupKey) {
+	return RollupKey{PeriodDay, AllKeys, k.Model, k.Start}, MonthSpendKey(k.KeyID, k.Start)
+}
+
+// MonthSpendKey returns the key of keyID's month-spend row for the
+// calendar month (UTC) containing t.
+func MonthSpendKey(keyID string, t time.Time) RollupKey {
+	return RollupKey{Period: PeriodMonth, KeyID: keyID, Start: PeriodStart(t, PeriodMonth)}
+}
+
+// PeriodStart returns the start, in UTC, of the hour, day or calendar
+// month (PeriodHour, PeriodDay, PeriodMonth) containing t. Any other
+// period is taken as an hour.
+func PeriodStart(t time.Time, period string) time.Time {
+	t = t.UTC()
+	switch period {
+	case PeriodDay:
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	case PeriodMonth:
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	return t.Truncate(time.Hour)
+}
+
+// NextPeriod returns the start of the period after the one starting at
+// start, a start as PeriodStart returns it.
+func NextPeriod(start time.Time, period string) time.Time {
+	switch period {
+	case PeriodDay:
+		return start.AddDate(0, 0, 1)
+	case PeriodMonth:
+		return start.AddDate(0, 1, 0)
+	}
+	return start.Add(time.Hour)
+}
+
+// CoveredPeriods returns the starts [lo, hi) of the periods lying wholly
+// inside [from, to): a period that straddles from or to is left out,
+// since records outside [from, to) also count in it. lo equals hi when
+// there is none.
+func CoveredPeriods(from, to time.Time, period string) (lo, hi time.Time) {
+	lo = PeriodStart(from, period)
+	if lo.Before(from) {
+		lo = NextPeriod(lo, period)
+	}
+	hi = PeriodStart(to, period)
+	if hi.Before(lo) {
+		hi = lo
+	}
+	return lo, hi
+}
+
+// Within reports whether k's period lies wholly inside [from, to), the
+// rows ReplaceRollups may rewrite from the records of [from, to).
+func (k RollupKey) Within(from, to time.Time) bool {
+	lo, hi := CoveredPeriods(from, to, k.Period)
+	return !k.Start.Before(lo) && k.Start.Before(hi)
+}
+
+// RollupFilter selects roll-ups: one period kind, Start in [From, To),
+// optionally one key (AllKeys for the per-model totals) and one model.
+type RollupFilter struct {
+	Period string
+	From   time.Time
+	To     time.Time
+	KeyID  string
+	Model  string
+}
+
+// StatsStore keeps the roll-ups and the month-to-date spend per key.
+type StatsStore interface {
+	// ApplyUsage adds each record's Delta to the rows of its RollupKeys
+	// (key × model × hour and day, model × day over all keys, the key's
+	// month-to-date spend), exactly once per record ID whatever the
+	// redeliveries, duplicates and crashes. It returns how many records
+	// were newly applied.
+	ApplyUsage(ctx context.Context, recs []*UsageRecord) (applied int, err error)
+	// Rollups returns the rows matching f, oldest first.
+	Rollups(ctx context.Context, f RollupFilter) ([]Rollup, error)
+	// MonthSpend returns the key's spend in micro-dollars in the calendar
+	// month (UTC) containing t; 0 when there is none.
+	MonthSpend(ctx context.Context, keyID string, t time.Time) (int64, error)
+	// ReplaceRollups overwrites the roll-ups and month spends derived from
+	// recs for the period [from, to) with values computed from recs alone,
+	// for replay: running it twice gives the same rows. Only rows of
+	// periods lying wholly inside [from, to) (RollupKey.Within) are
+	// rewritten; their Totals move by the difference.
+	ReplaceRollups(ctx context.Context, from, to time.Time, recs []*UsageRecord) error
+}

@@ -14,16 +14,27 @@ const maxModelNameLen = 128
 // EInvalid naming the field at fault.
 func (r *Route) Validate() error {
 	switch {
-	case r.Model == "":
-		return ParamErrorf("model", "model name required")
-	case len(r.Model) > maxModelNameLen:
-		return ParamErrorf("model", "model name is longer than %d characters", maxModelNameLen)
-	case !validModelName(r.Model):
-		return ParamErrorf("model", "model name %q: use letters, digits and . _ : / -", r.Model)
+	case ValidateModelName("model", r.Model) != nil:
+		return ValidateModelName("model", r.Model)
 	case r.BedrockModelID == "":
 		return ParamErrorf("bedrock_model_id", "bedrock_model_id required")
 	case len(r.BedrockModelID) > 2048 || !IsBedrockModelID(r.BedrockModelID):
 		return ParamErrorf("bedrock_model_id", "bedrock_model_id %q is not a Bedrock model id (anthropic.claude-…), inference-profile id (global.anthropic.claude-…) or ARN", truncate(r.BedrockModelID, 200))
+	}
+	return nil
+}
+
+// ValidateModelName checks a model name clients send and operators write
+// into routes and keys' allowed models: 1 to 128 letters, digits and
+// . _ : / -. Returns EInvalid blaming param.
+func ValidateModelName(param, name string) error {
+	switch {
+	case name == "":
+		return ParamErrorf(param, "model name required")
+	case len(name) > maxModelNameLen:
+		return ParamErrorf(param, "model name is longer than %d characters", maxModelNameLen)
+	case !validModelName(name):
+		return ParamErrorf(param, "model name %q: use letters, digits and . _ : / -", truncate(name, maxModelNameLen))
 	}
 	return nil
 }

@@ -283,7 +283,7 @@ func (s *Service) PreviewReprice(ctx context.Context, q PreviewQuery) (*RepriceP
 	if err != nil {
 		return nil, err
 	}
-	out := &RepricePreview{From: q.From.UTC(), To: q.To.UTC(), KeyID: q.KeyID, Records: rep.Records, Changed: rep.Repriced, Unpriced: rep.Unpriced, Models: []PreviewModel{}}
+	out := &RepricePreview{From: q.From.UTC(), To: q.To.UTC(), KeyID: q.KeyID, Records: rep.Records, Unpriced: rep.Unpriced, Models: []PreviewModel{}}
 	byModel := make(map[string]*PreviewModel)
 	for _, l := range rep.Lines {
 		m := byModel[l.Model]
@@ -293,6 +293,7 @@ func (s *Service) PreviewReprice(ctx context.Context, q PreviewQuery) (*RepriceP
 		}
 		m.Records += l.Requests
 		m.Changed += l.Repriced
+		out.Changed += int(l.Repriced)
 		m.CostBeforeMicros += l.CostBeforeMicros
 		m.CostAfterMicros += l.CostMicros
 		out.CostBeforeMicros += l.CostBeforeMicros

@@ -17,10 +17,10 @@ type AuditPage struct {
 
 // AuditQuery selects audit entries; times are parsed like usage windows.
 type AuditQuery struct {
-	From, To, TZ                         string
+	From, To, TZ                        string
 	Actor, Action, Resource, ResourceID string
-	Limit                                int
-	Cursor                               string
+	Limit                               int
+	Cursor                              string
 }
 
 // Audit returns a page of the audit log, newest first. Returns EInvalid

@@ -42,6 +42,7 @@ func devTestEnv(t *testing.T, dataDir string) *environment {
 		"GATEWAY_ADDR":      "127.0.0.1:0",
 		"DEV_NATS_PORT":     "0",
 		"DEV_DYNAMODB_ADDR": "127.0.0.1:0",
+		"ADMIN_ADDR":        "127.0.0.1:0",
 		// Saved only at shutdown: the restart must find what the final
 		// snapshot holds.
 		"DEV_SNAPSHOT_INTERVAL": "1h",

@@ -35,7 +35,9 @@ func newCLI(t *testing.T) *cli {
 		"DYNAMODB_USAGE_STATS_TABLE":   p + "usage-stats",
 		"DYNAMODB_MODEL_PRICING_TABLE": p + "model-pricing",
 		"DYNAMODB_MODEL_MAPPING_TABLE": p + "model-mapping",
+		"DYNAMODB_AUDIT_TABLE":         p + "audit",
 		"LOG_LEVEL":                    "error",
+		"USER":                         "tester",
 	}}
 	c.ok("tables", "create")
 	return c

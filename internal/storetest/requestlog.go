@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -168,28 +167,10 @@ func requestLog(t *testing.T, newStore func(t *testing.T) convertor.UsageStore) 
 // full and the last has no cursor.
 func ReadRequestLog(t testing.TB, s convertor.UsageStore, q convertor.RequestLogQuery) (recs []*convertor.UsageRecord, pages int) {
 	t.Helper()
-	limit, err := convertor.PageLimit(q.Limit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		page, next, err := s.RequestLog(context.Background(), q)
-		if err != nil {
-			t.Fatalf("RequestLog(page %d) error = %v", pages+1, err)
-		}
-		pages++
-		recs = append(recs, page...)
-		if next == "" {
-			return recs, pages
-		}
-		if len(page) != limit {
-			t.Fatalf("RequestLog(page %d) = %d records with a cursor, want a full page of %d", pages, len(page), limit)
-		}
-		if pages > 1000 {
-			t.Fatal("RequestLog() cursors never end")
-		}
-		q.Cursor = next
-	}
+	return readPages(t, "RequestLog", q.Limit, func(cursor string) ([]*convertor.UsageRecord, string, error) {
+		q.Cursor = cursor
+		return s.RequestLog(context.Background(), q)
+	})
 }
 
 // checkNewestFirst fails t unless recs are in non-increasing time order.
@@ -201,18 +182,3 @@ func checkNewestFirst(t testing.TB, recs []*convertor.UsageRecord) {
 		}
 	}
 }
-
-// BadCursors returns cursors no store issues: text that is not a cursor,
-// and good (a cursor the store issued) spoiled.
-func BadCursors(good string) []string {
-	return []string{
-		"not a cursor",
-		"bm90IGEgY3Vyc29y", // base64 of "not a cursor"
-		good + "!",
-		good[:len(good)/2] + "%" + good[len(good)/2:],
-		strings.Repeat("A", 10000),
-	}
-}
-
-// ErrOf2 returns the error of a call that returns two values too.
-func ErrOf2[T, U any](_ T, _ U, err error) error { return err }

@@ -19,7 +19,7 @@ import (
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway"
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
+	"github.com/openai-api-convertor/convertor/internal/stores"
 )
 
 // devPipelineTimeout bounds waiting for usage to reach the statistics; the
@@ -158,20 +158,8 @@ type totals struct {
 func waitTotals(t *testing.T, endpoint, keyID string, want totals) totals {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := dynamo.LoadConfig(func(k string) string {
-		if k == "DYNAMODB_ENDPOINT_URL" {
-			return endpoint
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := dynamo.NewClient(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stats := dynamo.NewStatsStore(db, cfg.Tables.UsageStats)
+	st := devStores(t, endpoint)
+	stats := st.Stats
 	deadline := time.Now().Add(devPipelineTimeout)
 	var got totals
 	for {
@@ -212,6 +200,26 @@ func waitTotals(t *testing.T, endpoint, keyID string, want totals) totals {
 		t.Errorf("MonthSpend(%s) = %d, want the roll-ups' %d", keyID, spend, got.Cost)
 	}
 	return got
+}
+
+// devStores opens the stores of a development stack whose DynamoDB is at
+// endpoint, under the default table names it uses.
+func devStores(t *testing.T, endpoint string) *stores.Stores {
+	t.Helper()
+	cfg, err := stores.LoadConfig(func(k string) string {
+		if k == "DYNAMODB_ENDPOINT_URL" {
+			return endpoint
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := stores.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // createKey runs `convertor keys create` against the stack's DynamoDB, as
@@ -303,20 +311,7 @@ func TestDev_AdminRoutes(t *testing.T) {
 	}
 	dev := startDevEnv(t, env)
 	ctx := context.Background()
-	cfg, err := dynamo.LoadConfig(func(k string) string {
-		if k == "DYNAMODB_ENDPOINT_URL" {
-			return dev.info.DynamoDBEndpoint
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := dynamo.NewClient(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes := dynamo.NewRouteStore(db, cfg.Tables.ModelMapping)
+	routes := devStores(t, dev.info.DynamoDBEndpoint).Routes
 	if _, err := routes.PutRoute(ctx, convertor.Route{Model: "team-haiku", BedrockModelID: "us.anthropic.claude-haiku-4-5-20251001-v1:0"}); err != nil {
 		t.Fatalf("PutRoute() error = %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 // it did not issue.
 func (s *UsageStore) RequestLog(ctx context.Context, q convertor.RequestLogQuery) ([]*convertor.UsageRecord, string, error) {
 	if q.KeyID == "" || len(q.KeyID) > maxKeyValueLen || !utf8.ValidString(q.KeyID) {
-		return nil, "", convertor.ParamErrorf("key_id", "a key id is required")
+		return nil, "", convertor.ParamErrorf("key_id", "a key id (UTF-8, at most %d bytes) is required", maxKeyValueLen)
 	}
 	limit, err := convertor.PageLimit(q.Limit)
 	if err != nil {

@@ -3,6 +3,7 @@ package convertor
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // Route maps a model name that clients send to the Bedrock model that serves it.
@@ -15,6 +16,8 @@ type Route struct {
 	// Source says where the route came from: "admin", "default" or
 	// "passthrough". It is reported, never used to decide.
 	Source string `json:"source"`
+	// UpdatedAt is when an admin route was last set; zero for the others.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Route sources.

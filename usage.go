@@ -139,12 +139,29 @@ type UsageStore interface {
 	// Unpriced) of the stored record with r's ID, for a replay that priced
 	// it again; the other fields stay as stored. Returns ENotFound.
 	RepriceUsage(ctx context.Context, r *UsageRecord) error
+	// RequestLog returns one key's records with Time in [q.From, q.To),
+	// newest first, at most q.Limit, and a cursor for the next page (""
+	// when there is none). Returns EInvalid for a missing key id or a
+	// cursor it did not issue.
+	RequestLog(ctx context.Context, q RequestLogQuery) (recs []*UsageRecord, next string, err error)
+}
+
+// RequestLogQuery selects a page of one key's request log.
+type RequestLogQuery struct {
+	KeyID    string
+	From, To time.Time
+	// Limit is the page size (at most MaxPageSize; 0 means DefaultPageSize).
+	Limit int
+	// Cursor continues a previous page; "" starts at the newest record.
+	Cursor string
 }
 
 // PriceStore keeps the pricing table.
 type PriceStore interface {
 	// Prices returns every price, all effective dates.
 	Prices(ctx context.Context) ([]Price, error)
-	// PutPrice adds or replaces the price for (Model, Route, EffectiveFrom).
-	PutPrice(ctx context.Context, p Price) error
+	// CreatePrice adds a price. Prices are never rewritten: a price with
+	// the same Model, Route and EffectiveFrom makes it fail with EConflict.
+	// Returns EInvalid if p does not validate.
+	CreatePrice(ctx context.Context, p Price) error
 }

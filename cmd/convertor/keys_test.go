@@ -35,6 +35,7 @@ func newCLI(t *testing.T) *cli {
 		"DYNAMODB_USAGE_STATS_TABLE":   p + "usage-stats",
 		"DYNAMODB_MODEL_PRICING_TABLE": p + "model-pricing",
 		"DYNAMODB_MODEL_MAPPING_TABLE": p + "model-mapping",
+		"DYNAMODB_AUDIT_TABLE":         p + "audit",
 		"LOG_LEVEL":                    "error",
 	}}
 	c.ok("tables", "create")
@@ -206,7 +207,7 @@ func TestTables_Create(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t) // created them once
 	stdout, _ := c.ok("tables", "create")
-	for _, name := range []string{"api-keys", "usage", "usage-stats", "model-pricing", "model-mapping"} {
+	for _, name := range []string{"api-keys", "usage", "usage-stats", "model-pricing", "model-mapping", "audit"} {
 		if !regexp.MustCompile(`(?m)^exists\s+cli-[0-9a-f]+-` + name + `$`).MatchString(stdout) {
 			t.Errorf("tables create (again) does not report %s as existing:\n%s", name, stdout)
 		}

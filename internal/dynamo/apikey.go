@@ -240,8 +240,11 @@ func (s *APIKeyStore) previousOf(ctx context.Context, op, hash string, it item) 
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	current, err := it.str(attrHash)
-	if err != nil || current == "" {
-		return nil, fmt.Errorf("%s: previous-secret item of %s: no current hash (%v)", op, id, err)
+	if err != nil {
+		return nil, fmt.Errorf("%s: previous-secret item of %s: %w", op, id, err)
+	}
+	if current == "" {
+		return nil, fmt.Errorf("%s: previous-secret item of %s has no current hash", op, id)
 	}
 	rec, err := s.recordByHash(ctx, op, current)
 	if err != nil || rec == nil {
@@ -316,7 +319,8 @@ func better(a, b *record) bool {
 // UpdateAPIKey applies upd and increments Revision. Returns ENotFound,
 // EInvalid if the result does not validate (the key is then unchanged),
 // EPrecondition if upd.IfRevision is set and not the stored revision, and
-// EConflict if the key kept changing concurrently.
+// EConflict if the key kept changing concurrently or is half-way through a
+// rotation without transactions.
 func (s *APIKeyStore) UpdateAPIKey(ctx context.Context, id string, upd convertor.APIKeyUpdate) (*convertor.APIKey, error) {
 	return s.mutate(ctx, "update api key "+id, id, upd.IfRevision, func(k *convertor.APIKey) bool {
 		k.Apply(upd)
@@ -327,7 +331,8 @@ func (s *APIKeyStore) UpdateAPIKey(ctx context.Context, id string, upd convertor
 // RevokeAPIKey marks the key revoked at t and increments Revision; revoking
 // a revoked key keeps its first revocation time and changes nothing. The
 // previous secret, which reads the same record, is refused from then on.
-// Returns ENotFound.
+// Returns ENotFound, and EConflict if the key kept changing concurrently
+// or is half-way through a rotation without transactions.
 func (s *APIKeyStore) RevokeAPIKey(ctx context.Context, id string, t time.Time) error {
 	_, err := s.mutate(ctx, "revoke api key "+id, id, 0, func(k *convertor.APIKey) bool {
 		if !k.RevokedAt.IsZero() {

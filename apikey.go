@@ -42,6 +42,21 @@ type APIKey struct {
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
 	// LastUsedAt is updated asynchronously, at most about once a minute.
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// Revision counts the changes made to the key (1 when created); an
+	// update may be made conditional on it (APIKeyUpdate.IfRevision), so
+	// two operators editing one key cannot silently overwrite each other.
+	// Last-used times do not change it.
+	Revision int64 `json:"revision"`
+	// RotatedAt is when the secret was last replaced.
+	RotatedAt time.Time `json:"rotated_at,omitzero"`
+	// PreviousPrefix and PreviousUntil describe the secret a rotation
+	// replaced: it keeps working until PreviousUntil, so that clients can
+	// move to the new one without an outage. Zero when there is none.
+	PreviousPrefix string    `json:"previous_prefix,omitempty"`
+	PreviousUntil  time.Time `json:"previous_until,omitzero"`
+	// ByPrevious is set on a key returned by APIKeyByHash for its previous
+	// secret; Usable then also checks PreviousUntil. Never stored.
+	ByPrevious bool `json:"-"`
 }
 
 // Usable reports whether the key may be used at now, and if not, why
@@ -54,6 +69,8 @@ func (k *APIKey) Usable(now time.Time) (bool, string) {
 		return false, "This API key is disabled."
 	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
 		return false, "This API key has expired."
+	case k.ByPrevious && !now.Before(k.PreviousUntil):
+		return false, "This API key was rotated: its previous secret no longer works; use the new one."
 	}
 	return true, ""
 }
@@ -88,6 +105,28 @@ func (k *APIKey) Validate() error {
 	return nil
 }
 
+// Status is the key's state as shown to operators: "revoked", "disabled",
+// "expired" or "active".
+func (k *APIKey) Status(now time.Time) string {
+	switch {
+	case !k.RevokedAt.IsZero():
+		return KeyRevoked
+	case !k.Enabled:
+		return KeyDisabled
+	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
+		return KeyExpired
+	}
+	return KeyActive
+}
+
+// Key statuses, as APIKey.Status reports them.
+const (
+	KeyActive   = "active"
+	KeyDisabled = "disabled"
+	KeyExpired  = "expired"
+	KeyRevoked  = "revoked"
+)
+
 // HashAPIKey returns the hex SHA-256 of a secret, as stored in APIKey.Hash.
 func HashAPIKey(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
@@ -104,6 +143,24 @@ type APIKeyUpdate struct {
 	RPM                 *int64     `json:"rpm,omitempty"`
 	TPM                 *int64     `json:"tpm,omitempty"`
 	MonthlyBudgetMicros *int64     `json:"monthly_budget_micros,omitempty"`
+	// IfRevision, when not 0, makes the update conditional: it fails with
+	// EPrecondition unless the stored key's Revision is IfRevision.
+	IfRevision int64 `json:"-"`
+}
+
+// APIKeyRotation gives a key a new secret.
+type APIKeyRotation struct {
+	// Hash and Prefix are those of the new secret.
+	Hash, Prefix string
+	// At is when the rotation happens (RotatedAt).
+	At time.Time
+	// PreviousUntil keeps the replaced secret working until then; zero
+	// ends it at once. A secret replaced earlier stops working either way:
+	// a key has at most one previous secret.
+	PreviousUntil time.Time
+	// IfRevision, when not 0, fails the rotation with EPrecondition unless
+	// the stored key's Revision is IfRevision.
+	IfRevision int64
 }
 
 // Apply sets the fields of k that upd names; the stores share it so an
@@ -137,22 +194,31 @@ func (k *APIKey) Apply(upd APIKeyUpdate) {
 
 // APIKeyStore keeps key records.
 type APIKeyStore interface {
-	// CreateAPIKey stores a new key. Returns EConflict if the id or hash exists.
+	// CreateAPIKey stores a new key with Revision 1. Returns EConflict if
+	// the id or hash exists.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// APIKeyByHash returns the key whose secret hashes to hash, the
-	// request-path lookup. Returns ENotFound if there is none.
+	// request-path lookup. For the previous secret of a rotated key it
+	// returns the key with ByPrevious set (Usable checks PreviousUntil).
+	// Returns ENotFound if there is none.
 	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
 	// APIKey returns a key by id. Returns ENotFound if there is none.
 	APIKey(ctx context.Context, id string) (*APIKey, error)
 	// ListAPIKeys returns every key, revoked ones included, newest first.
 	ListAPIKeys(ctx context.Context) ([]*APIKey, error)
-	// UpdateAPIKey applies upd and returns the new record. Returns ENotFound.
+	// UpdateAPIKey applies upd, increments Revision and returns the new
+	// record. Returns ENotFound, EInvalid if the result does not validate
+	// and EPrecondition if upd.IfRevision does not match.
 	UpdateAPIKey(ctx context.Context, id string, upd APIKeyUpdate) (*APIKey, error)
-	// RevokeAPIKey marks the key revoked at t. Returns ENotFound.
+	// RevokeAPIKey marks the key revoked at t (its previous secret stops
+	// too) and increments Revision; revoking a revoked key changes nothing.
+	// Returns ENotFound.
 	RevokeAPIKey(ctx context.Context, id string, t time.Time) error
-	// RotateAPIKey replaces the key's hash and prefix (a new secret), keeping
-	// its id, limits and history. Returns ENotFound.
-	RotateAPIKey(ctx context.Context, id, newHash, newPrefix string) (*APIKey, error)
+	// RotateAPIKey gives the key a new secret, keeping its id, limits and
+	// history, and increments Revision. Returns ENotFound, EConflict if the
+	// key is revoked or the new hash belongs to a key, EInvalid and
+	// EPrecondition.
+	RotateAPIKey(ctx context.Context, id string, rot APIKeyRotation) (*APIKey, error)
 	// TouchAPIKeys records last-used times, batched off the request path.
 	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
 }

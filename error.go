@@ -21,6 +21,7 @@ const (
 	EInternal     = "internal"     // a bug or an unexpected failure of our own
 	ECanceled     = "canceled"     // the caller went away
 	EConflict     = "conflict"     // the resource exists already or changed meanwhile
+	EPrecondition = "precondition" // the resource changed since the caller read it (If-Match)
 )
 
 // Error is a domain error: a code the edge maps to a status, a message safe

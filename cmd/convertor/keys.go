@@ -197,7 +197,8 @@ func keysRotate(ctx context.Context, env *environment, open openStore, args []st
 	if err != nil {
 		return err
 	}
-	if _, err := store.RotateAPIKey(ctx, id, convertor.HashAPIKey(secret), keygen.Prefix(secret)); err != nil {
+	rot := convertor.APIKeyRotation{Hash: convertor.HashAPIKey(secret), Prefix: keygen.Prefix(secret), At: time.Now().UTC()}
+	if _, err := store.RotateAPIKey(ctx, id, rot); err != nil {
 		return fmt.Errorf("rotate: %w", err)
 	}
 	fmt.Fprintf(env.stdout, "Rotated API key %s; the old secret no longer works. New secret:\n\n    %s\n\n", id, secret)

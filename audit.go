@@ -54,6 +54,9 @@ func (e *AuditEntry) Validate() error {
 		return Errorf(EInvalid, "audit entry %s: actor and auth mode required", e.ID)
 	case e.Action == "" || e.Resource == "" || e.ResourceID == "":
 		return Errorf(EInvalid, "audit entry %s: action and resource required", e.ID)
+	case len(e.Before) > 0 && !json.Valid(e.Before), len(e.After) > 0 && !json.Valid(e.After):
+		// Stored as is, it would break every later listing that marshals it.
+		return Errorf(EInvalid, "audit entry %s: before and after must be JSON", e.ID)
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ func testDynamo(t testing.TB) dynamo.Config {
 	t.Helper()
 	p := "t-" + strings.ReplaceAll(uniqueName(t), "_", "-") + "-"
 	cfg := dynamo.Config{Endpoint: testenv.DynamoDB(t), Region: dynamo.DefaultRegion, Tables: dynamo.Tables{
-		APIKeys: p + "keys", Usage: p + "usage", UsageStats: p + "stats", ModelPricing: p + "pricing", ModelMapping: p + "mapping",
+		APIKeys: p + "keys", Usage: p + "usage", UsageStats: p + "stats", ModelPricing: p + "pricing", ModelMapping: p + "mapping", Audit: p + "audit",
 	}}
 	db, err := dynamo.NewClient(t.Context(), cfg)
 	if err != nil {

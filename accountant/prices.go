@@ -58,10 +58,13 @@ func defaultPrice(model, route string, in, out, cacheRead, cacheWrite int64) con
 	}
 }
 
-// SeedPrices stores each of DefaultPrices that the store does not hold yet
-// (same model, route and effective date) and reports how many it added. A
-// price an admin edited under the same key is left alone, and newer admin
-// prices take precedence anyway, so seeding at every start is harmless.
+// SeedPrices creates each of DefaultPrices that the store does not hold
+// yet (same model, route and effective date) and reports how many it
+// added. Prices are never rewritten, so a price an admin created under the
+// same key stays, and newer admin prices take precedence anyway: seeding
+// at every start is harmless. Another process seeding at the same moment
+// makes some creates fail with EConflict; the price exists then, which is
+// all seeding wants, so those are skipped, not failed.
 func SeedPrices(ctx context.Context, store convertor.PriceStore) (added int, err error) {
 	have, err := store.Prices(ctx)
 	if err != nil {
@@ -79,7 +82,11 @@ func SeedPrices(ctx context.Context, store convertor.PriceStore) (added int, err
 		if exists[key{p.Model, p.Route, p.EffectiveFrom.UnixNano()}] {
 			continue
 		}
-		if err := store.PutPrice(ctx, p); err != nil {
+		err := store.CreatePrice(ctx, p)
+		if convertor.ErrorCode(err) == convertor.EConflict {
+			continue
+		}
+		if err != nil {
 			return added, fmt.Errorf("seed price %s %s: %w", p.Model, p.Route, err)
 		}
 		added++

@@ -82,10 +82,11 @@ func TestDefaultPrices(t *testing.T) {
 func TestSeedPrices(t *testing.T) {
 	ctx := context.Background()
 	s := memstore.NewPriceStore()
-	// An admin's edit of a default row survives seeding.
-	edited := DefaultPrices[0]
-	edited.InputMicros, edited.Source = 4_000_000, "admin"
-	if err := s.PutPrice(ctx, edited); err != nil {
+	// An admin's price under a default's key, created before any seeding,
+	// survives it.
+	admin := DefaultPrices[0]
+	admin.InputMicros, admin.Source = 4_000_000, "admin"
+	if err := s.CreatePrice(ctx, admin); err != nil {
 		t.Fatal(err)
 	}
 	added, err := SeedPrices(ctx, s)
@@ -107,3 +108,34 @@ func TestSeedPrices(t *testing.T) {
 		t.Errorf("opus 4.5 global input = %d, want the admin's 4000000", p.InputMicros)
 	}
 }
+
+// staleListing is a price store whose listing was read before another
+// seeder created every default price: it lists none, and every create
+// conflicts.
+type staleListing struct{ *memstore.PriceStore }
+
+func (staleListing) Prices(context.Context) ([]convertor.Price, error) { return nil, nil }
+
+func TestSeedPrices_ConcurrentSeeder(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.NewPriceStore()
+	if _, err := SeedPrices(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	added, err := SeedPrices(ctx, staleListing{s})
+	if err != nil || added != 0 {
+		t.Errorf("SeedPrices(after another seeder) = %d, %v; want 0, nil", added, err)
+	}
+	failing := &failingCreate{PriceStore: memstore.NewPriceStore(), err: convertor.Errorf(convertor.EUnavailable, "the store is unavailable")}
+	if _, err := SeedPrices(ctx, failing); convertor.ErrorCode(err) != convertor.EUnavailable {
+		t.Errorf("SeedPrices(store down) error = %v, want unavailable", err)
+	}
+}
+
+// failingCreate is a price store whose creates fail with err.
+type failingCreate struct {
+	*memstore.PriceStore
+	err error
+}
+
+func (f *failingCreate) CreatePrice(context.Context, convertor.Price) error { return f.err }

@@ -108,6 +108,10 @@ type Config struct {
 	// trusted before it is read again, so the longest a revoked key keeps
 	// working on a replica.
 	KeyCacheTTL time.Duration
+	// RoutesRefresh is ROUTES_REFRESH, default 5s: how often the admin
+	// routes are reloaded when the gateway reads the stores, so the
+	// longest a route change takes to reach a replica.
+	RoutesRefresh time.Duration
 	// RedisURL is REDIS_URL (redis:// or rediss://); empty means the
 	// in-process rate limiter, exact only for a single replica.
 	RedisURL string
@@ -155,6 +159,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:       r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, 0),
 		KeyStore:              strings.ToLower(r.String("KEY_STORE", KeyStoreDynamoDB)),
 		KeyCacheTTL:           r.Duration("KEY_CACHE_TTL", DefaultKeyCacheTTL, envvar.Positive),
+		RoutesRefresh:         r.Duration("ROUTES_REFRESH", DefaultRoutesRefresh, envvar.Positive),
 		RedisURL:              r.String("REDIS_URL", ""),
 		RateLimitEnabled:      r.Bool("RATE_LIMIT_ENABLED", false),
 		RateLimitRequests:     r.Int64("RATE_LIMIT_REQUESTS", DefaultRateLimitRequests, 0),
@@ -181,6 +186,9 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyCacheTTL <= 0 {
 		errs = append(errs, fmt.Errorf("KEY_CACHE_TTL must be positive, got %s", c.KeyCacheTTL))
+	}
+	if c.RoutesRefresh <= 0 {
+		errs = append(errs, fmt.Errorf("ROUTES_REFRESH must be positive, got %s", c.RoutesRefresh))
 	}
 	if c.Addr == "" {
 		errs = append(errs, errors.New("GATEWAY_ADDR is empty"))

@@ -27,7 +27,7 @@ func TestLoadConfig(t *testing.T) {
 			ImageFetchMaxBytes: 3932160, ImageFetchTimeout: 10 * time.Second,
 			MaxRequestBodyBytes: 20 << 20, ThinkingCacheEntries: 10000, ThinkingCacheMaxBytes: 64 << 20,
 			ThinkingCacheTTL: time.Hour, ShutdownTimeout: 25 * time.Second,
-			KeyStore: KeyStoreDynamoDB, KeyCacheTTL: 5 * time.Second, RateLimitRequests: 100,
+			KeyStore: KeyStoreDynamoDB, KeyCacheTTL: 5 * time.Second, RoutesRefresh: 5 * time.Second, RateLimitRequests: 100,
 			RateLimitWindow: time.Minute, RateLimitFailOpen: true,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
@@ -42,7 +42,7 @@ func TestLoadConfig(t *testing.T) {
 			"ENABLE_TOOL_USE": "FALSE", "ENABLE_EXTENDED_THINKING": "1", "ENABLE_IMAGE_URL_FETCH": "true",
 			"IMAGE_FETCH_MAX_BYTES": "1000", "IMAGE_FETCH_TIMEOUT": "3", "MAX_REQUEST_BODY_BYTES": "2048",
 			"THINKING_CACHE_ENTRIES": "5", "THINKING_CACHE_MAX_BYTES": "4096", "THINKING_CACHE_TTL": "10m",
-			"SHUTDOWN_TIMEOUT": "0s", "KEY_STORE": "None", "KEY_CACHE_TTL": "2s", "REDIS_URL": "redis://127.0.0.1:6379/0",
+			"SHUTDOWN_TIMEOUT": "0s", "KEY_STORE": "None", "KEY_CACHE_TTL": "2s", "ROUTES_REFRESH": "30", "REDIS_URL": "redis://127.0.0.1:6379/0",
 			"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS": "50", "RATE_LIMIT_TOKENS": "90000",
 			"RATE_LIMIT_WINDOW": "30", "RATE_LIMIT_FAIL_OPEN": "false", // bare numbers are seconds
 		}))
@@ -54,7 +54,7 @@ func TestLoadConfig(t *testing.T) {
 			UpstreamTimeout: 90 * time.Second, RequireAPIKey: false, Features: convert.Features{Thinking: true},
 			ImageFetch: true, ImageFetchMaxBytes: 1000, ImageFetchTimeout: 3 * time.Second, MaxRequestBodyBytes: 2048,
 			ThinkingCacheEntries: 5, ThinkingCacheMaxBytes: 4096, ThinkingCacheTTL: 10 * time.Minute,
-			KeyStore: KeyStoreNone, KeyCacheTTL: 2 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
+			KeyStore: KeyStoreNone, KeyCacheTTL: 2 * time.Second, RoutesRefresh: 30 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
 			RateLimitEnabled: true, RateLimitRequests: 50, RateLimitTokens: 90000, RateLimitWindow: 30 * time.Second,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
@@ -75,7 +75,7 @@ func TestLoadConfig(t *testing.T) {
 			"ENABLE_VISION": "yes", "BEDROCK_MAX_RETRIES": "many", "GATEWAY_UPSTREAM_TIMEOUT": "soon",
 			"MAX_REQUEST_BODY_BYTES": "-1", "THINKING_CACHE_TTL": "-5s", "AWS_ENDPOINT_URL": "localhost:8010",
 			"KEY_STORE": "none", "RATE_LIMIT_WINDOW": "0", "RATE_LIMIT_ENABLED": "maybe",
-			"KEY_CACHE_TTL": "5x", "SHUTDOWN_TIMEOUT": "-1", "IMAGE_FETCH_TIMEOUT": "0",
+			"KEY_CACHE_TTL": "5x", "SHUTDOWN_TIMEOUT": "-1", "IMAGE_FETCH_TIMEOUT": "0", "ROUTES_REFRESH": "0",
 		}))
 		if err == nil {
 			t.Fatal("LoadConfig() = nil error")
@@ -93,6 +93,7 @@ func TestLoadConfig(t *testing.T) {
 			`KEY_CACHE_TTL: "5x" is not a duration (use 30s, 5m or whole seconds)`,
 			`SHUTDOWN_TIMEOUT: "-1" is negative`,
 			`IMAGE_FETCH_TIMEOUT: "0" is not positive`,
+			`ROUTES_REFRESH: "0" is not positive`,
 		} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not contain %s", err, want)

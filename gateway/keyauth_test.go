@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
 	"github.com/openai-api-convertor/convertor/internal/keygen"
 	"github.com/openai-api-convertor/convertor/internal/memstore"
 )
@@ -212,5 +214,143 @@ func TestKeyAuthenticator_FlushLastUsed(t *testing.T) {
 	}
 	if !got.LastUsedAt.Equal(clock.Now()) {
 		t.Errorf("last used = %v, want %v", got.LastUsedAt, clock.Now())
+	}
+}
+
+// rotate gives k a new secret, keeping the old one until until.
+func rotate(t *testing.T, store convertor.APIKeyStore, k *convertor.APIKey, at, until time.Time) string {
+	t.Helper()
+	secret, next := keygen.New()
+	rot := convertor.APIKeyRotation{Hash: next.Hash, Prefix: next.Prefix, At: at, PreviousUntil: until}
+	if _, err := store.RotateAPIKey(context.Background(), k.ID, rot); err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+const rotatedMessage = "This API key was rotated: its previous secret no longer works; use the new one."
+
+func TestKeyAuthenticator_RotatedKey(t *testing.T) {
+	ctx := context.Background()
+	a, store, clock := newTestKeyAuth(t, KeyAuthConfig{})
+	oldSecret, k := createKey(t, store, nil)
+	if _, err := a.Authenticate(ctx, []byte(oldSecret)); err != nil {
+		t.Fatal(err)
+	}
+	// A grace period shorter than the cache's TTL: the cached entry must
+	// not stretch it.
+	until := clock.Now().Add(DefaultKeyCacheTTL + 3*time.Second)
+	newSecret := rotate(t, store, k, clock.Now(), until)
+	clock.Add(DefaultKeyCacheTTL) // the entry cached before the rotation expires
+
+	for _, secret := range []string{oldSecret, newSecret} {
+		p, err := a.Authenticate(ctx, []byte(secret))
+		if err != nil || p.KeyID != k.ID {
+			t.Fatalf("Authenticate() during the grace period = %+v, %v; want key %s", p, err, k.ID)
+		}
+		if p.Key.ByPrevious != (secret == oldSecret) {
+			t.Errorf("Principal.Key.ByPrevious = %t for the %s secret", p.Key.ByPrevious, map[bool]string{true: "old", false: "new"}[secret == oldSecret])
+		}
+	}
+	reads := store.reads.Load()
+
+	clock.Add(3 * time.Second) // PreviousUntil, both entries still cached
+	_, err := a.Authenticate(ctx, []byte(oldSecret))
+	wantUnauthorized(t, err)
+	var e *convertor.Error
+	if !errors.As(err, &e) || e.Reason != "invalid_api_key" || e.Message != rotatedMessage {
+		t.Errorf("old secret after the grace period: %v, want invalid_api_key %q", err, rotatedMessage)
+	}
+	if p, err := a.Authenticate(ctx, []byte(newSecret)); err != nil || p.KeyID != k.ID {
+		t.Errorf("new secret after the grace period = %+v, %v", p, err)
+	}
+	if n := store.reads.Load(); n != reads {
+		t.Errorf("store reads = %d, want %d: the refusal comes from the cached entry", n, reads)
+	}
+
+	// Both secrets were used by the one key.
+	if err := a.FlushLastUsed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.APIKey(ctx, k.ID)
+	if err != nil || !got.LastUsedAt.Equal(clock.Now()) {
+		t.Errorf("APIKey() = %+v, %v; want last used %v", got, err, clock.Now())
+	}
+}
+
+// usageRecorder keeps the usage events a server emits.
+type usageRecorder struct {
+	mu     sync.Mutex
+	events []*convertor.UsageEvent
+}
+
+func (r *usageRecorder) Emit(ev *convertor.UsageEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+}
+
+func (r *usageRecorder) keyIDs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, len(r.events))
+	for i, ev := range r.events {
+		ids[i] = ev.KeyID
+	}
+	return ids
+}
+
+// TestServer_RotatedKey serves a key through a rotation with a grace
+// period: its old secret works until the period ends, then gets 401
+// invalid_api_key, and requests by either secret count against the one
+// key's limits and usage.
+func TestServer_RotatedKey(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	keys := memstore.NewAPIKeyStore()
+	oldSecret, k := createKey(t, keys, func(k *convertor.APIKey) { k.RPM = 3 })
+	usage := &usageRecorder{}
+	limiterNow := clock.Now() // the limiter's window stays put while the key clock moves
+	ts := newTestServer(t, nil, func(cfg *Config, d *Deps) {
+		d.Keys = keys
+		d.Auth = NewKeyAuthenticator(keys, KeyAuthConfig{Now: clock.Now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		d.Limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{Now: func() time.Time { return limiterNow }})
+		d.Usage = usage
+	})
+	until := clock.Now().Add(time.Hour)
+	newSecret := rotate(t, keys, k, clock.Now(), until)
+	post := func(secret string) *response {
+		return ts.do(t, http.MethodPost, "/v1/chat/completions", helloRequest, map[string]string{"Authorization": "Bearer " + secret})
+	}
+
+	for _, secret := range []string{oldSecret, newSecret} {
+		if r := post(secret); r.status != http.StatusOK {
+			t.Fatalf("status during the grace period = %d, want 200; body %s", r.status, r.body)
+		}
+	}
+
+	clock.Add(time.Hour)
+	r := post(oldSecret)
+	if r.status != http.StatusUnauthorized {
+		t.Fatalf("old secret after the grace period: status = %d, want 401; body %s", r.status, r.body)
+	}
+	if e := openAIError(t, r); deref(e.Code) != "invalid_api_key" || e.Message != rotatedMessage {
+		t.Errorf("old secret after the grace period: code, message = %q, %q; want invalid_api_key, %q", deref(e.Code), e.Message, rotatedMessage)
+	}
+	if r := post(newSecret); r.status != http.StatusOK {
+		t.Fatalf("new secret after the grace period: status = %d, want 200; body %s", r.status, r.body)
+	}
+	// Third request of the minute for the key, whichever secret made them:
+	// the fourth is over its RPM of 3.
+	if r := post(newSecret); r.status != http.StatusTooManyRequests {
+		t.Errorf("fourth request of the key in its window: status = %d, want 429; body %s", r.status, r.body)
+	}
+
+	// Three served and one refused by the limit, all the one key's.
+	waitFor(t, "four usage events", func() bool { return len(usage.keyIDs()) == 4 })
+	for _, id := range usage.keyIDs() {
+		if id != k.ID {
+			t.Errorf("usage event for key %q, want %s", id, k.ID)
+		}
 	}
 }

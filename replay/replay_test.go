@@ -93,7 +93,7 @@ func newStores(t *testing.T) stores {
 		t.Fatal(err)
 	}
 	for _, p := range append(oldPrices, newPrice) {
-		if err := s.prices.PutPrice(ctx, p); err != nil {
+		if err := s.prices.CreatePrice(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}

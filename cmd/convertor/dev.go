@@ -270,9 +270,12 @@ func runDevStack(ctx context.Context, env *environment, ready func(devInfo)) (er
 	}
 	info.Upstream = upstream
 	deps.Usage, deps.Gatherer = usage, usageMetrics
-	// The key store, and the month spend that budgets read.
+	// The key store, the month spend that budgets read, and the admin
+	// routes.
 	if usesKeyStore(cfg) {
 		addKeyStore(st, &deps)
+		stopRoutes := addRouteStore(ctx, st, cfg, &deps, env.log)
+		stack.push(func() error { stopRoutes(); return nil })
 	}
 	if !cfg.RequireAPIKey {
 		env.log.Warn("REQUIRE_API_KEY is false: the gateway serves any caller without an API key")

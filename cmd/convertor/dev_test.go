@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway"
-	"github.com/openai-api-convertor/convertor/internal/dynamo"
+	"github.com/openai-api-convertor/convertor/internal/stores"
 )
 
 // devPipelineTimeout bounds waiting for usage to reach the statistics; the
@@ -61,7 +62,12 @@ func devTestEnv(t *testing.T, dataDir string) *environment {
 // waits until it serves.
 func startDev(t *testing.T, dataDir string) *runningDev {
 	t.Helper()
-	env := devTestEnv(t, dataDir)
+	return startDevEnv(t, devTestEnv(t, dataDir))
+}
+
+// startDevEnv runs the development stack in env and waits until it serves.
+func startDevEnv(t *testing.T, env *environment) *runningDev {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &runningDev{cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan devInfo, 1)
@@ -153,20 +159,8 @@ type totals struct {
 func waitTotals(t *testing.T, endpoint, keyID string, want totals) totals {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := dynamo.LoadConfig(func(k string) string {
-		if k == "DYNAMODB_ENDPOINT_URL" {
-			return endpoint
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := dynamo.NewClient(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stats := dynamo.NewStatsStore(db, cfg.Tables.UsageStats)
+	st := devStores(t, endpoint)
+	stats := st.Stats
 	deadline := time.Now().Add(devPipelineTimeout)
 	var got totals
 	for {
@@ -207,6 +201,26 @@ func waitTotals(t *testing.T, endpoint, keyID string, want totals) totals {
 		t.Errorf("MonthSpend(%s) = %d, want the roll-ups' %d", keyID, spend, got.Cost)
 	}
 	return got
+}
+
+// devStores opens the stores of a development stack whose DynamoDB is at
+// endpoint, under the default table names it uses.
+func devStores(t *testing.T, endpoint string) *stores.Stores {
+	t.Helper()
+	cfg, err := stores.LoadConfig(func(k string) string {
+		if k == "DYNAMODB_ENDPOINT_URL" {
+			return endpoint
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := stores.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // createKey runs `convertor keys create` against the stack's DynamoDB, as
@@ -280,6 +294,52 @@ func TestDev_PipelineSurvivesRestart(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("unknown key: error %v, want a 401", err)
+	}
+}
+
+// TestDev_AdminRoutes puts an admin route into the stack's store, as the
+// admin API will, and waits for the gateway to list and serve it without
+// a restart.
+func TestDev_AdminRoutes(t *testing.T) {
+	t.Parallel()
+	env := devTestEnv(t, t.TempDir())
+	getenv := env.getenv
+	env.getenv = func(k string) string {
+		if k == "ROUTES_REFRESH" {
+			return "20ms"
+		}
+		return getenv(k)
+	}
+	dev := startDevEnv(t, env)
+	ctx := context.Background()
+	routes := devStores(t, dev.info.DynamoDBEndpoint).Routes
+	if _, err := routes.PutRoute(ctx, convertor.Route{Model: "team-haiku", BedrockModelID: "us.anthropic.claude-haiku-4-5-20251001-v1:0"}); err != nil {
+		t.Fatalf("PutRoute() error = %v", err)
+	}
+
+	c := dev.client(dev.info.APIKey)
+	deadline := time.Now().Add(devPipelineTimeout)
+	for {
+		page, err := c.Models.List(ctx)
+		if err != nil {
+			t.Fatalf("list models: %v", err)
+		}
+		if slices.ContainsFunc(page.Data, func(m openai.Model) bool { return m.ID == "team-haiku" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /v1/models never listed the admin route team-haiku")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model: "team-haiku", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	})
+	if err != nil || len(resp.Choices) == 0 {
+		t.Fatalf("chat with the admin route: %v", err)
+	}
+	if resp.Model != "team-haiku" {
+		t.Errorf("chat model = %q, want the requested team-haiku", resp.Model)
 	}
 }
 

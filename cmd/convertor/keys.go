@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
-	"github.com/openai-api-convertor/convertor/internal/keygen"
+	"github.com/openai-api-convertor/convertor/adminapi"
 )
 
 const keysUsage = `usage: convertor keys <subcommand> [flags] [ID]

@@ -208,7 +208,7 @@ func TestTables_Create(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t) // created them once
 	stdout, _ := c.ok("tables", "create")
-	for _, name := range []string{"api-keys", "usage", "usage-stats", "model-pricing", "model-mapping"} {
+	for _, name := range []string{"api-keys", "usage", "usage-stats", "model-pricing", "model-mapping", "audit"} {
 		if !regexp.MustCompile(`(?m)^exists\s+cli-[0-9a-f]+-` + name + `$`).MatchString(stdout) {
 			t.Errorf("tables create (again) does not report %s as existing:\n%s", name, stdout)
 		}

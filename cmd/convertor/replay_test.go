@@ -76,7 +76,7 @@ func TestReplay_Reprice(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := prices.PutPrice(ctx, convertor.Price{
+	if err := prices.CreatePrice(ctx, convertor.Price{
 		Model: "anthropic.claude-sonnet-4-5-20250929-v1:0", Route: "global", EffectiveFrom: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC),
 		InputMicros: 2_000_000, OutputMicros: 10_000_000, CacheReadMicros: 200_000, CacheWriteMicros: 2_500_000,
 	}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,8 @@ func runGateway(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		addKeyStore(st, &deps)
+		stopRoutes := addRouteStore(ctx, st, cfg, &deps, env.log)
+		defer stopRoutes()
 	}
 	emitter, err := addUsageEmitter(ctx, env, &deps)
 	if err != nil {
@@ -101,6 +104,37 @@ func addKeyStore(st *stores.Stores, deps *gateway.Deps) {
 	deps.Keys = st.Keys
 	deps.Spend = st.Stats
 	deps.Ready = append(deps.Ready, gateway.ReadinessCheck{Name: "api_key_store", Check: keyStoreCheck(st.Keys)})
+}
+
+// routesLoadTimeout bounds the first load of the admin routes at start:
+// past it the gateway serves the built-in routes, and the background
+// refresh keeps trying.
+const routesLoadTimeout = 5 * time.Second
+
+// addRouteStore makes the gateway resolve admin routes before the
+// built-in ones, from a cache loaded now and refreshed every
+// ROUTES_REFRESH until stop is called, never per request; /ready reports
+// the route store down while no load has succeeded.
+func addRouteStore(ctx context.Context, st *stores.Stores, cfg gateway.Config, deps *gateway.Deps, log *slog.Logger) (stop func()) {
+	cache := gateway.NewRouteCache(st.Routes, cfg.RoutesRefresh, log)
+	lctx, cancel := context.WithTimeout(ctx, routesLoadTimeout)
+	err := cache.Refresh(lctx)
+	cancel()
+	if err != nil {
+		log.Warn("admin routes not loaded at start; serving the built-in routes until they are", "err", err)
+	}
+	deps.Routes = gateway.NewRouteTable(cache, convertor.DefaultRoutes)
+	deps.Ready = append(deps.Ready, gateway.ReadinessCheck{Name: "route_store", Check: cache.Check})
+	rctx, rcancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cache.Run(rctx)
+	}()
+	return func() {
+		rcancel()
+		<-done
+	}
 }
 
 // keyStoreCheck looks up a key that cannot exist: ENotFound proves the

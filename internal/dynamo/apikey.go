@@ -21,9 +21,9 @@ var _ convertor.APIKeyStore = (*APIKeyStore)(nil)
 // Attributes of the api-keys table.
 const (
 	attrPK        = "pk"   // partition key, the table's only key
-	attrKind      = "kind" // kindRecord or kindPointer
+	attrKind      = "kind" // kindRecord, kindPointer or kindPrevious
 	attrID        = "id"
-	attrHash      = "hash" // pointer items only
+	attrHash      = "hash" // pointer and previous-secret items only
 	attrPrefix    = "prefix"
 	attrName      = "name"
 	attrOwner     = "owner"
@@ -37,12 +37,18 @@ const (
 	attrRevokedAt = "revoked_at"
 	attrLastUsed  = "last_used_at"
 	attrVersion   = "ver"
+	attrRevision  = "rev"
 	attrRotatedTo = "rotated_to"
+	attrRotatedAt = "rotated_at"
+	attrPrevHash  = "previous_hash"
+	attrPrevPref  = "previous_prefix"
+	attrPrevUntil = "previous_until"
 )
 
 const (
-	kindRecord  = "key"
-	kindPointer = "key_id"
+	kindRecord   = "key"
+	kindPointer  = "key_id"
+	kindPrevious = "previous"
 
 	hashKeyPrefix = "hash#"
 	idKeyPrefix   = "key#"
@@ -56,11 +62,19 @@ const maxAttempts = 5
 // APIKeyStore keeps API keys in one DynamoDB table, a convertor.APIKeyStore
 // safe for concurrent use.
 //
-// Each key is two items under a single string partition key "pk":
+// Each key is two items, three while a rotation's previous secret is kept,
+// under a single string partition key "pk":
 //
 //   - the record, pk "hash#<hex SHA-256 of the secret>": every field of the
-//     key and a version number "ver";
-//   - a pointer, pk "key#<id>": the current hash only.
+//     key; "ver", the version for optimistic locking, which last-used
+//     times move too; "rev", the revision operators see, which they do not
+//     (a record without it, from before revisions, is at revision 1); and
+//     "previous_hash", the hash of the previous secret it vouches for;
+//   - a pointer, pk "key#<id>": the current hash only;
+//   - after a rotation with a grace period, an alias of the previous
+//     secret, pk "hash#<hex SHA-256 of the previous secret>", kind
+//     "previous": the key's id, "hash", the current hash, and
+//     "previous_until".
 //
 // The request path therefore costs one strongly consistent GetItem by the
 // hash of the presented secret, and revoking or disabling a key is one
@@ -70,9 +84,20 @@ const maxAttempts = 5
 // right after a create could miss the key) and would leave a rotation, which
 // must move the record to a new hash, just as multi-item.
 //
+// A previous secret costs a second read: its alias names the current hash,
+// which no change but a rotation moves, and a rotation replaces the alias.
+// The alias counts only while the record it names is the key's current,
+// unrotated record and names it back in "previous_hash": the record, which
+// every change writes, decides; an alias left behind by an interrupted
+// rotation opens nothing. Aliases are never listed (ListAPIKeys reads
+// records only), and there is at most one per key: the rotation that
+// replaces it deletes it. An alias past its "previous_until" stays until
+// that next rotation; it no longer authenticates, because APIKey.Usable
+// checks the time the record returns (the store never reads the clock).
+//
 // Changes are read-modify-write under a condition on "ver", retried when a
-// concurrent change won. Only create and rotate touch two items: they use
-// TransactWriteItems, and on servers without it (dynalite answers
+// concurrent change won. Only create and rotate touch several items: they
+// use TransactWriteItems, and on servers without it (dynalite answers
 // UnknownOperationException) an ordered sequence of conditional writes,
 // chosen so that a crash between them never leaves a secret working that
 // should not: see createSequential and rotateSequential.
@@ -97,18 +122,26 @@ type record struct {
 	key *convertor.APIKey
 	ver int64
 	// rotatedTo is the new hash while a sequential rotation is under way
-	// (or was cut short); such a record no longer authenticates.
+	// (or was cut short); such a record no longer authenticates, nor does
+	// its previous secret.
 	rotatedTo string
+	// previousHash is the hash of the secret the last rotation replaced,
+	// when it was given a grace period; its alias item counts only while
+	// the current record names it here.
+	previousHash string
 }
 
-// CreateAPIKey stores k. Returns EInvalid if k does not validate and
-// EConflict if its id or hash exists.
+// CreateAPIKey stores k with Revision 1. Returns EInvalid if k does not
+// validate and EConflict if its id or hash exists (as a key's current or
+// previous secret).
 func (s *APIKeyStore) CreateAPIKey(ctx context.Context, k *convertor.APIKey) error {
 	if err := k.Validate(); err != nil {
 		return err
 	}
 	op := "create api key " + k.ID
-	ptr, rec := pointerItem(k.ID, k.Hash), recordItem(&record{key: k, ver: 1})
+	stored := *k
+	stored.Revision, stored.ByPrevious = 1, false
+	ptr, rec := pointerItem(k.ID, k.Hash), recordItem(&record{key: &stored, ver: 1})
 	if !s.noTx.Load() {
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{TableName: &s.table, Item: ptr, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
@@ -168,17 +201,60 @@ func (s *APIKeyStore) putNew(ctx context.Context, it item) error {
 	return err
 }
 
-// APIKeyByHash returns the key whose secret hashes to hash, with one
-// strongly consistent read. Returns ENotFound.
+// APIKeyByHash returns the key whose secret hashes to hash: one strongly
+// consistent read for a current secret, two for a previous one, which
+// returns the key's current record with ByPrevious set. Returns ENotFound.
 func (s *APIKeyStore) APIKeyByHash(ctx context.Context, hash string) (*convertor.APIKey, error) {
-	rec, err := s.recordByHash(ctx, "get api key by hash", hash)
+	const op = "get api key by hash"
+	it, err := s.get(ctx, op, hashKeyPrefix+hash)
 	if err != nil {
 		return nil, err
+	}
+	kind, err := it.str(attrKind)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	var rec *record
+	switch kind {
+	case kindRecord:
+		if rec, err = parseRecord(it); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+	case kindPrevious:
+		if rec, err = s.previousOf(ctx, op, hash, it); err != nil {
+			return nil, err
+		}
 	}
 	if rec == nil || rec.rotatedTo != "" {
 		return nil, convertor.Errorf(convertor.ENotFound, "api key not found")
 	}
 	return rec.key, nil
+}
+
+// previousOf returns the record that the previous-secret alias it of hash
+// leads to, with ByPrevious set, or nil if that record no longer vouches
+// for hash.
+func (s *APIKeyStore) previousOf(ctx context.Context, op, hash string, it item) (*record, error) {
+	id, err := it.str(attrID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	current, err := it.str(attrHash)
+	if err != nil {
+		return nil, fmt.Errorf("%s: previous-secret item of %s: %w", op, id, err)
+	}
+	if current == "" {
+		return nil, fmt.Errorf("%s: previous-secret item of %s has no current hash", op, id)
+	}
+	rec, err := s.recordByHash(ctx, op, current)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	if rec.key.ID != id || rec.previousHash != hash {
+		return nil, nil
+	}
+	rec.key.ByPrevious = true
+	return rec, nil
 }
 
 // APIKey returns the key with id. Returns ENotFound.
@@ -191,7 +267,8 @@ func (s *APIKeyStore) APIKey(ctx context.Context, id string) (*convertor.APIKey,
 }
 
 // ListAPIKeys returns every key, newest first. It scans the table, which
-// holds two small items per key: fine for the admin pages it serves.
+// holds two or three small items per key: fine for the admin pages it
+// serves. Only records are read; previous-secret aliases are not keys.
 func (s *APIKeyStore) ListAPIKeys(ctx context.Context) ([]*convertor.APIKey, error) {
 	byID := make(map[string]*record)
 	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
@@ -239,20 +316,25 @@ func better(a, b *record) bool {
 	return a.ver > b.ver
 }
 
-// UpdateAPIKey applies upd. Returns ENotFound, EInvalid if the result does
-// not validate (the key is then unchanged), and EConflict if the key kept
-// changing concurrently.
+// UpdateAPIKey applies upd and increments Revision. Returns ENotFound,
+// EInvalid if the result does not validate (the key is then unchanged),
+// EPrecondition if upd.IfRevision is set and not the stored revision, and
+// EConflict if the key kept changing concurrently or is half-way through a
+// rotation without transactions.
 func (s *APIKeyStore) UpdateAPIKey(ctx context.Context, id string, upd convertor.APIKeyUpdate) (*convertor.APIKey, error) {
-	return s.mutate(ctx, "update api key "+id, id, func(k *convertor.APIKey) bool {
+	return s.mutate(ctx, "update api key "+id, id, upd.IfRevision, func(k *convertor.APIKey) bool {
 		k.Apply(upd)
 		return true
 	})
 }
 
-// RevokeAPIKey marks the key revoked at t; revoking a revoked key keeps its
-// first revocation time. Returns ENotFound.
+// RevokeAPIKey marks the key revoked at t and increments Revision; revoking
+// a revoked key keeps its first revocation time and changes nothing. The
+// previous secret, which reads the same record, is refused from then on.
+// Returns ENotFound, and EConflict if the key kept changing concurrently
+// or is half-way through a rotation without transactions.
 func (s *APIKeyStore) RevokeAPIKey(ctx context.Context, id string, t time.Time) error {
-	_, err := s.mutate(ctx, "revoke api key "+id, id, func(k *convertor.APIKey) bool {
+	_, err := s.mutate(ctx, "revoke api key "+id, id, 0, func(k *convertor.APIKey) bool {
 		if !k.RevokedAt.IsZero() {
 			return false
 		}
@@ -263,12 +345,22 @@ func (s *APIKeyStore) RevokeAPIKey(ctx context.Context, id string, t time.Time) 
 }
 
 // mutate is a read-modify-write of the key's record, conditional on the
-// version read. change reports whether there is anything to write.
-func (s *APIKeyStore) mutate(ctx context.Context, op, id string, change func(*convertor.APIKey) bool) (*convertor.APIKey, error) {
+// version read; the revision check sits inside the loop, so it holds at the
+// moment of the write. change reports whether there is anything to write.
+func (s *APIKeyStore) mutate(ctx context.Context, op, id string, ifRevision int64, change func(*convertor.APIKey) bool) (*convertor.APIKey, error) {
+	rotating := false
 	for range maxAttempts {
 		rec, err := s.recordByID(ctx, op, id)
 		if err != nil {
 			return nil, err
+		}
+		// A sequential rotation copied this record already: a change
+		// written here now would be lost when it completes.
+		if rotating = rec.rotatedTo != ""; rotating {
+			continue
+		}
+		if ifRevision != 0 && rec.key.Revision != ifRevision {
+			return nil, errRevision(id, rec.key.Revision, ifRevision)
 		}
 		if !change(rec.key) {
 			return rec.key, nil
@@ -278,6 +370,7 @@ func (s *APIKeyStore) mutate(ctx context.Context, op, id string, change func(*co
 		}
 		prev := rec.ver
 		rec.ver++
+		rec.key.Revision++
 		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                 &s.table,
 			Item:                      recordItem(rec),
@@ -292,75 +385,117 @@ func (s *APIKeyStore) mutate(ctx context.Context, op, id string, change func(*co
 			return nil, storeError(op, s.table, err)
 		}
 	}
+	if rotating {
+		return nil, convertor.Errorf(convertor.EConflict,
+			"api key %s is being rotated, or a rotation of it was cut short; try again, and if this persists rotate it again", id)
+	}
 	return nil, errChanged(id)
 }
 
-// RotateAPIKey moves the key to a new secret hash and prefix, keeping its
-// id, limits and history; the old secret stops working at once. Returns
-// ENotFound, EInvalid if newHash is not a hex SHA-256, and EConflict if the
-// key is revoked, newHash belongs to a key, or the key kept changing.
-func (s *APIKeyStore) RotateAPIKey(ctx context.Context, id, newHash, newPrefix string) (*convertor.APIKey, error) {
+// RotateAPIKey moves the key to a new secret, keeping its id, limits and
+// history, and increments Revision. With rot.PreviousUntil set the
+// replaced secret keeps working until then; a secret replaced earlier stops
+// either way. Returns ENotFound, EInvalid if rot.Hash is not a hex
+// SHA-256, EPrecondition if rot.IfRevision is set and not the stored
+// revision, and EConflict if the key is revoked, rot.Hash belongs to a key
+// (as its current or previous secret), or the key kept changing.
+func (s *APIKeyStore) RotateAPIKey(ctx context.Context, id string, rot convertor.APIKeyRotation) (*convertor.APIKey, error) {
 	op := "rotate api key " + id
 	for range maxAttempts {
 		rec, err := s.recordByID(ctx, op, id)
 		if err != nil {
 			return nil, err
 		}
+		if rot.IfRevision != 0 && rec.key.Revision != rot.IfRevision {
+			return nil, errRevision(id, rec.key.Revision, rot.IfRevision)
+		}
 		if !rec.key.RevokedAt.IsZero() {
 			return nil, convertor.Errorf(convertor.EConflict, "api key %s is revoked", id)
 		}
-		next := *rec.key
-		next.Hash, next.Prefix = newHash, newPrefix
-		if err := next.Validate(); err != nil {
+		next := rotated(rec, rot)
+		if err := next.key.Validate(); err != nil {
 			return nil, err
 		}
-		if newHash == rec.key.Hash {
+		// Either hash is an item this rotation writes already, and one
+		// transaction cannot touch an item twice.
+		if rot.Hash == rec.key.Hash || rot.Hash == rec.previousHash {
 			return nil, errSecretExists()
 		}
 		done := false
 		if !s.noTx.Load() {
-			done, err = s.rotateTx(ctx, rec, &next)
+			done, err = s.rotateTx(ctx, rec, next)
 			if isUnknownOperation(err) {
 				s.noTx.Store(true)
 			}
 		}
 		if s.noTx.Load() {
-			done, err = s.rotateSequential(ctx, rec, &next)
+			done, err = s.rotateSequential(ctx, rec, next)
 		}
 		if err != nil {
 			return nil, storeError(op, s.table, err)
 		}
 		if done {
-			return &next, nil
+			return next.key, nil
 		}
 	}
 	return nil, errChanged(id)
 }
 
-// rotateTx rotates in one transaction; done is false when a concurrent
-// change won and the caller should read again.
-func (s *APIKeyStore) rotateTx(ctx context.Context, old *record, next *convertor.APIKey) (done bool, err error) {
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+// rotated returns the record that replaces old in rotation rot.
+func rotated(old *record, rot convertor.APIKeyRotation) *record {
+	k := *old.key
+	k.Hash, k.Prefix, k.RotatedAt = rot.Hash, rot.Prefix, rot.At
+	k.Revision++
+	next := &record{key: &k, ver: old.ver + 1}
+	k.PreviousPrefix, k.PreviousUntil = "", time.Time{}
+	if !rot.PreviousUntil.IsZero() {
+		k.PreviousPrefix, k.PreviousUntil = old.key.Prefix, rot.PreviousUntil
+		next.previousHash = old.key.Hash
+	}
+	return next
+}
+
+// rotateTx rotates in one transaction: the new record, the old record
+// replaced by the alias of the previous secret (or deleted), the pointer
+// moved, and the alias of the secret replaced before deleted. done is false
+// when a concurrent change won and the caller should read again.
+func (s *APIKeyStore) rotateTx(ctx context.Context, old, next *record) (done bool, err error) {
+	ifVer := item{":ver": attrN(old.ver)}
+	ops := []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName:           &s.table,
-			Item:                recordItem(&record{key: next, ver: old.ver + 1}),
+			Item:                recordItem(next),
 			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}},
-		{Delete: &types.Delete{
-			TableName:                 &s.table,
-			Key:                       pk(hashKeyPrefix + old.key.Hash),
-			ConditionExpression:       aws.String("#ver = :ver"),
-			ExpressionAttributeNames:  map[string]string{"#ver": attrVersion},
-			ExpressionAttributeValues: item{":ver": attrN(old.ver)},
 		}},
 		{Put: &types.Put{
 			TableName:                 &s.table,
-			Item:                      pointerItem(next.ID, next.Hash),
+			Item:                      pointerItem(next.key.ID, next.key.Hash),
 			ConditionExpression:       aws.String("#hash = :old"),
 			ExpressionAttributeNames:  map[string]string{"#hash": attrHash},
 			ExpressionAttributeValues: item{":old": attrS(old.key.Hash)},
 		}},
-	}})
+	}
+	if next.previousHash != "" {
+		ops = append(ops, types.TransactWriteItem{Put: &types.Put{
+			TableName:                 &s.table,
+			Item:                      previousItem(next),
+			ConditionExpression:       aws.String("#ver = :ver"),
+			ExpressionAttributeNames:  map[string]string{"#ver": attrVersion},
+			ExpressionAttributeValues: ifVer,
+		}})
+	} else {
+		ops = append(ops, types.TransactWriteItem{Delete: &types.Delete{
+			TableName:                 &s.table,
+			Key:                       pk(hashKeyPrefix + old.key.Hash),
+			ConditionExpression:       aws.String("#ver = :ver"),
+			ExpressionAttributeNames:  map[string]string{"#ver": attrVersion},
+			ExpressionAttributeValues: ifVer,
+		}})
+	}
+	if old.previousHash != "" {
+		ops = append(ops, types.TransactWriteItem{Delete: s.deleteOwnItem(old.previousHash, old.key.ID)})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
 	if err == nil {
 		return true, nil
 	}
@@ -374,13 +509,42 @@ func (s *APIKeyStore) rotateTx(ctx context.Context, old *record, next *convertor
 	return false, nil
 }
 
-// rotateSequential rotates without transactions. It first marks the old
-// record rotated, which ends the old secret before anything else happens;
-// then writes the new record, moves the pointer and deletes the old record.
-// Cut short, it leaves at worst a key that no secret opens (rotate again)
-// or a stray record of a secret never shown to anyone; ListAPIKeys and
-// APIKeyByHash see through both.
-func (s *APIKeyStore) rotateSequential(ctx context.Context, old *record, next *convertor.APIKey) (done bool, err error) {
+// deleteOwnItem deletes what is stored under hash if it belongs to key id:
+// the alias of a secret replaced earlier, or the record an interrupted
+// sequential rotation left. An absent item is no failure.
+func (s *APIKeyStore) deleteOwnItem(hash, id string) *types.Delete {
+	return &types.Delete{
+		TableName:                 &s.table,
+		Key:                       pk(hashKeyPrefix + hash),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #id = :id"),
+		ExpressionAttributeNames:  map[string]string{"#id": attrID},
+		ExpressionAttributeValues: item{":id": attrS(id)},
+	}
+}
+
+// rotateSequential rotates without transactions, in an order that never
+// leaves a secret working that should not:
+//
+//  1. mark the old record rotated: the old secret, and the previous one
+//     whose alias leads to this record, stop before anything else happens;
+//  2. write the new record (failing that, unmark the old one: the rotation
+//     did not happen);
+//  3. move the pointer: the rotation is complete;
+//  4. delete the alias of the secret replaced earlier, dead since step 1,
+//     and what an earlier rotation cut short left;
+//  5. replace the marked record by the alias of the previous secret, which
+//     then works again, or delete it when there is no grace period.
+//
+// Cut short before 3, it leaves a key that no secret opens (rotate again;
+// changes meanwhile fail with EConflict rather than be lost) and perhaps a
+// stray record of a secret never shown to anyone; ListAPIKeys and
+// APIKeyByHash see through both, and the next rotation deletes the stray.
+// Cut short after 3, the replaced secret has stopped early, never late.
+// If it was to be kept, the next rotation deletes what is left (the new
+// record names it); if not, the marked record may stay, opening nothing,
+// with the alias it named. No leftover opens anything: no current record
+// names it.
+func (s *APIKeyStore) rotateSequential(ctx context.Context, old, next *record) (done bool, err error) {
 	oldKey := pk(hashKeyPrefix + old.key.Hash)
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
@@ -388,7 +552,7 @@ func (s *APIKeyStore) rotateSequential(ctx context.Context, old *record, next *c
 		UpdateExpression:          aws.String("SET #rot = :new, #ver = :next"),
 		ConditionExpression:       aws.String("#ver = :ver"),
 		ExpressionAttributeNames:  map[string]string{"#rot": attrRotatedTo, "#ver": attrVersion},
-		ExpressionAttributeValues: item{":new": attrS(next.Hash), ":ver": attrN(old.ver), ":next": attrN(old.ver + 1)},
+		ExpressionAttributeValues: item{":new": attrS(next.key.Hash), ":ver": attrN(old.ver), ":next": attrN(old.ver + 1)},
 	})
 	if isConditionFailed(err) {
 		return false, nil
@@ -396,15 +560,16 @@ func (s *APIKeyStore) rotateSequential(ctx context.Context, old *record, next *c
 	if err != nil {
 		return false, err
 	}
-	if err := s.putNew(ctx, recordItem(&record{key: next, ver: old.ver + 2})); err != nil {
+	next.ver = old.ver + 2
+	if err := s.putNew(ctx, recordItem(next)); err != nil {
 		// Give the old secret back: the rotation did not happen. A whole
 		// put rather than REMOVE, which some local servers ignore.
 		_, _ = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                 &s.table,
-			Item:                      recordItem(&record{key: old.key, ver: old.ver + 2}),
+			Item:                      recordItem(&record{key: old.key, ver: old.ver + 2, previousHash: old.previousHash}),
 			ConditionExpression:       aws.String("#rot = :new"),
 			ExpressionAttributeNames:  map[string]string{"#rot": attrRotatedTo},
-			ExpressionAttributeValues: item{":new": attrS(next.Hash)},
+			ExpressionAttributeValues: item{":new": attrS(next.key.Hash)},
 		})
 		if isConditionFailed(err) {
 			return false, errSecretExists()
@@ -413,23 +578,94 @@ func (s *APIKeyStore) rotateSequential(ctx context.Context, old *record, next *c
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 &s.table,
-		Item:                      pointerItem(next.ID, next.Hash),
+		Item:                      pointerItem(next.key.ID, next.key.Hash),
 		ConditionExpression:       aws.String("#hash = :old"),
 		ExpressionAttributeNames:  map[string]string{"#hash": attrHash},
 		ExpressionAttributeValues: item{":old": attrS(old.key.Hash)},
 	})
+	if isConditionFailed(err) {
+		// A concurrent rotation completed first: drop the record written
+		// for nothing and start again from the key it left.
+		_, _ = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 &s.table,
+			Key:                       pk(hashKeyPrefix + next.key.Hash),
+			ConditionExpression:       aws.String("#ver = :ver AND #id = :id"),
+			ExpressionAttributeNames:  map[string]string{"#ver": attrVersion, "#id": attrID},
+			ExpressionAttributeValues: item{":ver": attrN(next.ver), ":id": attrS(next.key.ID)},
+		})
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}
-	// The rotation is complete once the pointer moved; a failure here
-	// leaves only the marked old record, which no longer authenticates.
-	_, _ = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: oldKey})
+	// The rotation is complete once the pointer moved. The writes below
+	// tidy up, each conditional on the item being this key's: a failure
+	// leaves the replaced secret stopped early, never working late, so the
+	// rotation still reports success with the new secret.
+	//
+	// First what is left of the secrets before, dead since the first
+	// step: the alias of the one replaced earlier (or the record that a
+	// rotation cut short after moving its pointer left under that hash),
+	// and the record of a rotation cut short before moving it (the pointer
+	// never left the old hash, so that one never completed, nor can it
+	// now). Done before the alias below, a cut here leaves only what the
+	// next rotation deletes.
+	s.deleteLeftover(ctx, old.previousHash, next, 1)
+	s.deleteLeftover(ctx, old.rotatedTo, next, 0)
+	// Then the old record. It need not be as this rotation marked it:
+	// with the pointer gone from its hash it must not authenticate,
+	// whoever last wrote it (a concurrent rotation giving up may have
+	// unmarked it).
+	ours := item{":id": attrS(old.key.ID)}
+	ownedBy := map[string]string{"#id": attrID}
+	if next.previousHash != "" {
+		_, _ = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                 &s.table,
+			Item:                      previousItem(next),
+			ConditionExpression:       aws.String("#id = :id"),
+			ExpressionAttributeNames:  ownedBy,
+			ExpressionAttributeValues: ours,
+		})
+	} else {
+		_, _ = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 &s.table,
+			Key:                       oldKey,
+			ConditionExpression:       aws.String("#id = :id"),
+			ExpressionAttributeNames:  ownedBy,
+			ExpressionAttributeValues: ours,
+		})
+	}
 	return true, nil
 }
 
-// TouchAPIKeys records last-used times. Times never move backwards, and
-// ids without a key are skipped: the key may be gone by the time a batch
-// arrives. It stops at the first store failure.
+// deleteLeftover deletes the item under hash if it is of next's key and
+// not one of next's secrets; if it was a record, which names an alias of its
+// own, that is deleted too, to depth more levels. Best effort: whatever
+// stays opens nothing, no record naming it any more.
+func (s *APIKeyStore) deleteLeftover(ctx context.Context, hash string, next *record, depth int) {
+	if hash == "" || hash == next.key.Hash || hash == next.previousHash {
+		return
+	}
+	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.table,
+		Key:                       pk(hashKeyPrefix + hash),
+		ConditionExpression:       aws.String("#id = :id"),
+		ExpressionAttributeNames:  map[string]string{"#id": attrID},
+		ExpressionAttributeValues: item{":id": attrS(next.key.ID)},
+		ReturnValues:              types.ReturnValueAllOld,
+	})
+	if err != nil || depth == 0 {
+		return
+	}
+	if kind, _ := item(out.Attributes).str(attrKind); kind == kindRecord {
+		prev, _ := item(out.Attributes).str(attrPrevHash)
+		s.deleteLeftover(ctx, prev, next, depth-1)
+	}
+}
+
+// TouchAPIKeys records last-used times; they do not change Revision. Times
+// never move backwards, and ids without a key are skipped: the key may be
+// gone by the time a batch arrives. It stops at the first store failure.
 func (s *APIKeyStore) TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error {
 	ids := make([]string, 0, len(lastUsed))
 	for id := range lastUsed {
@@ -446,14 +682,21 @@ func (s *APIKeyStore) TouchAPIKeys(ctx context.Context, lastUsed map[string]time
 			continue
 		}
 		// The version moves too, so that a concurrent read-modify-write
-		// retries instead of writing back the older time.
+		// retries instead of writing back the older time. The kind keeps a
+		// rotation that turned the record into an alias meanwhile from
+		// getting the time.
 		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 &s.table,
-			Key:                       pk(hashKeyPrefix + hash),
-			UpdateExpression:          aws.String("SET #lu = :t ADD #ver :one"),
-			ConditionExpression:       aws.String("#id = :id AND (attribute_not_exists(#lu) OR #lu < :t)"),
-			ExpressionAttributeNames:  map[string]string{"#lu": attrLastUsed, "#ver": attrVersion, "#id": attrID},
-			ExpressionAttributeValues: item{":t": attrTime(lastUsed[id]), ":one": attrN(1), ":id": attrS(id)},
+			TableName:        &s.table,
+			Key:              pk(hashKeyPrefix + hash),
+			UpdateExpression: aws.String("SET #lu = :t ADD #ver :one"),
+			ConditionExpression: aws.String(
+				"#id = :id AND #kind = :record AND (attribute_not_exists(#lu) OR #lu < :t)"),
+			ExpressionAttributeNames: map[string]string{
+				"#lu": attrLastUsed, "#ver": attrVersion, "#id": attrID, "#kind": attrKind,
+			},
+			ExpressionAttributeValues: item{
+				":t": attrTime(lastUsed[id]), ":one": attrN(1), ":id": attrS(id), ":record": attrS(kindRecord),
+			},
 		})
 		if err != nil && !isConditionFailed(err) {
 			return storeError(op, s.table, err)
@@ -464,15 +707,11 @@ func (s *APIKeyStore) TouchAPIKeys(ctx context.Context, lastUsed map[string]time
 
 // pointer returns the current hash of key id, "" if there is no such key.
 func (s *APIKeyStore) pointer(ctx context.Context, op, id string) (string, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            pk(idKeyPrefix + id),
-		ConsistentRead: aws.Bool(true),
-	})
+	it, err := s.get(ctx, op, idKeyPrefix+id)
 	if err != nil {
-		return "", storeError(op, s.table, err)
+		return "", err
 	}
-	hash, err := item(out.Item).str(attrHash)
+	hash, err := it.str(attrHash)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
@@ -485,39 +724,62 @@ func (s *APIKeyStore) recordByID(ctx context.Context, op, id string) (*record, e
 	if err != nil {
 		return nil, err
 	}
-	if hash == "" {
-		return nil, convertor.Errorf(convertor.ENotFound, "api key %s not found", id)
+	for range maxAttempts {
+		if hash == "" {
+			return nil, convertor.Errorf(convertor.ENotFound, "api key %s not found", id)
+		}
+		rec, err := s.recordByHash(ctx, op, hash)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil && rec.key.ID == id {
+			return rec, nil
+		}
+		// A rotation may have moved the record between the two reads; if
+		// the pointer stayed, it is a pointer without its record, which
+		// an interrupted sequential create leaves: the key was never
+		// usable.
+		moved, err := s.pointer(ctx, op, id)
+		if err != nil {
+			return nil, err
+		}
+		if moved == hash {
+			return nil, convertor.Errorf(convertor.ENotFound, "api key %s not found", id)
+		}
+		hash = moved
 	}
-	rec, err := s.recordByHash(ctx, op, hash)
+	return nil, errChanged(id)
+}
+
+// recordByHash returns the record stored under hash, nil if there is none
+// (an alias is none).
+func (s *APIKeyStore) recordByHash(ctx context.Context, op, hash string) (*record, error) {
+	it, err := s.get(ctx, op, hashKeyPrefix+hash)
 	if err != nil {
 		return nil, err
 	}
-	// A pointer without its record is what an interrupted sequential
-	// create leaves: the key was never usable.
-	if rec == nil || rec.key.ID != id {
-		return nil, convertor.Errorf(convertor.ENotFound, "api key %s not found", id)
+	if kind, err := it.str(attrKind); err != nil || kind != kindRecord {
+		return nil, err
+	}
+	rec, err := parseRecord(it)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return rec, nil
 }
 
-// recordByHash returns the record stored under hash, nil if there is none.
-func (s *APIKeyStore) recordByHash(ctx context.Context, op, hash string) (*record, error) {
+// get reads the item under key with a strongly consistent read; nil if
+// there is none.
+func (s *APIKeyStore) get(ctx context.Context, op, key string) (item, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &s.table,
-		Key:            pk(hashKeyPrefix + hash),
+		Key:            pk(key),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return nil, storeError(op, s.table, err)
 	}
-	if out.Item == nil {
-		return nil, nil
-	}
-	rec, err := parseRecord(out.Item)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	return rec, nil
+	return out.Item, nil
 }
 
 func pk(v string) item { return item{attrPK: attrS(v)} }
@@ -526,14 +788,29 @@ func pointerItem(id, hash string) item {
 	return item{attrPK: attrS(idKeyPrefix + id), attrKind: attrS(kindPointer), attrID: attrS(id), attrHash: attrS(hash)}
 }
 
+// previousItem is the alias of the previous secret of rec: it leads to
+// rec's hash. previous_until is there for people browsing the table; the
+// record's copy is the one that counts.
+func previousItem(rec *record) item {
+	it := item{
+		attrPK:   attrS(hashKeyPrefix + rec.previousHash),
+		attrKind: attrS(kindPrevious),
+		attrID:   attrS(rec.key.ID),
+		attrHash: attrS(rec.key.Hash),
+	}
+	it.setTime(attrPrevUntil, rec.key.PreviousUntil)
+	return it
+}
+
 func recordItem(rec *record) item {
 	k := rec.key
 	it := item{
-		attrPK:      attrS(hashKeyPrefix + k.Hash),
-		attrKind:    attrS(kindRecord),
-		attrID:      attrS(k.ID),
-		attrEnabled: &types.AttributeValueMemberBOOL{Value: k.Enabled},
-		attrVersion: attrN(rec.ver),
+		attrPK:       attrS(hashKeyPrefix + k.Hash),
+		attrKind:     attrS(kindRecord),
+		attrID:       attrS(k.ID),
+		attrEnabled:  &types.AttributeValueMemberBOOL{Value: k.Enabled},
+		attrVersion:  attrN(rec.ver),
+		attrRevision: attrN(max(k.Revision, 1)),
 	}
 	it.setS(attrPrefix, k.Prefix)
 	it.setS(attrName, k.Name)
@@ -546,7 +823,13 @@ func recordItem(rec *record) item {
 	it.setN(attrBudget, k.MonthlyBudgetMicros)
 	it.setTime(attrRevokedAt, k.RevokedAt)
 	it.setTime(attrLastUsed, k.LastUsedAt)
+	it.setTime(attrRotatedAt, k.RotatedAt)
 	it.setS(attrRotatedTo, rec.rotatedTo)
+	if rec.previousHash != "" {
+		it.setS(attrPrevHash, rec.previousHash)
+		it.setS(attrPrevPref, k.PreviousPrefix)
+		it.setTime(attrPrevUntil, k.PreviousUntil)
+	}
 	return it
 }
 
@@ -585,11 +868,18 @@ func parseRecord(it item) (*record, error) {
 	when(&k.ExpiresAt, attrExpiresAt)
 	when(&k.RevokedAt, attrRevokedAt)
 	when(&k.LastUsedAt, attrLastUsed)
+	when(&k.RotatedAt, attrRotatedAt)
 	num(&k.RPM, attrRPM)
 	num(&k.TPM, attrTPM)
 	num(&k.MonthlyBudgetMicros, attrBudget)
+	num(&k.Revision, attrRevision)
 	num(&rec.ver, attrVersion)
 	str(&rec.rotatedTo, attrRotatedTo)
+	str(&rec.previousHash, attrPrevHash)
+	if rec.previousHash != "" {
+		str(&k.PreviousPrefix, attrPrevPref)
+		when(&k.PreviousUntil, attrPrevUntil)
+	}
 	k.Enabled, err = it.boolean(attrEnabled)
 	errs = append(errs, err)
 	k.AllowedModels, err = it.strings(attrModels)
@@ -599,6 +889,9 @@ func parseRecord(it item) (*record, error) {
 			return nil, fmt.Errorf("api key item %s: %w", k.ID, err)
 		}
 	}
+	// Records written before revisions were counted have none: they are
+	// at their first.
+	k.Revision = max(k.Revision, 1)
 	return rec, nil
 }
 
@@ -615,4 +908,8 @@ func errSecretExists() error {
 
 func errChanged(id string) error {
 	return convertor.Errorf(convertor.EConflict, "api key %s changed concurrently; try again", id)
+}
+
+func errRevision(id string, have, want int64) error {
+	return convertor.Errorf(convertor.EPrecondition, "api key %s is at revision %d, not %d: it changed since it was read", id, have, want)
 }

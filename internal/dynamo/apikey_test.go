@@ -76,6 +76,7 @@ func testTables(t testing.TB) Tables {
 		UsageStats:   p + "usage-stats",
 		ModelPricing: p + "model-pricing",
 		ModelMapping: p + "model-mapping",
+		Audit:        p + "audit",
 	}
 }
 

@@ -29,6 +29,7 @@ const (
 	DefaultUsageStatsTable   = "openai-convertor-usage-stats"
 	DefaultModelPricingTable = "openai-convertor-model-pricing"
 	DefaultModelMappingTable = "openai-convertor-model-mapping"
+	DefaultAuditTable        = "openai-convertor-audit"
 )
 
 // DefaultRegion matches the gateway's: every Claude model is served there.
@@ -45,6 +46,7 @@ type Tables struct {
 	UsageStats   string // DYNAMODB_USAGE_STATS_TABLE
 	ModelPricing string // DYNAMODB_MODEL_PRICING_TABLE (or DYNAMODB_PRICING_TABLE)
 	ModelMapping string // DYNAMODB_MODEL_MAPPING_TABLE
+	Audit        string // DYNAMODB_AUDIT_TABLE
 }
 
 // DefaultTables returns the default table names.
@@ -55,6 +57,7 @@ func DefaultTables() Tables {
 		UsageStats:   DefaultUsageStatsTable,
 		ModelPricing: DefaultModelPricingTable,
 		ModelMapping: DefaultModelMappingTable,
+		Audit:        DefaultAuditTable,
 	}
 }
 
@@ -92,6 +95,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			// DYNAMODB_PRICING_TABLE is the name earlier releases used.
 			ModelPricing: r.String("DYNAMODB_MODEL_PRICING_TABLE", r.String("DYNAMODB_PRICING_TABLE", DefaultModelPricingTable)),
 			ModelMapping: r.String("DYNAMODB_MODEL_MAPPING_TABLE", DefaultModelMappingTable),
+			Audit:        r.String("DYNAMODB_AUDIT_TABLE", DefaultAuditTable),
 		},
 	}
 	return cfg, errors.Join(r.Err(), cfg.Validate())
@@ -113,6 +117,7 @@ func (c Config) Validate() error {
 		{"DYNAMODB_USAGE_STATS_TABLE", c.Tables.UsageStats},
 		{"DYNAMODB_MODEL_PRICING_TABLE", c.Tables.ModelPricing},
 		{"DYNAMODB_MODEL_MAPPING_TABLE", c.Tables.ModelMapping},
+		{"DYNAMODB_AUDIT_TABLE", c.Tables.Audit},
 	} {
 		if !tableNameRE.MatchString(t.name) {
 			errs = append(errs, fmt.Errorf("%s %q: want 3 to 255 letters, digits, '_', '-' or '.'", t.env, t.name))

@@ -27,6 +27,7 @@ func TestLoadConfig(t *testing.T) {
 			"DYNAMODB_USAGE_STATS_TABLE":   "stats",
 			"DYNAMODB_MODEL_PRICING_TABLE": "prices",
 			"DYNAMODB_MODEL_MAPPING_TABLE": "routes",
+			"DYNAMODB_AUDIT_TABLE":         "audit",
 		}
 		cfg, err := LoadConfig(func(k string) string { return env[k] })
 		if err != nil {
@@ -35,7 +36,7 @@ func TestLoadConfig(t *testing.T) {
 		want := Config{
 			Endpoint: "http://127.0.0.1:8001",
 			Region:   "eu-west-1",
-			Tables:   Tables{APIKeys: "keys", Usage: "usage", UsageStats: "stats", ModelPricing: "prices", ModelMapping: "routes"},
+			Tables:   Tables{APIKeys: "keys", Usage: "usage", UsageStats: "stats", ModelPricing: "prices", ModelMapping: "routes", Audit: "audit"},
 		}
 		if diff := cmp.Diff(want, cfg); diff != "" {
 			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)

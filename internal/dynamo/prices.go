@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -64,9 +65,12 @@ func (s *PriceStore) Prices(ctx context.Context) ([]convertor.Price, error) {
 	return out, nil
 }
 
-// PutPrice adds or replaces the price for (Model, Route, EffectiveFrom).
-// Returns EInvalid if p does not validate.
-func (s *PriceStore) PutPrice(ctx context.Context, p convertor.Price) error {
+// CreatePrice adds p with a conditional put, so a price once written is
+// never rewritten: corrections are newer prices, and replays of past
+// periods keep pricing as they did. Returns EInvalid if p does not
+// validate and EConflict if a price of the same model, route and
+// effective instant exists.
+func (s *PriceStore) CreatePrice(ctx context.Context, p convertor.Price) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -86,10 +90,27 @@ func (s *PriceStore) PutPrice(ctx context.Context, p convertor.Price) error {
 	}
 	it.setS(priceRoute, p.Route)
 	it.setS(priceSource, p.Source)
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it}); err != nil {
-		return storeError("put price "+p.Model, s.table, err)
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           &s.table,
+		Item:                it,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if isConditionFailed(err) {
+		return errPriceExists(p)
+	}
+	if err != nil {
+		return storeError("create price "+p.Model, s.table, err)
 	}
 	return nil
+}
+
+func errPriceExists(p convertor.Price) error {
+	route := p.Route
+	if route == "" {
+		route = "(every route)"
+	}
+	return convertor.Errorf(convertor.EConflict, "a price for %s %s from %s exists; prices are never rewritten",
+		p.Model, route, p.EffectiveFrom.UTC().Format(time.RFC3339Nano))
 }
 
 func parsePrice(it item) (convertor.Price, error) {

@@ -27,6 +27,13 @@ const (
 	// UsageTTLAttribute holds the epoch second after which DynamoDB may
 	// delete a usage record.
 	UsageTTLAttribute = "expires_at"
+	// AuditByTimeIndex walks the whole audit log by time: log, ts_id.
+	AuditByTimeIndex = "by-time"
+	// AuditByActorIndex walks one actor's changes by time: actor, ts_id.
+	AuditByActorIndex = "by-actor"
+	// AuditByResourceIndex walks one resource's history by time:
+	// resource_id, ts_id.
+	AuditByResourceIndex = "by-resource"
 )
 
 // tableReadyTimeout bounds the wait for a new table to become ACTIVE; AWS
@@ -76,6 +83,19 @@ func Definitions(t Tables) []*dynamodb.CreateTableInput {
 			AttributeDefinitions: attrs("pk"),
 			KeySchema:            keys("pk", ""),
 			BillingMode:          types.BillingModePayPerRequest,
+		},
+		// audit.go says why the entries are keyed by id and read through
+		// indexes.
+		{
+			TableName:            aws.String(t.Audit),
+			AttributeDefinitions: attrs("pk", auditLog, auditActor, auditResourceID, auditPosition),
+			KeySchema:            keys("pk", ""),
+			BillingMode:          types.BillingModePayPerRequest,
+			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
+				gsi(AuditByTimeIndex, auditLog, auditPosition),
+				gsi(AuditByActorIndex, auditActor, auditPosition),
+				gsi(AuditByResourceIndex, auditResourceID, auditPosition),
+			},
 		},
 	}
 }

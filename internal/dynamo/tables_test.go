@@ -117,9 +117,16 @@ func TestAPIKeyStore_InterruptedRotation(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != k.ID {
 		t.Fatalf("ListAPIKeys() = %v, %v; want the half-rotated key", list, err)
 	}
+	// A change written now would be lost when a rotation under way
+	// completes: it is refused until one does.
+	name := "renamed"
+	storetest.WantCode(t, "UpdateAPIKey(half-rotated)",
+		storetest.ErrOf(s.UpdateAPIKey(ctx, k.ID, convertor.APIKeyUpdate{Name: &name})), convertor.EConflict)
+	storetest.WantRevision(t, s, k.ID, 1)
 
-	newHash := convertor.HashAPIKey("sk-second-try")
-	if _, err := s.RotateAPIKey(ctx, k.ID, newHash, "sk-secon"); err != nil {
+	rot := storetest.NewRotation(t, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{})
+	newHash := rot.Hash
+	if _, err := s.RotateAPIKey(ctx, k.ID, rot); err != nil {
 		t.Fatalf("RotateAPIKey() again error = %v", err)
 	}
 	got, err := s.APIKeyByHash(ctx, newHash)

@@ -34,6 +34,7 @@ func keyStore(t testing.TB) convertor.APIKeyStore {
 		"DYNAMODB_USAGE_STATS_TABLE":   p + "stats",
 		"DYNAMODB_MODEL_PRICING_TABLE": p + "pricing",
 		"DYNAMODB_MODEL_MAPPING_TABLE": p + "mapping",
+		"DYNAMODB_AUDIT_TABLE":         p + "audit",
 	}
 	cfg, err := dynamo.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {

@@ -43,15 +43,25 @@ func (s *PriceStore) Prices(ctx context.Context) ([]convertor.Price, error) {
 	return out, nil
 }
 
-// PutPrice adds or replaces the price for (Model, Route, EffectiveFrom).
-// Returns EInvalid if p does not validate.
-func (s *PriceStore) PutPrice(ctx context.Context, p convertor.Price) error {
+// CreatePrice adds p; prices are never rewritten. Returns EInvalid if p
+// does not validate and EConflict if a price of the same model, route and
+// effective instant exists.
+func (s *PriceStore) CreatePrice(ctx context.Context, p convertor.Price) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
 	p.EffectiveFrom = p.EffectiveFrom.UTC()
+	k := priceKey{p.Model, p.Route, p.EffectiveFrom}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.prices[priceKey{p.Model, p.Route, p.EffectiveFrom}] = p
+	if _, ok := s.prices[k]; ok {
+		route := p.Route
+		if route == "" {
+			route = "(every route)"
+		}
+		return convertor.Errorf(convertor.EConflict, "a price for %s %s from %s exists; prices are never rewritten",
+			p.Model, route, p.EffectiveFrom.Format(time.RFC3339Nano))
+	}
+	s.prices[k] = p
 	return nil
 }

@@ -84,3 +84,38 @@ func (s *UsageStore) RepriceUsage(ctx context.Context, r *convertor.UsageRecord)
 	old.CostMicros, old.PriceFrom, old.Unpriced = r.CostMicros, r.PriceFrom, r.Unpriced
 	return nil
 }
+
+// RequestLog returns one key's records with Time in [q.From, q.To), newest
+// first (ties by ID, descending), a page at a time. Returns EInvalid for a
+// missing key id, a limit out of range or a cursor it did not issue.
+func (s *UsageStore) RequestLog(ctx context.Context, q convertor.RequestLogQuery) ([]*convertor.UsageRecord, string, error) {
+	if q.KeyID == "" {
+		return nil, "", convertor.ParamErrorf("key_id", "a key id is required")
+	}
+	limit, err := convertor.PageLimit(q.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	pos, err := decodeCursor(requestLogCursor, q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	s.mu.Lock()
+	var recs []*convertor.UsageRecord
+	for _, r := range s.byID {
+		if r.KeyID == q.KeyID && inRange(r.Time, q.From, q.To) && pos.after(r.Time, r.ID) {
+			c := *r
+			recs = append(recs, &c)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(recs, func(a, b *convertor.UsageRecord) int {
+		return cmp.Or(b.Time.Compare(a.Time), cmp.Compare(b.ID, a.ID))
+	})
+	if len(recs) <= limit {
+		return recs, "", nil
+	}
+	recs = recs[:limit]
+	last := recs[limit-1]
+	return recs, encodeCursor(requestLogCursor, last.Time, last.ID), nil
+}

@@ -220,6 +220,7 @@ func newPipeline(t testing.TB, busVars map[string]string, keysApart bool) *pipel
 		"DYNAMODB_USAGE_STATS_TABLE":   u + "-stats",
 		"DYNAMODB_MODEL_PRICING_TABLE": u + "-pricing",
 		"DYNAMODB_MODEL_MAPPING_TABLE": u + "-mapping",
+		"DYNAMODB_AUDIT_TABLE":         u + "-audit",
 		"ACCOUNTANT_METRICS_ADDR":      "off",
 		"AGGREGATOR_METRICS_ADDR":      "off",
 	}

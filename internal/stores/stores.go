@@ -48,6 +48,8 @@ type Stores struct {
 	Usage  convertor.UsageStore
 	Stats  convertor.StatsStore
 	Prices convertor.PriceStore
+	Routes convertor.RouteStore
+	Audit  convertor.AuditStore
 
 	// db and tables are set for DynamoDB stores, for CreateTables.
 	db     *dynamodb.Client
@@ -67,6 +69,8 @@ func Open(ctx context.Context, cfg Config) (*Stores, error) {
 		Usage:  dynamo.NewUsageStore(db, t.Usage, cfg.UsageTTL),
 		Stats:  dynamo.NewStatsStore(db, t.UsageStats),
 		Prices: dynamo.NewPriceStore(db, t.ModelPricing),
+		Routes: dynamo.NewRouteStore(db, t.ModelMapping),
+		Audit:  dynamo.NewAuditStore(db, t.Audit),
 		db:     db,
 		tables: t,
 	}, nil
@@ -80,6 +84,8 @@ func Memory() *Stores {
 		Usage:  memstore.NewUsageStore(),
 		Stats:  memstore.NewStatsStore(),
 		Prices: memstore.NewPriceStore(),
+		Routes: memstore.NewRouteStore(),
+		Audit:  memstore.NewAuditStore(),
 	}
 }
 

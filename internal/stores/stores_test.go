@@ -35,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 }
 
 // TestOpen checks that the stores Open builds reach the tables
-// CreateTables made: a key written through Keys is read back.
+// CreateTables made: what is written through each store is read back.
 func TestOpen(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"DYNAMODB_ENDPOINT_URL": testenv.DynamoDB(t)}
@@ -63,6 +63,21 @@ func TestOpen(t *testing.T) {
 		}
 		if spend, err := s.Stats.MonthSpend(ctx, k.ID, time.Now()); err != nil || spend != 0 {
 			t.Errorf("%s: MonthSpend() = %d, %v", name, spend, err)
+		}
+		route := convertor.Route{Model: "team-" + name, BedrockModelID: "global.anthropic.claude-haiku-4-5-20251001-v1:0"}
+		if _, err := s.Routes.PutRoute(ctx, route); err != nil {
+			t.Fatalf("%s: PutRoute() error = %v", name, err)
+		}
+		if routes, err := s.Routes.Routes(ctx); err != nil || len(routes) != 1 || routes[0].Model != route.Model {
+			t.Errorf("%s: Routes() = %+v, %v", name, routes, err)
+		}
+		entry := &convertor.AuditEntry{ID: "01JAUDIT" + name, Time: time.Now(), Actor: "cli", AuthMode: "cli",
+			Action: convertor.AuditRoutePut, Resource: "route", ResourceID: route.Model}
+		if err := s.Audit.PutAudit(ctx, entry); err != nil {
+			t.Fatalf("%s: PutAudit() error = %v", name, err)
+		}
+		if entries, _, err := s.Audit.Audit(ctx, convertor.AuditFilter{ResourceID: route.Model}); err != nil || len(entries) != 1 {
+			t.Errorf("%s: Audit() = %+v, %v", name, entries, err)
 		}
 	}
 }

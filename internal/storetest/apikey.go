@@ -83,7 +83,7 @@ func APIKeyStore(t *testing.T, newStore func(t *testing.T) convertor.APIKeyStore
 		WantCode(t, "APIKeyByHash()", ErrOf(s.APIKeyByHash(ctx, convertor.HashAPIKey("sk-missing"))), convertor.ENotFound)
 		WantCode(t, "UpdateAPIKey()", ErrOf(s.UpdateAPIKey(ctx, "key_missing", convertor.APIKeyUpdate{})), convertor.ENotFound)
 		WantCode(t, "RevokeAPIKey()", s.RevokeAPIKey(ctx, "key_missing", time.Now()), convertor.ENotFound)
-		WantCode(t, "RotateAPIKey()", ErrOf(s.RotateAPIKey(ctx, "key_missing", convertor.HashAPIKey("sk-x"), "sk-x")), convertor.ENotFound)
+		WantCode(t, "RotateAPIKey()", ErrOf(s.RotateAPIKey(ctx, "key_missing", NewRotation(t, time.Now(), time.Time{}))), convertor.ENotFound)
 	})
 
 	t.Run("List", func(t *testing.T) {
@@ -101,7 +101,7 @@ func APIKeyStore(t *testing.T, newStore func(t *testing.T) convertor.APIKeyStore
 		if err := s.RevokeAPIKey(ctx, want[1].ID, revokedAt); err != nil {
 			t.Fatalf("RevokeAPIKey() error = %v", err)
 		}
-		want[1].RevokedAt = revokedAt
+		want[1].RevokedAt, want[1].Revision = revokedAt, 2
 		got, err := s.ListAPIKeys(ctx)
 		if err != nil {
 			t.Fatalf("ListAPIKeys() error = %v", err)
@@ -129,6 +129,7 @@ func APIKeyStore(t *testing.T, newStore func(t *testing.T) convertor.APIKeyStore
 		}
 		want := *k
 		want.Name, want.Enabled, want.TPM, want.ExpiresAt, want.AllowedModels = name, enabled, tpm, expires, nil
+		want.Revision = 2
 		if diff := cmp.Diff(&want, got, emptySliceIsNil); diff != "" {
 			t.Errorf("UpdateAPIKey() mismatch (-want +got):\n%s", diff)
 		}
@@ -172,10 +173,15 @@ func APIKeyStore(t *testing.T, newStore func(t *testing.T) convertor.APIKeyStore
 		if !got.RevokedAt.Equal(first) {
 			t.Errorf("RevokedAt = %v, want the first revocation %v", got.RevokedAt, first)
 		}
+		if got.Revision != 2 {
+			t.Errorf("Revision = %d, want 2: the second revocation changed nothing", got.Revision)
+		}
 		if ok, _ := got.Usable(first); ok {
 			t.Errorf("Usable() = true for a revoked key")
 		}
-		WantCode(t, "RotateAPIKey(revoked)", ErrOf(s.RotateAPIKey(ctx, k.ID, convertor.HashAPIKey("sk-new"), "sk-new")), convertor.EConflict)
+		rot := NewRotation(t, first, first.Add(time.Hour))
+		WantCode(t, "RotateAPIKey(revoked)", ErrOf(s.RotateAPIKey(ctx, k.ID, rot)), convertor.EConflict)
+		WantCode(t, "APIKeyByHash(refused rotation)", ErrOf(s.APIKeyByHash(ctx, rot.Hash)), convertor.ENotFound)
 	})
 
 	t.Run("Rotate", func(t *testing.T) {
@@ -189,13 +195,14 @@ func APIKeyStore(t *testing.T, newStore func(t *testing.T) convertor.APIKeyStore
 			t.Fatalf("TouchAPIKeys() error = %v", err)
 		}
 
-		newHash := convertor.HashAPIKey("sk-rotated-secret")
-		got, err := s.RotateAPIKey(ctx, k.ID, newHash, "sk-rotat")
+		rot := NewRotation(t, used.Add(time.Hour), time.Time{})
+		newHash := rot.Hash
+		got, err := s.RotateAPIKey(ctx, k.ID, rot)
 		if err != nil {
 			t.Fatalf("RotateAPIKey() error = %v", err)
 		}
 		want := *k
-		want.Hash, want.Prefix, want.LastUsedAt = newHash, "sk-rotat", used
+		want.Hash, want.Prefix, want.LastUsedAt, want.RotatedAt, want.Revision = newHash, rot.Prefix, used, rot.At, 2
 		if diff := cmp.Diff(&want, got); diff != "" {
 			t.Errorf("RotateAPIKey() mismatch (-want +got):\n%s", diff)
 		}
@@ -222,8 +229,17 @@ func APIKeyStore(t *testing.T, newStore func(t *testing.T) convertor.APIKeyStore
 
 		other := NewKey(t, "other")
 		MustCreateKey(t, s, other)
-		WantCode(t, "RotateAPIKey(taken hash)", ErrOf(s.RotateAPIKey(ctx, k.ID, other.Hash, other.Prefix)), convertor.EConflict)
-		WantCode(t, "RotateAPIKey(bad hash)", ErrOf(s.RotateAPIKey(ctx, k.ID, "abc", "sk-abc")), convertor.EInvalid)
+		for name, hash := range map[string]string{"taken hash": other.Hash, "own hash": newHash} {
+			taken := NewRotation(t, rot.At, time.Time{})
+			taken.Hash = hash
+			WantCode(t, "RotateAPIKey("+name+")", ErrOf(s.RotateAPIKey(ctx, k.ID, taken)), convertor.EConflict)
+		}
+		bad := NewRotation(t, rot.At, time.Time{})
+		bad.Hash = "abc"
+		WantCode(t, "RotateAPIKey(bad hash)", ErrOf(s.RotateAPIKey(ctx, k.ID, bad)), convertor.EInvalid)
+		if got, err := s.APIKey(ctx, k.ID); err != nil || got.Revision != 2 {
+			t.Errorf("APIKey() after refused rotations = %v, %v; want revision 2", got, err)
+		}
 		if got, err := s.APIKeyByHash(ctx, newHash); err != nil || got.ID != k.ID {
 			t.Errorf("APIKeyByHash(new) after refused rotations = %v, %v; want key %s", got, err, k.ID)
 		}
@@ -280,13 +296,19 @@ func APIKeyStore(t *testing.T, newStore func(t *testing.T) convertor.APIKeyStore
 			t.Fatalf("APIKey() error = %v", err)
 		}
 		checks := []bool{got.Name == name, got.Owner == owner, got.RPM == rpm, got.TPM == tpm}
+		won := int64(0)
 		for i, err := range errs[:len(updates)] {
 			switch {
 			case err != nil && convertor.ErrorCode(err) != convertor.EConflict:
 				t.Errorf("UpdateAPIKey(%d) error = %v, want nil or conflict", i, err)
 			case err == nil && !checks[i]:
 				t.Errorf("update %d succeeded but was lost: %+v", i, got)
+			case err == nil:
+				won++
 			}
+		}
+		if got.Revision != 1+won {
+			t.Errorf("Revision = %d after %d successful updates, want %d", got.Revision, won, 1+won)
 		}
 		if errs[len(updates)] != nil {
 			t.Errorf("TouchAPIKeys() error = %v", errs[len(updates)])
@@ -295,6 +317,9 @@ func APIKeyStore(t *testing.T, newStore func(t *testing.T) convertor.APIKeyStore
 			t.Errorf("LastUsedAt = %v, want %v", got.LastUsedAt, used)
 		}
 	})
+
+	apiKeyRevisions(t, newStore)
+	apiKeyRotations(t, newStore)
 
 	t.Run("ConcurrentCreateSameSecret", func(t *testing.T) {
 		t.Parallel()
@@ -342,7 +367,7 @@ var emptySliceIsNil = cmp.Transformer("nilSlice", func(s []string) []string {
 })
 
 // NewKey returns a valid, enabled key named name, with a fresh id and
-// secret, not stored yet.
+// secret, not stored yet. Its Revision is 1, as a store records it.
 func NewKey(t testing.TB, name string) *convertor.APIKey {
 	t.Helper()
 	secret := "sk-" + randomHex(t)
@@ -353,7 +378,16 @@ func NewKey(t testing.TB, name string) *convertor.APIKey {
 		Name:      name,
 		Enabled:   true,
 		CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC),
+		Revision:  1,
 	}
+}
+
+// NewRotation returns a rotation to a fresh secret at at, keeping the
+// replaced secret until until (zero: not at all).
+func NewRotation(t testing.TB, at, until time.Time) convertor.APIKeyRotation {
+	t.Helper()
+	secret := "sk-" + randomHex(t)
+	return convertor.APIKeyRotation{Hash: convertor.HashAPIKey(secret), Prefix: secret[:8], At: at, PreviousUntil: until}
 }
 
 // MustCreateKey stores k and stops t if that fails.

@@ -1,7 +1,8 @@
 // Package storetest holds the contract suites of the root store
 // interfaces: one exported function per interface (APIKeyStore,
-// UsageStore, PriceStore, StatsStore) that runs every behaviour the
-// interface promises against the stores a constructor returns.
+// UsageStore, PriceStore, StatsStore, RouteStore, AuditStore) that runs
+// every behaviour the interface promises against the stores a
+// constructor returns.
 //
 // Every backend of a root store interface must pass its suite: the
 // DynamoDB stores (internal/dynamo, on each server and code path they

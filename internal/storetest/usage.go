@@ -130,6 +130,8 @@ func UsageStore(t *testing.T, newStore func(t *testing.T) convertor.UsageStore) 
 			t.Errorf("RepriceUsage(missing) error = %v, want not_found", err)
 		}
 	})
+
+	requestLog(t, newStore)
 }
 
 // NewUsageRecord returns record i (its id and counts derive from i) of

@@ -50,7 +50,7 @@ func (s *Service) Audit(ctx context.Context, q AuditQuery) (*AuditPage, error) {
 		Limit: limit, Cursor: q.Cursor,
 	})
 	if err != nil {
-		return nil, err
+		return nil, asQuery(err)
 	}
 	if es == nil {
 		es = []*convertor.AuditEntry{}

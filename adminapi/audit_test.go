@@ -61,6 +61,7 @@ func TestAudit(t *testing.T) {
 	q := url.Values{"limit": {"2"}}
 	var ids []string
 	for range 5 {
+		p = AuditPage{}
 		want(t, a.do("GET", "/api/audit?"+q.Encode(), viewerToken, nil), 200, "page").json(t, &p)
 		for _, e := range p.Entries {
 			ids = append(ids, e.ID)

@@ -17,7 +17,8 @@ type RouteList struct {
 	Note string `json:"note"`
 }
 
-type routePath struct {
+// RoutePath is the model name of a route URL.
+type RoutePath struct {
 	Model string `path:"model" minLength:"1" maxLength:"128" doc:"The model name clients send"`
 }
 
@@ -33,8 +34,8 @@ type priceBody struct {
 	// Rates are whole micro-dollars per million tokens.
 	InputMicros      int64  `json:"input_micros_per_mtok" minimum:"0" doc:"Micro-dollars per million input tokens (3000000 = $3)"`
 	OutputMicros     int64  `json:"output_micros_per_mtok" minimum:"0"`
-	CacheReadMicros  int64  `json:"cache_read_micros_per_mtok" minimum:"0"`
-	CacheWriteMicros int64  `json:"cache_write_micros_per_mtok" minimum:"0"`
+	CacheReadMicros  int64  `json:"cache_read_micros_per_mtok,omitempty" minimum:"0" doc:"Default 0"`
+	CacheWriteMicros int64  `json:"cache_write_micros_per_mtok,omitempty" minimum:"0" doc:"Default 0"`
 	Source           string `json:"source,omitempty" maxLength:"500" doc:"Where the figures come from"`
 }
 
@@ -82,7 +83,7 @@ func (s *Server) registerRoutes() {
 		Description: "Creates (201) or replaces (200) the admin route of a model name; it may override a built-in route.",
 		Metadata:    write, Errors: []int{http.StatusBadRequest},
 	}, func(ctx context.Context, in *struct {
-		routePath
+		RoutePath
 		Body struct {
 			BedrockModelID string `json:"bedrock_model_id" minLength:"1" maxLength:"2048" doc:"Bedrock model id, inference-profile id or ARN"`
 		}
@@ -102,7 +103,7 @@ func (s *Server) registerRoutes() {
 		Summary:     "Delete an admin route",
 		Description: "A built-in route it overrode applies again. Built-in routes cannot be deleted (404).",
 		Metadata:    write, DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
-	}, func(ctx context.Context, in *routePath) (*struct{}, error) {
+	}, func(ctx context.Context, in *RoutePath) (*struct{}, error) {
 		return nil, s.svc.DeleteRoute(ctx, actor(ctx), in.Model)
 	})
 }

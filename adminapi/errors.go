@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -63,22 +64,37 @@ var statusOf = map[string]int{
 }
 
 // codeOf is the reverse for errors huma raises itself (validation, body
-// parsing, unknown content types).
+// parsing, unknown content types) and for statuses written directly.
 func codeOf(status int) string {
-	switch {
-	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
+	switch status {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
 		return convertor.EInvalid
-	case status == http.StatusNotFound:
+	case http.StatusUnauthorized:
+		return convertor.EUnauthorized
+	case http.StatusForbidden:
+		return convertor.EForbidden
+	case http.StatusNotFound:
 		return convertor.ENotFound
-	case status == http.StatusRequestEntityTooLarge:
-		return convertor.ETooLarge
-	case status == http.StatusPreconditionFailed:
+	case http.StatusConflict:
+		return convertor.EConflict
+	case http.StatusPreconditionFailed:
 		return convertor.EPrecondition
-	case status < 500:
+	case http.StatusRequestEntityTooLarge:
+		return convertor.ETooLarge
+	case http.StatusServiceUnavailable:
+		return convertor.EUnavailable
+	case http.StatusGatewayTimeout:
+		return convertor.ETimeout
+	}
+	if status < 500 {
 		return "client_error"
 	}
 	return convertor.EInternal
 }
+
+// requiredProperty is huma's message for a missing field, which it
+// locates at the enclosing object.
+var requiredProperty = regexp.MustCompile(`^expected required property (\S+) to be present$`)
 
 // installErrors makes huma build every error as an *Error. Huma answers
 // a request that fails validation with 422; the admin API answers every
@@ -97,7 +113,13 @@ var installErrors = sync.OnceFunc(func() {
 			}
 			var d huma.ErrorDetailer
 			if errors.As(err, &d) {
-				e.Errors = append(e.Errors, d.ErrorDetail())
+				detail := *d.ErrorDetail()
+				// Name the missing field itself, not its object.
+				if m := requiredProperty.FindStringSubmatch(detail.Message); m != nil && detail.Location != "" {
+					detail.Location += "." + m[1]
+					detail.Value = nil
+				}
+				e.Errors = append(e.Errors, &detail)
 			} else {
 				e.Errors = append(e.Errors, &huma.ErrorDetail{Message: err.Error()})
 			}

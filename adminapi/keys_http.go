@@ -13,24 +13,26 @@ import (
 	"github.com/openai-api-convertor/convertor"
 )
 
-type keyPath struct {
+// KeyPath is the key id of a key URL.
+type KeyPath struct {
 	ID string `path:"id" maxLength:"100" doc:"The key id (key_...)"`
 }
 
-type ifMatch struct {
-	IfMatch string `header:"If-Match" doc:"The key's ETag (its revision, such as \"3\"): the change is made only if the key is still at that revision, else 412. * or absent: unconditional."`
+// IfMatch is the precondition of a key change.
+type IfMatch struct {
+	Value string `header:"If-Match" doc:"The key's ETag (its revision, such as \"3\"): the change is made only if the key is still at that revision, else 412. * or absent: unconditional."`
 }
 
 // revision parses If-Match: "3", W/"3" and * (any).
-func (m ifMatch) revision() (int64, error) {
-	v := strings.TrimSpace(m.IfMatch)
+func (m IfMatch) revision() (int64, error) {
+	v := strings.TrimSpace(m.Value)
 	if v == "" || v == "*" {
 		return 0, nil
 	}
 	v = strings.TrimPrefix(v, "W/")
 	n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64)
 	if err != nil || n <= 0 || !strings.HasPrefix(v, `"`) || !strings.HasSuffix(v, `"`) {
-		return 0, convertor.ParamErrorf("header.If-Match", "If-Match %q: want the key's ETag, such as \"3\"", truncate(m.IfMatch, 40))
+		return 0, convertor.ParamErrorf("header.If-Match", "If-Match %q: want the key's ETag, such as \"3\"", truncate(m.Value, 40))
 	}
 	return n, nil
 }
@@ -140,7 +142,7 @@ func (s *Server) registerKeys() {
 		OperationID: "get-key", Method: http.MethodGet, Path: "/api/keys/{id}", Tags: []string{"Keys"},
 		Summary: "Get a key", Description: "With its month-to-date spend, budget and last use.",
 		Errors: []int{http.StatusNotFound},
-	}, func(ctx context.Context, in *keyPath) (*keyOutput, error) {
+	}, func(ctx context.Context, in *KeyPath) (*keyOutput, error) {
 		v, err := s.svc.Key(ctx, in.ID)
 		if err != nil {
 			return nil, err
@@ -156,8 +158,8 @@ func (s *Server) registerKeys() {
 		Metadata: write,
 		Errors:   []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed},
 	}, func(ctx context.Context, in *struct {
-		keyPath
-		ifMatch
+		KeyPath
+		IfMatch
 		Body    keyPatchBody
 		RawBody []byte
 	}) (*keyOutput, error) {
@@ -185,8 +187,8 @@ func (s *Server) registerKeys() {
 		Metadata: write,
 		Errors:   []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed},
 	}, func(ctx context.Context, in *struct {
-		keyPath
-		ifMatch
+		KeyPath
+		IfMatch
 		Body *rotateBody
 	}) (*keySecretOutput, error) {
 		rev, err := in.revision()
@@ -211,8 +213,8 @@ func (s *Server) registerKeys() {
 		Metadata:    write,
 		Errors:      []int{http.StatusNotFound, http.StatusPreconditionFailed},
 	}, func(ctx context.Context, in *struct {
-		keyPath
-		ifMatch
+		KeyPath
+		IfMatch
 	}) (*keyOutput, error) {
 		rev, err := in.revision()
 		if err != nil {

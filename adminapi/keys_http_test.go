@@ -45,6 +45,7 @@ func TestKeys_Lifecycle(t *testing.T) {
 	// A change with the right revision is made; one with a stale revision
 	// is refused and changes nothing.
 	p := want(t, a.do("PATCH", "/api/keys/"+k.ID, adminToken, map[string]any{"rpm": 120, "allowed_models": nil, "expires_at": nil}, "If-Match", `"1"`), 200, "patch")
+	got = KeyView{}
 	p.json(t, &got)
 	if got.RPM != 120 || len(got.AllowedModels) != 0 || !got.ExpiresAt.IsZero() || got.Revision != 2 || p.header.Get("ETag") != `"2"` {
 		t.Errorf("patched = %+v, ETag %s", got, p.header.Get("ETag"))
@@ -74,6 +75,7 @@ func TestKeys_Lifecycle(t *testing.T) {
 
 	// Revoked: for good, and read-only.
 	rev := want(t, a.do("POST", "/api/keys/"+k.ID+"/revoke", adminToken, nil), 200, "revoke")
+	got = KeyView{}
 	rev.json(t, &got)
 	if got.Status != "revoked" || got.RevokedAt.IsZero() {
 		t.Errorf("revoked = %+v", got)

@@ -119,6 +119,18 @@ func (s *Service) audit(ctx context.Context, a Actor, action, resource, id strin
 		"request_id", a.RequestID, "error", err, "audit_entry", string(entry))
 }
 
+// asQuery names a store's complaint about a parameter (a cursor, a
+// limit) as the query parameter the caller sent.
+func asQuery(err error) error {
+	var ce *convertor.Error
+	if errors.As(err, &ce) && ce.Param != "" && location(ce.Param) == "body."+ce.Param {
+		c := *ce
+		c.Param = "query." + ce.Param
+		return &c
+	}
+	return err
+}
+
 func rawJSON(v any) json.RawMessage {
 	if v == nil {
 		return nil

@@ -410,7 +410,7 @@ func (s *Service) Requests(ctx context.Context, w *Window, keyID string, limit i
 	}
 	recs, next, err := s.d.Usage.RequestLog(ctx, convertor.RequestLogQuery{KeyID: keyID, From: w.From, To: w.To, Limit: n, Cursor: cursor})
 	if err != nil {
-		return nil, err
+		return nil, asQuery(err)
 	}
 	out := &RequestLog{KeyID: keyID, From: w.From.In(w.Loc), To: w.To.In(w.Loc), Requests: make([]RequestView, 0, len(recs)), NextCursor: next}
 	for _, r := range recs {

@@ -321,7 +321,7 @@ var errHelp = errors.New("help shown")
 // (nargs 1 is the key id). The flag package has already printed its own
 // complaint and the usage when it fails.
 func parseFlags(fs *flag.FlagSet, args []string, nargs int) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
@@ -337,6 +337,40 @@ func parseFlags(fs *flag.FlagSet, args []string, nargs int) error {
 	default:
 		return flagError(fs, "unexpected arguments %q", fs.Args()[nargs:])
 	}
+}
+
+// flagsFirst moves the positional arguments after the flags, so that
+// "keys update ID --rpm 5" reads as "keys update --rpm 5 ID" does: the
+// flag package stops at the first positional argument.
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		// A flag that takes a value takes the next argument.
+		if f := fs.Lookup(name); f != nil && i+1 < len(args) {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				i++
+				flags = append(flags, args[i])
+			}
+		}
+	}
+	if len(positional) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), positional...)
 }
 
 // flagError prints a usage problem and the subcommand's flags, and asks

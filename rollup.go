@@ -189,12 +189,16 @@ type RollupFilter struct {
 // StatsStore keeps the roll-ups and the month-to-date spend per key.
 type StatsStore interface {
 	// ApplyUsage adds each record's Delta to the rows of its RollupKeys
-	// (key × model × hour and day, model × day over all keys, the key's
+	// (key × model × hour and day, model × hour and day over all keys, the key's
 	// month-to-date spend), exactly once per record ID whatever the
 	// redeliveries, duplicates and crashes. It returns how many records
 	// were newly applied.
 	ApplyUsage(ctx context.Context, recs []*UsageRecord) (applied int, err error)
-	// Rollups returns the rows matching f, oldest first.
+	// Rollups returns the rows matching f, oldest first (then by key and
+	// model). f.KeyID AllKeys reads the per-model totals over every key;
+	// an empty f.KeyID reads every key's own rows, which needs a time
+	// range and costs one query per period. Returns EInvalid for an
+	// unknown period or a range of more than 10,000 periods without a key.
 	Rollups(ctx context.Context, f RollupFilter) ([]Rollup, error)
 	// MonthSpend returns the key's spend in micro-dollars in the calendar
 	// month (UTC) containing t; 0 when there is none.

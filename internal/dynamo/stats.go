@@ -76,10 +76,6 @@ const (
 	statsMaxBackoff   = time.Second
 )
 
-// maxRollupPartitions bounds the index partitions (one per hour or day) that
-// Rollups reads for a query over every key.
-const maxRollupPartitions = 10_000
-
 // StatsStore keeps roll-ups and month-to-date spend in the usage-stats
 // table, a convertor.StatsStore safe for concurrent use.
 //
@@ -197,7 +193,7 @@ func statsItemKey(k convertor.RollupKey) (pk, sk string) {
 func (s *StatsStore) ApplyUsage(ctx context.Context, recs []*convertor.UsageRecord) (applied int, err error) {
 	recs, err = uniqueRecords(recs)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("apply usage: %w", err)
 	}
 	var nonce [8]byte
 	binary.BigEndian.PutUint64(nonce[:], rand.Uint64())
@@ -211,20 +207,15 @@ func (s *StatsStore) ApplyUsage(ctx context.Context, recs []*convertor.UsageReco
 	return applied, nil
 }
 
-// uniqueRecords validates recs and returns them without repeated ids,
-// sorted so that records sharing rows are neighbours.
+// uniqueRecords validates recs (UsageRecord.ValidateForRollups) and
+// returns them without repeated ids, sorted so that records sharing rows
+// are neighbours.
 func uniqueRecords(recs []*convertor.UsageRecord) ([]*convertor.UsageRecord, error) {
 	seen := make(map[string]bool, len(recs))
 	out := make([]*convertor.UsageRecord, 0, len(recs))
 	for _, r := range recs {
-		if r == nil {
-			return nil, convertor.Errorf(convertor.EInvalid, "apply usage: nil record")
-		}
-		if err := r.Validate(); err != nil {
-			return nil, fmt.Errorf("apply usage: %w", err)
-		}
-		if r.CostMicros < 0 {
-			return nil, convertor.Errorf(convertor.EInvalid, "apply usage: record %s: negative cost", r.ID)
+		if err := r.ValidateForRollups(); err != nil {
+			return nil, err
 		}
 		if seen[r.ID] {
 			continue
@@ -527,12 +518,11 @@ func parseRow(it item) (convertor.Rollup, int64, error) {
 // Rollups returns the rows matching f, oldest first (then by key and
 // model). A zero f.To means no upper bound. With a key (or AllKeys) it is
 // one Query of that key's series; without, every key's rows except the
-// AllKeys totals, read from the by-period index one hour or day at a time.
-// Returns EInvalid for an unknown period, or a range of more than 10,000
-// periods without a key.
+// AllKeys totals, read through the key directory. Returns EInvalid for a
+// filter f.Validate refuses.
 func (s *StatsStore) Rollups(ctx context.Context, f convertor.RollupFilter) ([]convertor.Rollup, error) {
-	if f.Period != convertor.PeriodHour && f.Period != convertor.PeriodDay {
-		return nil, convertor.Errorf(convertor.EInvalid, "roll-up period %q: want %q or %q", f.Period, convertor.PeriodHour, convertor.PeriodDay)
+	if err := f.Validate(); err != nil {
+		return nil, err
 	}
 	var out []convertor.Rollup
 	keep := func(r convertor.Rollup) {
@@ -603,13 +593,7 @@ func (s *StatsStore) querySeries(ctx context.Context, pk string, from, to time.T
 // queryPeriods reads every key's rows in f's range: the keys from the
 // directory of each day the range touches, then each key's series.
 func (s *StatsStore) queryPeriods(ctx context.Context, f convertor.RollupFilter, fn func(convertor.Rollup)) error {
-	days, err := periodStarts(convertor.RollupFilter{Period: convertor.PeriodDay, From: convertor.PeriodStart(f.From, convertor.PeriodDay), To: f.To})
-	if err != nil {
-		return err
-	}
-	if _, err := periodStarts(f); err != nil {
-		return err
-	}
+	days := convertor.RollupFilter{Period: convertor.PeriodDay, From: convertor.PeriodStart(f.From, convertor.PeriodDay), To: f.To}.Starts()
 	keys := make(map[string]bool)
 	for _, day := range days {
 		pk := statsPeriodKeys + "#" + day.Format(timeLayout)
@@ -640,29 +624,6 @@ func (s *StatsStore) queryPeriods(ctx context.Context, f convertor.RollupFilter,
 		}
 	}
 	return nil
-}
-
-// periodStarts lists the hour or day starts in [f.From, f.To).
-func periodStarts(f convertor.RollupFilter) ([]time.Time, error) {
-	if f.From.IsZero() || f.To.IsZero() {
-		return nil, convertor.Errorf(convertor.EInvalid, "roll-ups of every key need a time range")
-	}
-	step := time.Hour
-	if f.Period == convertor.PeriodDay {
-		step = 24 * time.Hour
-	}
-	first := convertor.PeriodStart(f.From, f.Period)
-	if first.Before(f.From) {
-		first = convertor.NextPeriod(first, f.Period)
-	}
-	if n := f.To.Sub(first) / step; n > maxRollupPartitions {
-		return nil, convertor.Errorf(convertor.EInvalid, "roll-ups of every key over %d %ss: name a key or narrow the range to %d", n, f.Period, maxRollupPartitions)
-	}
-	var out []time.Time
-	for t := first; t.Before(f.To); t = convertor.NextPeriod(t, f.Period) {
-		out = append(out, t)
-	}
-	return out, nil
 }
 
 // MonthSpend returns the key's spend in the UTC calendar month containing

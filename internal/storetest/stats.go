@@ -130,11 +130,21 @@ func StatsStore(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) 
 		} {
 			wantRollups(t, s, f, filterRollups(want, f))
 		}
+		// Both stores count the periods a read over every key spans the
+		// same way (RollupFilter.Validate): those starting in [From, To).
+		// From a period start, MaxRollupPeriods periods and a half start
+		// one period too many; from mid-period they would be allowed.
+		halfHour := genStart.Add(30 * time.Minute)
+		day := convertor.PeriodStart(genStart, convertor.PeriodDay)
+		const most = convertor.MaxRollupPeriods
 		for _, f := range []convertor.RollupFilter{
 			{Period: "month", KeyID: "key_1"},
 			{Period: "", KeyID: "key_1"},
 			{Period: convertor.PeriodHour},
+			{Period: convertor.PeriodHour, From: genStart},
 			{Period: convertor.PeriodHour, From: genStart, To: genStart.AddDate(5, 0, 0)},
+			{Period: convertor.PeriodHour, From: genStart, To: halfHour.Add(most * time.Hour)},
+			{Period: convertor.PeriodDay, From: day, To: day.Add(most*24*time.Hour + 12*time.Hour)},
 		} {
 			_, err := s.Rollups(ctx, f)
 			WantCode(t, fmt.Sprintf("Rollups(%+v)", f), err, convertor.EInvalid)
@@ -151,10 +161,26 @@ func StatsStore(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) 
 		WantCode(t, "ApplyUsage(negative tokens)", err, convertor.EInvalid)
 		_, err = s.ApplyUsage(ctx, []*convertor.UsageRecord{good[0], nil})
 		WantCode(t, "ApplyUsage(nil)", err, convertor.EInvalid)
+		for _, change := range []struct {
+			what string
+			set  func(r *convertor.UsageRecord)
+		}{
+			{"negative cost", func(r *convertor.UsageRecord) { r.CostMicros = -1 }},
+			{"no key", func(r *convertor.UsageRecord) { r.KeyID = "" }},
+			{"key AllKeys", func(r *convertor.UsageRecord) { r.KeyID = convertor.AllKeys }},
+		} {
+			bad := *good[1]
+			change.set(&bad)
+			_, err := s.ApplyUsage(ctx, []*convertor.UsageRecord{good[0], &bad})
+			WantCode(t, "ApplyUsage("+change.what+")", err, convertor.EInvalid)
+			err = s.ReplaceRollups(ctx, genStart, genStart.AddDate(0, 0, 5), []*convertor.UsageRecord{good[0], &bad})
+			WantCode(t, "ReplaceRollups("+change.what+")", err, convertor.EInvalid)
+		}
 		CheckTotals(t, s, nil)
 		mustApply(t, s, good, 3)
 		err = s.ReplaceRollups(ctx, genStart, genStart, good)
 		WantCode(t, "ReplaceRollups(empty range)", err, convertor.EInvalid)
+		CheckTotals(t, s, good)
 	})
 
 	t.Run("ReplaceRollups", func(t *testing.T) {

@@ -99,26 +99,31 @@ func (r *UsageRecord) Delta() Rollup {
 }
 
 // RollupKeys returns the keys of every row r adds its Delta to, in this
-// order: its key × model × hour, its key × model × day, its model × day
-// over every key (AllKeys), and its key's month spend. Periods are those
-// of r.Time in UTC.
-func (r *UsageRecord) RollupKeys() [4]RollupKey {
+// order: its key × model × hour, its key × model × day, its model × hour
+// and model × day over every key (AllKeys), and its key's month spend.
+// Periods are those of r.Time in UTC.
+func (r *UsageRecord) RollupKeys() [5]RollupKey {
+	hour := RollupKey{PeriodHour, r.KeyID, r.Model, PeriodStart(r.Time, PeriodHour)}
 	day := RollupKey{PeriodDay, r.KeyID, r.Model, PeriodStart(r.Time, PeriodDay)}
-	allKeys, month := day.Totals()
-	return [4]RollupKey{
-		{PeriodHour, r.KeyID, r.Model, PeriodStart(r.Time, PeriodHour)},
-		day,
-		allKeys,
-		month,
-	}
+	return [5]RollupKey{hour, day, hour.allKeys(), day.allKeys(), MonthSpendKey(r.KeyID, r.Time)}
 }
 
-// Totals returns the keys of the rows that sum the day rows of one key:
-// for k, a key × model × day row, the model's day over every key and the
-// key's month spend. A store keeps both equal to the sums of the key day
-// rows they cover, so a change to k (ReplaceRollups) moves them by as much.
-func (k RollupKey) Totals() (allKeys, month RollupKey) {
-	return RollupKey{PeriodDay, AllKeys, k.Model, k.Start}, MonthSpendKey(k.KeyID, k.Start)
+// Totals returns the keys of the rows that sum k, a key × model × hour or
+// day row, with the same rows of the other keys: the model's row of k's
+// period over every key (AllKeys) and, for a day row only, the key's month
+// spend (it sums the day rows; counting the hour rows too would count
+// every record twice). A store keeps each equal to the sum of the key rows
+// it covers, so a change to k (ReplaceRollups) moves them by as much.
+func (k RollupKey) Totals() []RollupKey {
+	if k.Period == PeriodDay {
+		return []RollupKey{k.allKeys(), MonthSpendKey(k.KeyID, k.Start)}
+	}
+	return []RollupKey{k.allKeys()}
+}
+
+// allKeys returns the key of k's row over every key.
+func (k RollupKey) allKeys() RollupKey {
+	return RollupKey{Period: k.Period, KeyID: AllKeys, Model: k.Model, Start: k.Start}
 }
 
 // MonthSpendKey returns the key of keyID's month-spend row for the
@@ -281,8 +286,11 @@ type StatsStore interface {
 	// Rollups returns the rows matching f, oldest first (then by key and
 	// model). f.KeyID AllKeys reads the per-model totals over every key;
 	// an empty f.KeyID reads every key's own rows (never the AllKeys
-	// ones), which needs a time range. Returns EInvalid for a filter
-	// RollupFilter.Validate refuses.
+	// ones), which needs a time range and costs one query per period
+	// (RollupFilter.Starts). Those may lag the latest ApplyUsage by a
+	// moment (a store may read them from an eventually consistent index);
+	// rows of one key or of AllKeys, and MonthSpend, do not. Returns
+	// EInvalid for a filter RollupFilter.Validate refuses.
 	Rollups(ctx context.Context, f RollupFilter) ([]Rollup, error)
 	// MonthSpend returns the key's spend in micro-dollars in the calendar
 	// month (UTC) containing t; 0 when there is none.

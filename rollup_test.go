@@ -117,9 +117,10 @@ func TestUsageRecord_RollupKeys(t *testing.T) {
 		KeyID: "key_a", Model: "claude-haiku-4-5",
 		Time: time.Date(2026, 4, 1, 1, 30, 0, 0, time.FixedZone("UTC+2", 2*60*60)),
 	}}
-	want := [4]RollupKey{
+	want := [5]RollupKey{
 		{Period: PeriodHour, KeyID: "key_a", Model: "claude-haiku-4-5", Start: utc(2026, 3, 31, 23, 0)},
 		{Period: PeriodDay, KeyID: "key_a", Model: "claude-haiku-4-5", Start: utc(2026, 3, 31, 0, 0)},
+		{Period: PeriodHour, KeyID: AllKeys, Model: "claude-haiku-4-5", Start: utc(2026, 3, 31, 23, 0)},
 		{Period: PeriodDay, KeyID: AllKeys, Model: "claude-haiku-4-5", Start: utc(2026, 3, 31, 0, 0)},
 		{Period: PeriodMonth, KeyID: "key_a", Start: utc(2026, 3, 1, 0, 0)},
 	}
@@ -132,12 +133,14 @@ func TestUsageRecord_RollupKeys(t *testing.T) {
 			t.Errorf("RollupKeys()[%d] = %+v, not == %+v", i, k, want[i])
 		}
 	}
-	allKeys, month := got[1].Totals()
-	if diff := cmp.Diff(got[2:], []RollupKey{allKeys, month}); diff != "" {
+	if diff := cmp.Diff([]RollupKey{want[2]}, got[0].Totals()); diff != "" {
+		t.Errorf("Totals() of the hour row mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want[3:], got[1].Totals()); diff != "" {
 		t.Errorf("Totals() of the day row mismatch (-want +got):\n%s", diff)
 	}
-	if k := MonthSpendKey("key_a", utc(2026, 3, 1, 0, 0)); k != want[3] {
-		t.Errorf("MonthSpendKey() = %+v, want %+v", k, want[3])
+	if k := MonthSpendKey("key_a", utc(2026, 3, 1, 0, 0)); k != want[4] {
+		t.Errorf("MonthSpendKey() = %+v, want %+v", k, want[4])
 	}
 }
 

@@ -27,6 +27,10 @@ const (
 	// UsageTTLAttribute holds the epoch second after which DynamoDB may
 	// delete a usage record.
 	UsageTTLAttribute = "expires_at"
+	// UsageStatsByPeriodIndex lists every key's roll-ups of one hour or
+	// day: period_start, key_model. It is sparse: only key × model rows
+	// carry its keys.
+	UsageStatsByPeriodIndex = "by-period"
 )
 
 // tableReadyTimeout bounds the wait for a new table to become ACTIVE; AWS
@@ -57,13 +61,17 @@ func Definitions(t Tables) []*dynamodb.CreateTableInput {
 				gsi(UsageByHourIndex, "hour", "ts"),
 			},
 		},
-		// usage-stats has no index: StatsStore keeps its own key
-		// directory (stats.go says why).
+		// usage-stats must never get a local secondary index: DynamoDB
+		// could then no longer split a hot by-period partition by sort
+		// key (stats.go says more).
 		{
 			TableName:            aws.String(t.UsageStats),
-			AttributeDefinitions: attrs("pk", "sk"),
+			AttributeDefinitions: attrs("pk", "sk", "period_start", "key_model"),
 			KeySchema:            keys("pk", "sk"),
 			BillingMode:          types.BillingModePayPerRequest,
+			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
+				gsi(UsageStatsByPeriodIndex, "period_start", "key_model"),
+			},
 		},
 		{
 			TableName:            aws.String(t.ModelPricing),

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/internal/storetest"
@@ -181,4 +185,164 @@ func BenchmarkApplyUsage(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "records/s")
+}
+
+// TestStatsStore_Upgrade takes a usage-stats table as versions before the
+// by-period index left it (no index, no every-key hour rows, key rows
+// without index attributes, a key directory), adds the index with
+// CreateTables, lets ApplyUsage add records to the old rows, then replays
+// every day as `convertor replay` does: the rows, the every-key hour rows
+// and the index come out as if the table had always had them.
+func TestStatsStore_Upgrade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, tables := newTestClient(t, testenv.DynamoDB(t))
+	table := tables.UsageStats
+	createOldStatsTable(t, db, table)
+	old := storetest.Records(300, 23)
+	writeLegacyRows(t, db, table, old)
+	s := NewStatsStore(db, table)
+	// The days of every record Records makes, and more.
+	from := convertor.PeriodStart(old[0].Time, convertor.PeriodDay).AddDate(0, 0, -5)
+	to := from.AddDate(0, 0, 11)
+	every := convertor.RollupFilter{Period: convertor.PeriodHour, From: from, To: to}
+	_, err := s.Rollups(ctx, every)
+	storetest.WantCode(t, "Rollups(every key) without the index", err, convertor.EUnavailable)
+	if msg := convertor.ErrorMessage(err); !strings.Contains(msg, "tables create") {
+		t.Errorf("ErrorMessage() = %q, want a hint to add the index", msg)
+	}
+
+	res, err := CreateTables(ctx, db, tables, discardLog())
+	if err != nil {
+		t.Fatalf("CreateTables() error = %v", err)
+	}
+	for _, r := range res {
+		if r.Name == table && (r.Created || !slices.Equal(r.AddedIndexes, []string{UsageStatsByPeriodIndex})) {
+			t.Errorf("CreateTables() = %+v for the old table, want it kept and %s added", r, UsageStatsByPeriodIndex)
+		}
+	}
+	if got, err := s.Rollups(ctx, every); err != nil || len(got) != 0 {
+		t.Fatalf("Rollups(every key) before any write = %d rows, %v; want none: old rows lack the index keys", len(got), err)
+	}
+
+	// New records on the old rows: every key hour row they touch is
+	// upgraded first, so the every-key hour rows hold exactly the key
+	// hour rows that carry the index keys.
+	recent := storetest.Records(150, 29)
+	if n, err := s.ApplyUsage(ctx, recent); err != nil || n != len(recent) {
+		t.Fatalf("ApplyUsage() = %d, %v; want %d", n, err, len(recent))
+	}
+	if n, err := s.ApplyUsage(ctx, append(old[:50:50], recent[:50]...)); err != nil || n != 0 {
+		t.Fatalf("ApplyUsage(applied before) = %d, %v; want 0", n, err)
+	}
+	keyRows, err := s.Rollups(ctx, every)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keyRows) == 0 {
+		t.Fatal("Rollups(every key) after ApplyUsage = no rows, want the upgraded ones")
+	}
+	sums := make(map[convertor.RollupKey]convertor.Rollup)
+	for _, r := range keyRows {
+		k := convertor.RollupKey{Period: r.Period, KeyID: convertor.AllKeys, Model: r.Model, Start: r.Start}
+		sum := k.Rollup()
+		if have, ok := sums[k]; ok {
+			sum = have
+		}
+		sum.Add(r)
+		sums[k] = sum
+	}
+	totals, err := s.Rollups(ctx, convertor.RollupFilter{Period: convertor.PeriodHour, KeyID: convertor.AllKeys, From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(totals) != len(sums) {
+		t.Errorf("every-key hour rows = %d, want %d, one per model and hour of the indexed key rows", len(totals), len(sums))
+	}
+	for _, r := range totals {
+		if want := sums[r.Key()]; !r.SameCounts(want) {
+			t.Errorf("every-key hour row %+v, want the sum of the indexed key rows %+v", r, want)
+		}
+	}
+
+	// The replay, one whole day at a time with every record of the day.
+	all := append(append([]*convertor.UsageRecord{}, old...), recent...)
+	for day := from; day.Before(to); day = day.AddDate(0, 0, 1) {
+		if err := s.ReplaceRollups(ctx, day, day.AddDate(0, 0, 1), all); err != nil {
+			t.Fatalf("ReplaceRollups(%s) error = %v", day.Format(time.DateOnly), err)
+		}
+	}
+	storetest.CheckTotals(t, s, all)
+}
+
+// createOldStatsTable creates the usage-stats table name as versions
+// before the by-period index did: keys only.
+func createOldStatsTable(t *testing.T, db *dynamodb.Client, name string) {
+	t.Helper()
+	_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: attrs("pk", "sk"),
+		KeySchema:            keys("pk", "sk"),
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatalf("CreateTable(old usage-stats) error = %v", err)
+	}
+	if _, err := waitActive(context.Background(), db, name, tableReadyTimeout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeLegacyRows writes the rows of recs as versions before the by-period
+// index did: key hour and day rows, every-key day rows and month spends
+// without index attributes, a key directory, and the applied markers.
+func writeLegacyRows(t *testing.T, db *dynamodb.Client, table string, recs []*convertor.UsageRecord) {
+	t.Helper()
+	type row struct {
+		pk, sk string
+		r      convertor.Rollup
+	}
+	rows := make(map[[2]string]*row)
+	add := func(pk, sk string, k convertor.RollupKey, d convertor.Rollup) {
+		r := rows[[2]string{pk, sk}]
+		if r == nil {
+			r = &row{pk: pk, sk: sk, r: k.Rollup()}
+			rows[[2]string{pk, sk}] = r
+		}
+		r.r.Add(d)
+	}
+	var items []item
+	for _, rec := range recs {
+		d := rec.Delta()
+		hour, day := rec.Time.UTC().Truncate(time.Hour), convertor.PeriodStart(rec.Time, convertor.PeriodDay)
+		month := convertor.PeriodStart(rec.Time, convertor.PeriodMonth)
+		at := func(t time.Time) string { return t.Format(timeLayout) }
+		add("hour#"+rec.KeyID, at(hour)+"#"+rec.Model, convertor.RollupKey{Period: "hour", KeyID: rec.KeyID, Model: rec.Model, Start: hour}, d)
+		add("day#"+rec.KeyID, at(day)+"#"+rec.Model, convertor.RollupKey{Period: "day", KeyID: rec.KeyID, Model: rec.Model, Start: day}, d)
+		add("day#*", at(day)+"#"+rec.Model, convertor.RollupKey{Period: "day", KeyID: "*", Model: rec.Model, Start: day}, d)
+		add("month#"+rec.KeyID, at(month), convertor.RollupKey{Period: "month", KeyID: rec.KeyID, Start: month}, d)
+		items = append(items,
+			item{"pk": attrS("keys#" + at(day)), "sk": attrS(rec.KeyID)},
+			item{"pk": attrS("applied#" + rec.ID), "sk": attrS("-"), "expires_at": attrN(rec.Time.Add(MarkerRetention).Unix())},
+		)
+	}
+	for _, r := range rows {
+		it := item{
+			"pk": attrS(r.pk), "sk": attrS(r.sk), "ver": attrN(3),
+			"period": attrS(r.r.Period), "key_id": attrS(r.r.KeyID), "start": attrTime(r.r.Start),
+			"requests": attrN(r.r.Requests), "errors": attrN(r.r.Errors),
+			"input_tokens": attrN(r.r.InputTokens), "output_tokens": attrN(r.r.OutputTokens),
+			"cache_read_tokens": attrN(r.r.CacheReadTokens), "cache_write_tokens": attrN(r.r.CacheWriteTokens),
+			"cost_micros": attrN(r.r.CostMicros),
+		}
+		if r.r.Model != "" {
+			it["model"] = attrS(r.r.Model)
+		}
+		items = append(items, it)
+	}
+	for _, it := range items {
+		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &table, Item: it}); err != nil {
+			t.Fatalf("PutItem(old row) error = %v", err)
+		}
+	}
 }

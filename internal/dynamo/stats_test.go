@@ -346,3 +346,105 @@ func writeLegacyRows(t *testing.T, db *dynamodb.Client, table string, recs []*co
 		}
 	}
 }
+
+// BenchmarkRollups times the dashboards' reads on a month of hourly data:
+// BENCH_STATS_KEYS keys (default 1,000), each with one of three models and
+// usage in every hour of the 30 days before today, loaded through
+// ApplyUsage. (Recent, so that no applied marker expires and is deleted
+// while the reads are timed.) Its metric rows/op is what one call returns.
+//
+//   - hour-all-keys: the per-model hour series over every key, one Query;
+//   - day-every-key: every key's day rows of the month (top keys), one
+//     index Query per day;
+//   - hour-every-key-day: every key's hour rows of one day (a series by
+//     key), one index Query per hour;
+//   - hour-one-key: one key's hour series, one Query.
+func BenchmarkRollups(b *testing.B) {
+	keys := testenv.BenchSize(b, "BENCH_STATS_KEYS", 1_000)
+	s := newTestStatsStore(b, testenv.DynamoDB(b))
+	ctx := context.Background()
+	next := convertor.PeriodStart(time.Now(), convertor.PeriodDay)
+	month := next.AddDate(0, 0, -30)
+	hours := int(next.Sub(month) / time.Hour)
+
+	start := time.Now()
+	loadMonth(b, s, keys, month, hours)
+	b.Logf("loaded %d keys × %d hours in %v", keys, hours, time.Since(start).Round(time.Millisecond))
+
+	models := min(keys, len(storetest.Models))
+	oneKey := fmt.Sprintf("key_%05d", keys/2)
+	for _, bc := range []struct {
+		name     string
+		f        convertor.RollupFilter
+		rows     int
+		requests int // one per key and hour covered
+	}{
+		{"hour-all-keys", convertor.RollupFilter{Period: convertor.PeriodHour, KeyID: convertor.AllKeys, From: month, To: next}, hours * models, keys * hours},
+		{"day-every-key", convertor.RollupFilter{Period: convertor.PeriodDay, From: month, To: next}, keys * hours / 24, keys * hours},
+		{"hour-every-key-day", convertor.RollupFilter{Period: convertor.PeriodHour, From: month.AddDate(0, 0, 14), To: month.AddDate(0, 0, 15)}, keys * 24, keys * 24},
+		{"hour-one-key", convertor.RollupFilter{Period: convertor.PeriodHour, KeyID: oneKey, From: month, To: next}, hours, hours},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			// Checked once before timing: every row, and every record
+			// counted once.
+			rows, err := s.Rollups(ctx, bc.f)
+			if err != nil {
+				b.Fatalf("Rollups(%+v) error = %v", bc.f, err)
+			}
+			requests := 0
+			for _, r := range rows {
+				requests += int(r.Requests)
+			}
+			if len(rows) != bc.rows || requests != bc.requests {
+				b.Fatalf("Rollups(%+v) = %d rows of %d requests, want %d of %d", bc.f, len(rows), requests, bc.rows, bc.requests)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Rollups(ctx, bc.f); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(rows)), "rows/op")
+		})
+	}
+}
+
+// loadMonth applies one record per key and hour, keys "key_00000" on,
+// model storetest.Models[key % 3], in batches of whole keys: the store
+// sorts a batch by key, model and hour, so each transaction holds a run
+// of one key's hours.
+func loadMonth(b *testing.B, s *StatsStore, keys int, month time.Time, hours int) {
+	b.Helper()
+	const perBatch = 4 // keys
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	next := make(chan int)
+	// Two loaders: one waits on the server while the other builds.
+	for range 2 {
+		wg.Go(func() {
+			for first := range next {
+				var recs []*convertor.UsageRecord
+				for k := first; k < min(first+perBatch, keys); k++ {
+					for h := range hours {
+						recs = append(recs, storetest.NewRecord(fmt.Sprintf("b%05d-%04d", k, h), fmt.Sprintf("key_%05d", k),
+							storetest.Models[k%len(storetest.Models)], month.Add(time.Duration(h)*time.Hour+time.Minute),
+							convertor.UsageOK, 1000, 200, 0, 0, 4_200))
+					}
+				}
+				if n, err := s.ApplyUsage(context.Background(), recs); err != nil || n != len(recs) {
+					errs <- fmt.Errorf("ApplyUsage(keys %d+) = %d, %v; want %d", first, n, err, len(recs))
+					return
+				}
+			}
+		})
+	}
+	for first := 0; first < keys; first += perBatch {
+		next <- first
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+}

@@ -19,7 +19,7 @@ run: build
 # test is what CI runs: vet, the race-checked suite, short fuzzing and every
 # benchmark once (so benchmarks keep compiling and checking their output).
 test: lint unit fuzz
-	BENCH_PIPELINE_EVENTS=2000 $(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
+	BENCH_PIPELINE_EVENTS=2000 BENCH_STATS_KEYS=20 $(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
@@ -32,7 +32,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal
 
 # bench prints the micro-benchmarks (conversion, Bedrock client, rate
-# limiter, emitter, pricing, accountant, roll-ups, the DynamoDB-compatible store),
+# limiter, emitter, pricing, accountant, roll-ups and the dashboards' reads
+# of them over BENCH_STATS_KEYS keys, default 1,000, whose month of data
+# takes minutes to load, the DynamoDB-compatible store),
 # the accounting pipeline's events/s, and the load comparison: direct
 # Bedrock path vs through the gateway, with and without keys and limits
 # (REDIS_URL=redis://... to limit on Redis).

@@ -99,26 +99,31 @@ func (r *UsageRecord) Delta() Rollup {
 }
 
 // RollupKeys returns the keys of every row r adds its Delta to, in this
-// order: its key × model × hour, its key × model × day, its model × day
-// over every key (AllKeys), and its key's month spend. Periods are those
-// of r.Time in UTC.
-func (r *UsageRecord) RollupKeys() [4]RollupKey {
+// order: its key × model × hour, its key × model × day, its model × hour
+// and model × day over every key (AllKeys), and its key's month spend.
+// Periods are those of r.Time in UTC.
+func (r *UsageRecord) RollupKeys() [5]RollupKey {
+	hour := RollupKey{PeriodHour, r.KeyID, r.Model, PeriodStart(r.Time, PeriodHour)}
 	day := RollupKey{PeriodDay, r.KeyID, r.Model, PeriodStart(r.Time, PeriodDay)}
-	allKeys, month := day.Totals()
-	return [4]RollupKey{
-		{PeriodHour, r.KeyID, r.Model, PeriodStart(r.Time, PeriodHour)},
-		day,
-		allKeys,
-		month,
-	}
+	return [5]RollupKey{hour, day, hour.allKeys(), day.allKeys(), MonthSpendKey(r.KeyID, r.Time)}
 }
 
-// Totals returns the keys of the rows that sum the day rows of one key:
-// for k, a key × model × day row, the model's day over every key and the
-// key's month spend. A store keeps both equal to the sums of the key day
-// rows they cover, so a change to k (ReplaceRollups) moves them by as much.
-func (k RollupKey) Totals() (allKeys, month RollupKey) {
-	return RollupKey{PeriodDay, AllKeys, k.Model, k.Start}, MonthSpendKey(k.KeyID, k.Start)
+// Totals returns the keys of the rows that sum k, a key × model × hour or
+// day row, with the same rows of the other keys: the model's row of k's
+// period over every key (AllKeys) and, for a day row only, the key's month
+// spend (it sums the day rows; counting the hour rows too would count
+// every record twice). A store keeps each equal to the sum of the key rows
+// it covers, so a change to k (ReplaceRollups) moves them by as much.
+func (k RollupKey) Totals() []RollupKey {
+	if k.Period == PeriodDay {
+		return []RollupKey{k.allKeys(), MonthSpendKey(k.KeyID, k.Start)}
+	}
+	return []RollupKey{k.allKeys()}
+}
+
+// allKeys returns the key of k's row over every key.
+func (k RollupKey) allKeys() RollupKey {
+	return RollupKey{Period: k.Period, KeyID: AllKeys, Model: k.Model, Start: k.Start}
 }
 
 // MonthSpendKey returns the key of keyID's month-spend row for the
@@ -186,19 +191,106 @@ type RollupFilter struct {
 	Model  string
 }
 
+// MaxRollupPeriods is the most hours or days a RollupFilter without a key
+// may cover: a store reads every key's rows one period at a time.
+const MaxRollupPeriods = 10_000
+
+// Validate checks f as every StatsStore does. Returns EInvalid for a
+// period other than hour or day and, without a key, for a missing From or
+// To or more than MaxRollupPeriods periods starting in [From, To).
+func (f RollupFilter) Validate() error {
+	if f.Period != PeriodHour && f.Period != PeriodDay {
+		return Errorf(EInvalid, "roll-up period %q: want %q or %q", f.Period, PeriodHour, PeriodDay)
+	}
+	if f.KeyID != "" {
+		return nil
+	}
+	if f.From.IsZero() || f.To.IsZero() {
+		return Errorf(EInvalid, "roll-ups of every key need a time range")
+	}
+	if n := f.periods(); n > MaxRollupPeriods {
+		return Errorf(EInvalid, "roll-ups of every key over %d %ss: name a key or narrow the range to %d", n, f.Period, MaxRollupPeriods)
+	}
+	return nil
+}
+
+// Starts returns the starts of the periods that begin in [f.From, f.To),
+// oldest first: the periods whose rows f selects, one read each for a
+// filter without a key. f must be valid and have a range.
+func (f RollupFilter) Starts() []time.Time {
+	out := make([]time.Time, 0, f.periods())
+	for t := f.first(); t.Before(f.To); t = NextPeriod(t, f.Period) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// first returns the start of the first period beginning at or after From.
+func (f RollupFilter) first() time.Time {
+	first := PeriodStart(f.From, f.Period)
+	if first.Before(f.From) {
+		first = NextPeriod(first, f.Period)
+	}
+	return first
+}
+
+// periods counts the starts in [From, To) without listing them, since an
+// unbounded range must be refused, not walked. UTC hours and days have a
+// fixed length.
+func (f RollupFilter) periods() int64 {
+	step := time.Hour
+	if f.Period == PeriodDay {
+		step = 24 * time.Hour
+	}
+	first := f.first()
+	if !first.Before(f.To) {
+		return 0
+	}
+	d := f.To.Sub(first) // saturates rather than overflows
+	n := int64(d / step)
+	if d%step != 0 {
+		n++
+	}
+	return n
+}
+
+// ValidateForRollups checks what a StatsStore relies on in a record: a
+// valid event (UsageEvent.Validate), a key id that names one key (neither
+// empty nor AllKeys, whose rows sum the others) and a cost that is not
+// negative. A nil r is invalid too. Returns EInvalid.
+func (r *UsageRecord) ValidateForRollups() error {
+	if r == nil {
+		return Errorf(EInvalid, "nil usage record")
+	}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case r.KeyID == "" || r.KeyID == AllKeys:
+		return Errorf(EInvalid, "usage record %s: key id %q names no key", r.ID, r.KeyID)
+	case r.CostMicros < 0:
+		return Errorf(EInvalid, "usage record %s: negative cost", r.ID)
+	}
+	return nil
+}
+
 // StatsStore keeps the roll-ups and the month-to-date spend per key.
 type StatsStore interface {
 	// ApplyUsage adds each record's Delta to the rows of its RollupKeys
-	// (key × model × hour and day, model × hour and day over all keys, the key's
-	// month-to-date spend), exactly once per record ID whatever the
+	// (key × model × hour and day, model × hour and day over all keys, the
+	// key's month-to-date spend), exactly once per record ID whatever the
 	// redeliveries, duplicates and crashes. It returns how many records
-	// were newly applied.
+	// were newly applied. Returns EInvalid, and applies nothing, if a
+	// record fails UsageRecord.ValidateForRollups.
 	ApplyUsage(ctx context.Context, recs []*UsageRecord) (applied int, err error)
 	// Rollups returns the rows matching f, oldest first (then by key and
 	// model). f.KeyID AllKeys reads the per-model totals over every key;
-	// an empty f.KeyID reads every key's own rows, which needs a time
-	// range and costs one query per period. Returns EInvalid for an
-	// unknown period or a range of more than 10,000 periods without a key.
+	// an empty f.KeyID reads every key's own rows (never the AllKeys
+	// ones), which needs a time range and costs one query per period
+	// (RollupFilter.Starts). Those may lag the latest ApplyUsage by a
+	// moment (a store may read them from an eventually consistent index);
+	// rows of one key or of AllKeys, and MonthSpend, do not. Returns
+	// EInvalid for a filter RollupFilter.Validate refuses.
 	Rollups(ctx context.Context, f RollupFilter) ([]Rollup, error)
 	// MonthSpend returns the key's spend in micro-dollars in the calendar
 	// month (UTC) containing t; 0 when there is none.
@@ -207,6 +299,8 @@ type StatsStore interface {
 	// recs for the period [from, to) with values computed from recs alone,
 	// for replay: running it twice gives the same rows. Only rows of
 	// periods lying wholly inside [from, to) (RollupKey.Within) are
-	// rewritten; their Totals move by the difference.
+	// rewritten; their Totals move by the difference. Records outside
+	// [from, to), and nil ones, are ignored. Returns EInvalid if from is
+	// not before to or a record fails UsageRecord.ValidateForRollups.
 	ReplaceRollups(ctx context.Context, from, to time.Time, recs []*UsageRecord) error
 }

@@ -117,9 +117,10 @@ func TestUsageRecord_RollupKeys(t *testing.T) {
 		KeyID: "key_a", Model: "claude-haiku-4-5",
 		Time: time.Date(2026, 4, 1, 1, 30, 0, 0, time.FixedZone("UTC+2", 2*60*60)),
 	}}
-	want := [4]RollupKey{
+	want := [5]RollupKey{
 		{Period: PeriodHour, KeyID: "key_a", Model: "claude-haiku-4-5", Start: utc(2026, 3, 31, 23, 0)},
 		{Period: PeriodDay, KeyID: "key_a", Model: "claude-haiku-4-5", Start: utc(2026, 3, 31, 0, 0)},
+		{Period: PeriodHour, KeyID: AllKeys, Model: "claude-haiku-4-5", Start: utc(2026, 3, 31, 23, 0)},
 		{Period: PeriodDay, KeyID: AllKeys, Model: "claude-haiku-4-5", Start: utc(2026, 3, 31, 0, 0)},
 		{Period: PeriodMonth, KeyID: "key_a", Start: utc(2026, 3, 1, 0, 0)},
 	}
@@ -132,12 +133,98 @@ func TestUsageRecord_RollupKeys(t *testing.T) {
 			t.Errorf("RollupKeys()[%d] = %+v, not == %+v", i, k, want[i])
 		}
 	}
-	allKeys, month := got[1].Totals()
-	if diff := cmp.Diff(got[2:], []RollupKey{allKeys, month}); diff != "" {
+	if diff := cmp.Diff([]RollupKey{want[2]}, got[0].Totals()); diff != "" {
+		t.Errorf("Totals() of the hour row mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want[3:], got[1].Totals()); diff != "" {
 		t.Errorf("Totals() of the day row mismatch (-want +got):\n%s", diff)
 	}
-	if k := MonthSpendKey("key_a", utc(2026, 3, 1, 0, 0)); k != want[3] {
-		t.Errorf("MonthSpendKey() = %+v, want %+v", k, want[3])
+	if k := MonthSpendKey("key_a", utc(2026, 3, 1, 0, 0)); k != want[4] {
+		t.Errorf("MonthSpendKey() = %+v, want %+v", k, want[4])
+	}
+}
+
+func TestRollupFilter_Validate(t *testing.T) {
+	// 10,000 hours from 00:30 cover the starts 01:00 to 10,000 hours
+	// later: exactly the limit. From 00:00 the same span starts 10,001.
+	half := utc(2026, 1, 1, 0, 30)
+	tests := []struct {
+		name string
+		f    RollupFilter
+		want int // periods Starts lists without a key; -1: invalid
+	}{
+		{"OneKeyNoRange", RollupFilter{Period: PeriodHour, KeyID: "key_a"}, 0},
+		{"AllKeysNoRange", RollupFilter{Period: PeriodDay, KeyID: AllKeys}, 0},
+		{"Month", RollupFilter{Period: PeriodMonth, KeyID: "key_a"}, -1},
+		{"NoPeriod", RollupFilter{KeyID: "key_a"}, -1},
+		{"EveryKeyNoRange", RollupFilter{Period: PeriodHour}, -1},
+		{"EveryKeyNoTo", RollupFilter{Period: PeriodHour, From: half}, -1},
+		{"EveryKeyNoFrom", RollupFilter{Period: PeriodHour, To: half}, -1},
+		{"InsideOneHour", RollupFilter{Period: PeriodHour, From: half, To: half.Add(10 * time.Minute)}, 0},
+		{"StraddlingHours", RollupFilter{Period: PeriodHour, From: half, To: half.Add(90 * time.Minute)}, 1},
+		{"AlignedHours", RollupFilter{Period: PeriodHour, From: utc(2026, 1, 1, 0, 0), To: utc(2026, 1, 1, 3, 0)}, 3},
+		{"ToBeforeFrom", RollupFilter{Period: PeriodHour, From: half, To: half.Add(-5 * time.Hour)}, 0},
+		// 1 February to 1 March 2026: 28 days and the one To falls in.
+		{"Days", RollupFilter{Period: PeriodDay, From: utc(2026, 1, 31, 12, 0), To: utc(2026, 3, 1, 0, 1)}, 29},
+		{"MostHours", RollupFilter{Period: PeriodHour, From: half, To: half.Add(10_000 * time.Hour)}, 10_000},
+		{"TooManyHours", RollupFilter{Period: PeriodHour, From: utc(2026, 1, 1, 0, 0), To: half.Add(10_000 * time.Hour)}, -1},
+		{"TooManyDays", RollupFilter{Period: PeriodDay, From: utc(2000, 1, 1, 0, 0), To: utc(2030, 1, 1, 0, 0)}, -1},
+		{"Centuries", RollupFilter{Period: PeriodDay, From: utc(1, 1, 1, 0, 0), To: utc(9999, 1, 1, 0, 0)}, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.f.Validate()
+			if tt.want < 0 {
+				if ErrorCode(err) != EInvalid {
+					t.Errorf("Validate() = %v, want code invalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Validate() = %v, want nil", err)
+			}
+			if tt.f.KeyID != "" {
+				return
+			}
+			starts := tt.f.Starts()
+			if len(starts) != tt.want {
+				t.Fatalf("Starts() = %d periods, want %d", len(starts), tt.want)
+			}
+			for i, s := range starts {
+				if s != PeriodStart(s, tt.f.Period) || s.Before(tt.f.From) || !s.Before(tt.f.To) || i > 0 && s != NextPeriod(starts[i-1], tt.f.Period) {
+					t.Fatalf("Starts()[%d] = %v: not the next period start in [From, To)", i, s)
+				}
+			}
+		})
+	}
+}
+
+func TestUsageRecord_ValidateForRollups(t *testing.T) {
+	good := func() *UsageRecord {
+		return &UsageRecord{
+			UsageEvent: UsageEvent{Version: UsageEventVersion, ID: "r1", Time: utc(2026, 3, 31, 10, 0), KeyID: "key_a", Model: "m", Status: UsageOK},
+			CostMicros: 5,
+		}
+	}
+	if err := good().ValidateForRollups(); err != nil {
+		t.Fatalf("ValidateForRollups() = %v, want nil", err)
+	}
+	tests := []struct {
+		name   string
+		change func(r *UsageRecord) *UsageRecord
+	}{
+		{"Nil", func(*UsageRecord) *UsageRecord { return nil }},
+		{"InvalidEvent", func(r *UsageRecord) *UsageRecord { r.InputTokens = -1; return r }},
+		{"NoKey", func(r *UsageRecord) *UsageRecord { r.KeyID = ""; return r }},
+		{"AllKeys", func(r *UsageRecord) *UsageRecord { r.KeyID = AllKeys; return r }},
+		{"NegativeCost", func(r *UsageRecord) *UsageRecord { r.CostMicros = -1; return r }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.change(good()).ValidateForRollups(); ErrorCode(err) != EInvalid {
+				t.Errorf("ValidateForRollups() = %v, want code invalid", err)
+			}
+		})
 	}
 }
 

@@ -256,8 +256,9 @@ func TestUSD(t *testing.T) {
 	}
 }
 
-// checkConsistent checks that the day roll-ups of each key equal the sum
-// of its stored records, and the all-keys rows the sum over keys.
+// checkConsistent checks that the hour and the day roll-ups of each key
+// equal the sum of its stored records, and the all-keys rows the sum over
+// keys.
 func checkConsistent(t *testing.T, s stores) {
 	t.Helper()
 	ctx := context.Background()
@@ -272,18 +273,20 @@ func checkConsistent(t *testing.T, s stores) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make(map[[2]string]int64)
-	for _, key := range []string{"key_a", "key_b", convertor.AllKeys} {
-		rows, err := s.stats.Rollups(ctx, convertor.RollupFilter{Period: convertor.PeriodDay, From: from, To: to, KeyID: key})
-		if err != nil {
-			t.Fatal(err)
+	for _, p := range []string{convertor.PeriodHour, convertor.PeriodDay} {
+		got := make(map[[2]string]int64)
+		for _, key := range []string{"key_a", "key_b", convertor.AllKeys} {
+			rows, err := s.stats.Rollups(ctx, convertor.RollupFilter{Period: p, From: from, To: to, KeyID: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				got[[2]string{r.KeyID, r.Model}] += r.CostMicros
+			}
 		}
-		for _, r := range rows {
-			got[[2]string{r.KeyID, r.Model}] += r.CostMicros
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s roll-ups != Σ usage records (-records +stats):\n%s", p, diff)
 		}
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("day roll-ups != Σ usage records (-records +stats):\n%s", diff)
 	}
 }
 

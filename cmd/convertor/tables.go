@@ -34,6 +34,9 @@ func runTables(ctx context.Context, env *environment, args []string) error {
 			state = "created"
 		}
 		fmt.Fprintf(env.stdout, "%-8s %s\n", state, r.Name)
+		for _, ix := range r.AddedIndexes {
+			fmt.Fprintf(env.stdout, "         added index %s\n", ix)
+		}
 		for _, w := range r.Warnings {
 			fmt.Fprintf(env.stdout, "         warning: %s\n", w)
 		}

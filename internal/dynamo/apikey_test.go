@@ -80,7 +80,9 @@ func testTables(t testing.TB) Tables {
 	}
 }
 
-func newTestTables(t testing.TB, endpoint string) (*dynamodb.Client, Tables) {
+// newTestClient returns a client for endpoint and table names unique to
+// t, whose tables are deleted after t; it creates none.
+func newTestClient(t testing.TB, endpoint string) (*dynamodb.Client, Tables) {
 	t.Helper()
 	cfg := Config{Endpoint: endpoint, Region: DefaultRegion, Tables: testTables(t)}
 	if err := cfg.Validate(); err != nil {
@@ -90,9 +92,6 @@ func newTestTables(t testing.TB, endpoint string) (*dynamodb.Client, Tables) {
 	if err != nil {
 		t.Fatalf("NewClient() error = %v", err)
 	}
-	if _, err := CreateTables(context.Background(), db, cfg.Tables, discardLog()); err != nil {
-		t.Fatalf("CreateTables() error = %v", err)
-	}
 	t.Cleanup(func() {
 		for _, def := range Definitions(cfg.Tables) {
 			// Only a shared server keeps tables after the test; ignore
@@ -101,6 +100,16 @@ func newTestTables(t testing.TB, endpoint string) (*dynamodb.Client, Tables) {
 		}
 	})
 	return db, cfg.Tables
+}
+
+// newTestTables creates tables unique to t on endpoint.
+func newTestTables(t testing.TB, endpoint string) (*dynamodb.Client, Tables) {
+	t.Helper()
+	db, tables := newTestClient(t, endpoint)
+	if _, err := CreateTables(context.Background(), db, tables, discardLog()); err != nil {
+		t.Fatalf("CreateTables() error = %v", err)
+	}
+	return db, tables
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -61,4 +62,12 @@ func canceledReasons(err error) (codes []string, ok bool) {
 func isUnknownOperation(err error) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && ae.ErrorCode() == "UnknownOperationException"
+}
+
+// isMissingIndex reports whether a Query named an index the table does not
+// have (a table made before the index, whose `tables create` was not run).
+func isMissingIndex(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationException" &&
+		strings.Contains(ae.ErrorMessage(), "does not have the specified index")
 }

@@ -8,10 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,6 +41,12 @@ const (
 	// statsAttrVersion counts the writes of a row; ReplaceRollups makes its
 	// absolute writes conditional on it.
 	statsAttrVersion = "ver"
+	// The by-period index's keys, set on key × model × hour and day rows
+	// only: period_start "<hour|day>#<start>", key_model "<key id>#<model>".
+	// On a key hour row they also say that its counts are in its every-key
+	// hour row (see StatsStore, "Tables from before the index").
+	statsAttrPeriodStart = "period_start"
+	statsAttrKeyModel    = "key_model"
 	// StatsTTLAttribute holds the epoch second after which DynamoDB may
 	// delete an applied-record marker; roll-up rows never carry it.
 	StatsTTLAttribute = "expires_at"
@@ -52,9 +58,6 @@ const (
 	// statsMarkerSK is the sort key of every marker: a marker is one item
 	// per record id.
 	statsMarkerSK = "-"
-	// statsPeriodKeys marks the key-directory entries: pk "keys#<day>",
-	// sk "<key id>", one per key with usage that day.
-	statsPeriodKeys = "keys"
 )
 
 // MarkerRetention is how long after its event time a record's applied
@@ -76,27 +79,39 @@ const (
 	statsMaxBackoff   = time.Second
 )
 
-// maxRollupPartitions bounds the index partitions (one per hour or day) that
-// Rollups reads for a query over every key.
-const maxRollupPartitions = 10_000
+// rollupReaders bounds the index Queries that one Rollups over every key
+// runs at a time: periods are independent, and reading them one after
+// another would make a month of hours 720 round trips long.
+const rollupReaders = 8
 
 // StatsStore keeps roll-ups and month-to-date spend in the usage-stats
 // table, a convertor.StatsStore safe for concurrent use.
 //
 // Rows, all under the generic "pk"/"sk" key (deploy/tables/README.md):
 //
-//   - roll-ups: pk "<hour|day>#<key id>", sk "<start>#<model>", with the
-//     per-model totals over every key under key id "*" (day only);
+//   - key roll-ups: pk "<hour|day>#<key id>", sk "<start>#<model>": one
+//     Query reads a key's series. They also carry period_start
+//     "<hour|day>#<start>" and key_model "<key id>#<model>", the keys of
+//     the sparse by-period index (UsageStatsByPeriodIndex), so every key's
+//     rows of one hour or day are one Query of the index;
+//   - per-model totals over every key: pk "<hour|day>#*", the same sort
+//     key, no index attributes: one Query reads a model series over all
+//     keys, by hour or by day;
 //   - month spend: pk "month#<key id>", sk "<month start>": the key's
 //     counters for the calendar month, one GetItem for the gateway;
-//   - key directory: pk "keys#<day start>", sk "<key id>", an empty item
-//     per key with usage that day, so Rollups can list every key's rows
-//     of a period with one Query per day and one per key;
 //   - applied markers: pk "applied#<record id>", with a TTL.
 //
-// The directory replaces a secondary index on the period: one index
-// partition per hour would take every write of that hour, a hot partition
-// on DynamoDB.
+// Index reads are eventually consistent (DynamoDB offers nothing else on a
+// global secondary index): a row may reach the index a moment after its
+// write. Dashboards tolerate that; the budget check reads MonthSpend, a
+// strongly consistent GetItem of the table, and so does everything
+// ReplaceRollups reads before it writes.
+//
+// One index partition holds every key's rows of an hour (or a day), so it
+// takes that period's writes. DynamoDB splits a hot partition by sort key
+// (key_model) when the table has no local secondary index, which this
+// one must therefore never get; and the aggregator's batching writes a
+// row once per transaction, not once per record.
 //
 // # Exactly once
 //
@@ -133,7 +148,27 @@ const maxRollupPartitions = 10_000
 //
 // Alternatives considered: a conditional update per row with a set of
 // applied ids grows without bound and costs four writes per record; writing
-// markers and rows separately needs a recovery log to be crash-safe.
+// markers and rows separately needs a recovery log to be crash-safe. A
+// directory of each period's keys (the design before the index) cost one
+// Query per key to list every key's rows.
+//
+// # Tables from before the index
+//
+// Earlier versions kept no every-key hour rows, and their key rows lack
+// the index attributes. Such a key day row is counted in its every-key day
+// row and month spend as usual; such a key hour row is in no every-key hour
+// row. A key hour row with period_start is: ApplyUsage sets it in the
+// transaction that adds to both. So ApplyUsage refuses to add to a key
+// hour row without it (a condition on the Update): the cancellation names
+// the row, which is then upgraded, with one transaction that sets its
+// index attributes conditional on its write count and adds its counts to
+// its every-key hour row, and the batch is retried. ReplaceRollups, which
+// `convertor replay` runs over a period, rewrites every row lacking the
+// attributes and counts such an hour row as absent from the every-key
+// hour row. Replaying the periods from before the upgrade thus backfills
+// the index and the every-key hour rows exactly, whatever the aggregator
+// does meanwhile; until then those periods are missing from the index
+// and from the every-key hour series.
 type StatsStore struct {
 	db    *dynamodb.Client
 	table string
@@ -190,6 +225,18 @@ func statsItemKey(k convertor.RollupKey) (pk, sk string) {
 	return pk, sk
 }
 
+// periodKey returns the by-period index's partition key of the key rows
+// of period starting at start.
+func periodKey(period string, start time.Time) string {
+	return period + "#" + start.UTC().Format(timeLayout)
+}
+
+// indexed reports whether r is a row of the by-period index: a key ×
+// model × hour or day row.
+func indexed(r *convertor.Rollup) bool {
+	return r.KeyID != convertor.AllKeys && (r.Period == convertor.PeriodHour || r.Period == convertor.PeriodDay)
+}
+
 // ApplyUsage adds each record to its rows exactly once per record ID (see
 // StatsStore). Returns EInvalid for an invalid record (nothing is written)
 // and EUnavailable when the table cannot be written; retrying the same
@@ -197,7 +244,7 @@ func statsItemKey(k convertor.RollupKey) (pk, sk string) {
 func (s *StatsStore) ApplyUsage(ctx context.Context, recs []*convertor.UsageRecord) (applied int, err error) {
 	recs, err = uniqueRecords(recs)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("apply usage: %w", err)
 	}
 	var nonce [8]byte
 	binary.BigEndian.PutUint64(nonce[:], rand.Uint64())
@@ -211,20 +258,15 @@ func (s *StatsStore) ApplyUsage(ctx context.Context, recs []*convertor.UsageReco
 	return applied, nil
 }
 
-// uniqueRecords validates recs and returns them without repeated ids,
-// sorted so that records sharing rows are neighbours.
+// uniqueRecords validates recs (UsageRecord.ValidateForRollups) and
+// returns them without repeated ids, sorted so that records sharing rows
+// are neighbours.
 func uniqueRecords(recs []*convertor.UsageRecord) ([]*convertor.UsageRecord, error) {
 	seen := make(map[string]bool, len(recs))
 	out := make([]*convertor.UsageRecord, 0, len(recs))
 	for _, r := range recs {
-		if r == nil {
-			return nil, convertor.Errorf(convertor.EInvalid, "apply usage: nil record")
-		}
-		if err := r.Validate(); err != nil {
-			return nil, fmt.Errorf("apply usage: %w", err)
-		}
-		if r.CostMicros < 0 {
-			return nil, convertor.Errorf(convertor.EInvalid, "apply usage: record %s: negative cost", r.ID)
+		if err := r.ValidateForRollups(); err != nil {
+			return nil, err
 		}
 		if seen[r.ID] {
 			continue
@@ -272,43 +314,24 @@ func chunkRecords(recs []*convertor.UsageRecord) [][]*convertor.UsageRecord {
 	return chunks
 }
 
-// recordRows returns the rows a record adds to, with its delta: those of
-// its RollupKeys, in their order, then the key's directory entry for the
-// day (which only exists, no delta).
+// recordRows returns the rows a record adds to, those of its RollupKeys
+// in their order, each holding the record's delta.
 func recordRows(r *convertor.UsageRecord) [5]statsRow {
-	keys := r.RollupKeys()
 	d := r.Delta()
 	var rows [5]statsRow
-	for i, k := range keys {
+	for i, k := range r.RollupKeys() {
 		rows[i] = newStatsRow(k, d)
 	}
-	rows[4] = directoryRow(r.KeyID, keys[1].Start)
 	return rows
 }
 
-func directoryRow(keyID string, day time.Time) statsRow {
-	return statsRow{
-		pk: statsPeriodKeys + "#" + day.Format(timeLayout),
-		sk: keyID,
-		r:  convertor.Rollup{KeyID: keyID, Period: statsPeriodKeys, Start: day},
-	}
-}
-
-// directoryPut writes a directory entry; the item never changes, so
-// writing it again is harmless.
-func (s *StatsStore) directoryPut(row *statsRow) types.TransactWriteItem {
-	return types.TransactWriteItem{Put: &types.Put{
-		TableName: &s.table,
-		Item:      item{attrPK: attrS(row.pk), statsAttrSK: attrS(row.sk)},
-	}}
-}
-
 // applyChunk writes one chunk as one transaction, dropping records whose
-// markers exist and retrying the rest.
+// markers exist, upgrading key hour rows from before the index, and
+// retrying the rest.
 func (s *StatsStore) applyChunk(ctx context.Context, recs []*convertor.UsageRecord, nonce []byte) (int, error) {
 	op := fmt.Sprintf("apply usage (%d records)", len(recs))
 	for attempt := 0; len(recs) > 0; {
-		items, token := s.chunkItems(recs, nonce)
+		items, rows, token := s.chunkItems(recs, nonce)
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 			TransactItems:      items,
 			ClientRequestToken: aws.String(token),
@@ -337,18 +360,68 @@ func (s *StatsStore) applyChunk(ctx context.Context, recs []*convertor.UsageReco
 			recs = kept
 			continue
 		}
-		if !retryableReasons(codes) {
+		var old []*statsRow
+		for j, row := range rows {
+			if reason(codes, len(recs)+j) == "ConditionalCheckFailed" {
+				old = append(old, row)
+			}
+		}
+		switch {
+		case len(old) > 0:
+			// Key hour rows from before the index: upgraded, the
+			// chunk is retried at once.
+			if err := s.upgradeHourRows(ctx, old); err != nil {
+				return 0, storeError(op, s.table, err)
+			}
+		case !retryableReasons(codes):
 			return 0, fmt.Errorf("%s: %w: %w", op, convertor.Errorf(convertor.EInternal, "transaction canceled: %v", codes), err)
 		}
 		attempt++
 		if attempt >= statsMaxAttempts {
 			return 0, storeError(op, s.table, err)
 		}
+		if len(old) > 0 {
+			continue
+		}
 		if err := s.sleep(ctx, backoff(attempt)); err != nil {
 			return 0, storeError(op, s.table, err)
 		}
 	}
 	return 0, nil
+}
+
+// upgradeHourRows brings key hour rows from before the index up to date
+// (StatsStore, "Tables from before the index"): each row still without
+// its index attributes is rewritten with them, and its counts added to
+// its every-key hour row, in one transaction conditional on its write
+// count. A row that changed meanwhile is left to the caller's retry.
+func (s *StatsStore) upgradeHourRows(ctx context.Context, rows []*statsRow) error {
+	var ops []replaceOp
+	for _, row := range rows {
+		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      &s.table,
+			Key:            item{attrPK: attrS(row.pk), statsAttrSK: attrS(row.sk)},
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return err
+		}
+		if out.Item == nil {
+			continue
+		}
+		cur, err := parseRow(out.Item)
+		if err != nil {
+			return fmt.Errorf("upgrade roll-up: %w", err)
+		}
+		if !cur.indexed && cur.r.Period == convertor.PeriodHour {
+			ops = append(ops, replaceOp{pk: row.pk, sk: row.sk, want: &cur.r, old: cur})
+		}
+	}
+	err := s.runReplace(ctx, ops)
+	if codes, ok := canceledReasons(err); ok && (slices.Contains(codes, "ConditionalCheckFailed") || retryableReasons(codes)) {
+		return nil
+	}
+	return err
 }
 
 // retryableReasons reports whether a canceled transaction failed only for
@@ -376,8 +449,9 @@ func backoff(attempt int) time.Duration {
 
 // chunkItems builds the transaction of recs: one marker Put per record,
 // in recs' order (CancellationReasons are read by index), then one Update
-// per distinct row. It also returns the transaction's idempotency token.
-func (s *StatsStore) chunkItems(recs []*convertor.UsageRecord, nonce []byte) ([]types.TransactWriteItem, string) {
+// per distinct row, in the order of the rows it returns. It also returns
+// the transaction's idempotency token.
+func (s *StatsStore) chunkItems(recs []*convertor.UsageRecord, nonce []byte) ([]types.TransactWriteItem, []*statsRow, string) {
 	items := make([]types.TransactWriteItem, 0, maxTransactItems)
 	h := sha256.New()
 	// Tokens are scoped to the account, not the table: two tables given
@@ -398,7 +472,7 @@ func (s *StatsStore) chunkItems(recs []*convertor.UsageRecord, nonce []byte) ([]
 		h.Write([]byte(r.ID))
 		h.Write(binary.BigEndian.AppendUint64(nil, uint64(expires)))
 	}
-	var order [][2]string
+	var order []*statsRow
 	rows := make(map[[2]string]*statsRow)
 	for _, r := range recs {
 		for _, row := range recordRows(r) {
@@ -407,29 +481,27 @@ func (s *StatsStore) chunkItems(recs []*convertor.UsageRecord, nonce []byte) ([]
 				have.r.Add(row.r)
 				continue
 			}
-			order = append(order, k)
+			order = append(order, &row)
 			rows[k] = &row
 		}
 	}
-	for _, k := range order {
-		row := rows[k]
-		if row.r.Period == statsPeriodKeys {
-			items = append(items, s.directoryPut(row))
-		} else {
-			items = append(items, types.TransactWriteItem{Update: s.addUpdate(row)})
-		}
+	for _, row := range order {
+		items = append(items, types.TransactWriteItem{Update: s.addUpdate(row)})
 		fmt.Fprintf(h, "%s\x00%s\x00%+v\x00", row.pk, row.sk, row.r)
 	}
-	return items, hex.EncodeToString(h.Sum(nil)[:16])
+	return items, order, hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // addUpdate ADDs row's counters to its item, creating it with its
-// describing attributes when new, and counts the write in "ver".
+// describing attributes when new, and counts the write in "ver". An ADD
+// to a key hour row is conditional on the row being new or carrying the
+// index attributes, which say that its counts are in its every-key hour
+// row (StatsStore, "Tables from before the index").
 func (s *StatsStore) addUpdate(row *statsRow) *types.Update {
 	names := map[string]string{"#ver": statsAttrVersion}
 	values := item{":one": attrN(1)}
 	set := ""
-	for _, a := range rowDescription(row) {
+	for _, a := range rowDescription(&row.r) {
 		names["#"+a.name] = a.name
 		values[":"+a.name] = a.value
 		set += fmt.Sprintf(", #%s = :%s", a.name, a.name)
@@ -443,10 +515,15 @@ func (s *StatsStore) addUpdate(row *statsRow) *types.Update {
 		values[":"+c.name] = attrN(c.v)
 		add += fmt.Sprintf(", #%s :%s", c.name, c.name)
 	}
+	var cond *string
+	if indexed(&row.r) && row.r.Period == convertor.PeriodHour {
+		cond = aws.String("attribute_not_exists(pk) OR attribute_exists(#" + statsAttrPeriodStart + ")")
+	}
 	return &types.Update{
 		TableName:                 &s.table,
 		Key:                       item{attrPK: attrS(row.pk), statsAttrSK: attrS(row.sk)},
 		UpdateExpression:          aws.String("SET " + set[2:] + " ADD " + add),
+		ConditionExpression:       cond,
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	}
@@ -457,9 +534,9 @@ type namedValue struct {
 	value types.AttributeValue
 }
 
-// rowDescription returns the non-counter attributes of a row.
-func rowDescription(row *statsRow) []namedValue {
-	r := row.r
+// rowDescription returns the non-counter attributes of a row, with the
+// by-period index's keys on a key row.
+func rowDescription(r *convertor.Rollup) []namedValue {
 	out := []namedValue{
 		{statsAttrPeriod, attrS(r.Period)},
 		{statsAttrKeyID, attrS(r.KeyID)},
@@ -467,6 +544,12 @@ func rowDescription(row *statsRow) []namedValue {
 	}
 	if r.Model != "" {
 		out = append(out, namedValue{statsAttrModel, attrS(r.Model)})
+	}
+	if indexed(r) {
+		out = append(out,
+			namedValue{statsAttrPeriodStart, attrS(periodKey(r.Period, r.Start))},
+			namedValue{statsAttrKeyModel, attrS(r.KeyID + "#" + r.Model)},
+		)
 	}
 	return out
 }
@@ -488,8 +571,16 @@ func rowCounters(r convertor.Rollup) [7]namedCount {
 	}
 }
 
-// parseRow reads a roll-up or month row and its write count.
-func parseRow(it item) (convertor.Rollup, int64, error) {
+// storedRow is a row as read: its counts, its write count (0: the row
+// does not exist) and whether it carries the by-period index's keys.
+type storedRow struct {
+	r       convertor.Rollup
+	ver     int64
+	indexed bool
+}
+
+// parseRow reads a roll-up or month row.
+func parseRow(it item) (storedRow, error) {
 	var r convertor.Rollup
 	var errs []error
 	str := func(name string) string {
@@ -519,20 +610,21 @@ func parseRow(it item) (convertor.Rollup, int64, error) {
 	if err := errors.Join(errs...); err != nil {
 		pk, _ := it.str(attrPK)
 		sk, _ := it.str(statsAttrSK)
-		return r, 0, fmt.Errorf("usage-stats row %s %s: %w", pk, sk, err)
+		return storedRow{}, fmt.Errorf("usage-stats row %s %s: %w", pk, sk, err)
 	}
-	return r, ver, nil
+	_, ok := it[statsAttrPeriodStart]
+	return storedRow{r: r, ver: ver, indexed: ok}, nil
 }
 
 // Rollups returns the rows matching f, oldest first (then by key and
 // model). A zero f.To means no upper bound. With a key (or AllKeys) it is
-// one Query of that key's series; without, every key's rows except the
-// AllKeys totals, read from the by-period index one hour or day at a time.
-// Returns EInvalid for an unknown period, or a range of more than 10,000
-// periods without a key.
+// one strongly consistent Query of that key's series; without, every key's
+// rows, one Query of the by-period index per hour or day in the range
+// (f.Starts), which may lag the latest writes by a moment. Returns
+// EInvalid for a filter f.Validate refuses.
 func (s *StatsStore) Rollups(ctx context.Context, f convertor.RollupFilter) ([]convertor.Rollup, error) {
-	if f.Period != convertor.PeriodHour && f.Period != convertor.PeriodDay {
-		return nil, convertor.Errorf(convertor.EInvalid, "roll-up period %q: want %q or %q", f.Period, convertor.PeriodHour, convertor.PeriodDay)
+	if err := f.Validate(); err != nil {
+		return nil, err
 	}
 	var out []convertor.Rollup
 	keep := func(r convertor.Rollup) {
@@ -543,18 +635,25 @@ func (s *StatsStore) Rollups(ctx context.Context, f convertor.RollupFilter) ([]c
 			out = append(out, r)
 		}
 	}
-	var err error
 	if f.KeyID != "" {
-		err = s.querySeries(ctx, statsPartition(f.Period, f.KeyID), f.From, f.To, func(r convertor.Rollup, _ int64) { keep(r) })
+		err := s.querySeries(ctx, statsPartition(f.Period, f.KeyID), f.From, f.To, func(r storedRow) { keep(r.r) })
+		if err != nil {
+			return nil, err
+		}
 	} else {
-		err = s.queryPeriods(ctx, f, func(r convertor.Rollup) {
-			if r.KeyID != convertor.AllKeys {
-				keep(r)
+		pages, err := s.queryPeriods(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, rows := range pages {
+			for _, r := range rows {
+				// A table whose index predates this design may hold
+				// AllKeys rows in it too.
+				if r.KeyID != convertor.AllKeys {
+					keep(r)
+				}
 			}
-		})
-	}
-	if err != nil {
-		return nil, err
+		}
 	}
 	sortRollups(out)
 	return out, nil
@@ -569,7 +668,7 @@ func sortRollups(rs []convertor.Rollup) {
 // querySeries reads the rows of partition pk whose start is in [from, to):
 // sort keys "<start>#<model>" sort by start, and "<to>#..." sorts after
 // "<to>", so BETWEEN from AND to is exactly the half-open range.
-func (s *StatsStore) querySeries(ctx context.Context, pk string, from, to time.Time, fn func(convertor.Rollup, int64)) error {
+func (s *StatsStore) querySeries(ctx context.Context, pk string, from, to time.Time, fn func(storedRow)) error {
 	hi := "9999"
 	if !to.IsZero() {
 		hi = to.UTC().Format(timeLayout)
@@ -590,79 +689,100 @@ func (s *StatsStore) querySeries(ctx context.Context, pk string, from, to time.T
 			return storeError("query roll-ups "+pk, s.table, err)
 		}
 		for _, it := range page.Items {
-			r, ver, err := parseRow(it)
+			r, err := parseRow(it)
 			if err != nil {
 				return fmt.Errorf("query roll-ups: %w", err)
 			}
-			fn(r, ver)
+			fn(r)
 		}
 	}
 	return nil
 }
 
-// queryPeriods reads every key's rows in f's range: the keys from the
-// directory of each day the range touches, then each key's series.
-func (s *StatsStore) queryPeriods(ctx context.Context, f convertor.RollupFilter, fn func(convertor.Rollup)) error {
-	days, err := periodStarts(convertor.RollupFilter{Period: convertor.PeriodDay, From: convertor.PeriodStart(f.From, convertor.PeriodDay), To: f.To})
-	if err != nil {
-		return err
-	}
-	if _, err := periodStarts(f); err != nil {
-		return err
-	}
-	keys := make(map[string]bool)
-	for _, day := range days {
-		pk := statsPeriodKeys + "#" + day.Format(timeLayout)
-		p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-			TableName:                 &s.table,
-			ConsistentRead:            aws.Bool(true),
-			KeyConditionExpression:    aws.String("pk = :pk"),
-			ExpressionAttributeValues: item{":pk": attrS(pk)},
-		})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return storeError("query roll-up keys "+pk, s.table, err)
-			}
-			for _, it := range page.Items {
-				k, err := item(it).str(statsAttrSK)
+// queryPeriods reads every key's rows of each period of f's range from
+// the by-period index, up to rollupReaders periods at a time, and returns
+// them by period.
+func (s *StatsStore) queryPeriods(ctx context.Context, f convertor.RollupFilter) ([][]convertor.Rollup, error) {
+	starts := f.Starts()
+	out := make([][]convertor.Rollup, len(starts))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	next := make(chan int)
+	for range min(rollupReaders, len(starts)) {
+		wg.Go(func() {
+			for i := range next {
+				rows, err := s.queryPeriod(ctx, f, starts[i])
 				if err != nil {
-					return fmt.Errorf("query roll-up keys: %w", err)
+					mu.Lock()
+					if first == nil {
+						first = err
+						cancel()
+					}
+					mu.Unlock()
+					continue
 				}
-				keys[k] = true
+				out[i] = rows
 			}
+		})
+	}
+	for i := range starts {
+		if ctx.Err() != nil {
+			break
 		}
+		next <- i
 	}
-	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		err := s.querySeries(ctx, statsPartition(f.Period, k), f.From, f.To, func(r convertor.Rollup, _ int64) { fn(r) })
-		if err != nil {
-			return err
-		}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
-	return nil
-}
-
-// periodStarts lists the hour or day starts in [f.From, f.To).
-func periodStarts(f convertor.RollupFilter) ([]time.Time, error) {
-	if f.From.IsZero() || f.To.IsZero() {
-		return nil, convertor.Errorf(convertor.EInvalid, "roll-ups of every key need a time range")
-	}
-	step := time.Hour
-	if f.Period == convertor.PeriodDay {
-		step = 24 * time.Hour
-	}
-	first := convertor.PeriodStart(f.From, f.Period)
-	if first.Before(f.From) {
-		first = convertor.NextPeriod(first, f.Period)
-	}
-	if n := f.To.Sub(first) / step; n > maxRollupPartitions {
-		return nil, convertor.Errorf(convertor.EInvalid, "roll-ups of every key over %d %ss: name a key or narrow the range to %d", n, f.Period, maxRollupPartitions)
-	}
-	var out []time.Time
-	for t := first; t.Before(f.To); t = convertor.NextPeriod(t, f.Period) {
-		out = append(out, t)
+	if err := ctx.Err(); err != nil {
+		return nil, storeError("query roll-ups", s.table, err)
 	}
 	return out, nil
+}
+
+// queryPeriod reads every key's rows of the period starting at start: one
+// Query of the by-period index, paged, narrowed to f.Model when set.
+func (s *StatsStore) queryPeriod(ctx context.Context, f convertor.RollupFilter, start time.Time) ([]convertor.Rollup, error) {
+	pk := periodKey(f.Period, start)
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(UsageStatsByPeriodIndex),
+		KeyConditionExpression:    aws.String("#ps = :ps"),
+		ExpressionAttributeNames:  map[string]string{"#ps": statsAttrPeriodStart},
+		ExpressionAttributeValues: item{":ps": attrS(pk)},
+	}
+	if f.Model != "" {
+		in.FilterExpression = aws.String("#model = :model")
+		in.ExpressionAttributeNames["#model"] = statsAttrModel
+		in.ExpressionAttributeValues[":model"] = attrS(f.Model)
+	}
+	var rows []convertor.Rollup
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if isMissingIndex(err) {
+			return nil, fmt.Errorf("query roll-ups of %s: %w: %w", pk, convertor.Errorf(convertor.EUnavailable,
+				"table %s has no index %s; add it with `convertor tables create`", s.table, UsageStatsByPeriodIndex), err)
+		}
+		if err != nil {
+			return nil, storeError("query roll-ups of "+pk, s.table, err)
+		}
+		for _, it := range page.Items {
+			r, err := parseRow(it)
+			if err != nil {
+				return nil, fmt.Errorf("query roll-ups of %s: %w", pk, err)
+			}
+			rows = append(rows, r.r)
+		}
+	}
+	return rows, nil
 }
 
 // MonthSpend returns the key's spend in the UTC calendar month containing
@@ -693,16 +813,20 @@ func (s *StatsStore) MonthSpend(ctx context.Context, keyID string, t time.Time) 
 // longer produce are deleted. Markers are kept, so a late redelivery of a
 // replayed record is still not counted again.
 //
-// Two invariants that ApplyUsage keeps by writing every row of a record in
-// one transaction are kept here the same way: a key's month spend is the
-// sum of its day rows, and each every-key day row the sum over keys. Each
-// transaction writes key day rows as absolute values, conditional on their
-// write count "ver" being what was read, together with ADDs of the
-// difference to the month and every-key rows. A row changed meanwhile (a
+// The invariants that ApplyUsage keeps by writing every row of a record in
+// one transaction are kept here the same way: each every-key hour and day
+// row is the sum over keys, and a key's month spend the sum of its day
+// rows. Each transaction writes key rows as absolute values, conditional
+// on their write count "ver" being what was read, together with ADDs of
+// the difference to the rows of their Totals. A row changed meanwhile (a
 // concurrent ApplyUsage) fails the condition, and that key is read and
-// compared again. Rows that already hold the computed values are not
-// written, so running it again, or after an interruption, gives the same
-// rows. Returns EInvalid if from is not before to or a record is invalid.
+// compared again. Rows that already hold the computed values and the
+// by-period index's keys are not written, so running it again, or after
+// an interruption, gives the same rows; rows without those keys (from
+// before the index) are rewritten with them, which is how `convertor
+// replay` backfills the index and the every-key hour rows (StatsStore,
+// "Tables from before the index"). Returns EInvalid if from is not before
+// to or a record is invalid.
 func (s *StatsStore) ReplaceRollups(ctx context.Context, from, to time.Time, recs []*convertor.UsageRecord) error {
 	byKey, err := replacement(from, to, recs)
 	if err != nil {
@@ -762,12 +886,12 @@ func replacement(from, to time.Time, recs []*convertor.UsageRecord) (map[string]
 	return byKey, nil
 }
 
-// replaceOp is one key row to write: want nil deletes it.
+// replaceOp is one key row to write: want nil deletes it; old is the row
+// as read (old.ver 0: it does not exist).
 type replaceOp struct {
 	pk, sk string
 	want   *convertor.Rollup
-	old    convertor.Rollup
-	ver    int64 // 0: the row does not exist
+	old    storedRow
 }
 
 // replaceKey brings one key's rows to want, starting over from a fresh
@@ -775,11 +899,11 @@ type replaceOp struct {
 func (s *StatsStore) replaceKey(ctx context.Context, keyID string, from, to time.Time, want map[[2]string]statsRow) error {
 	op := "replace roll-ups of " + keyID
 	for attempt := 1; ; attempt++ {
-		hourOps, dayOps, err := s.replaceOps(ctx, keyID, from, to, want)
+		ops, err := s.replaceOps(ctx, keyID, from, to, want)
 		if err != nil {
 			return err
 		}
-		err = s.runReplace(ctx, hourOps, dayOps)
+		err = s.runReplace(ctx, ops)
 		if err == nil {
 			return nil
 		}
@@ -800,124 +924,102 @@ func (s *StatsStore) replaceKey(ctx context.Context, keyID string, from, to time
 }
 
 // replaceOps reads the key's current rows of the periods lying wholly
-// inside [from, to) and lists the writes that bring them to want, hour
-// rows and day rows apart.
-func (s *StatsStore) replaceOps(ctx context.Context, keyID string, from, to time.Time, want map[[2]string]statsRow) (hourOps, dayOps []replaceOp, err error) {
-	type current struct {
-		r   convertor.Rollup
-		ver int64
-	}
-	have := make(map[[2]string]current)
-	read := func(period string) error {
+// inside [from, to) and lists the writes that bring them to want: day
+// rows, then hour rows ("day#..." sorts first), each in time order, so
+// that neighbours share the rows of their Totals.
+func (s *StatsStore) replaceOps(ctx context.Context, keyID string, from, to time.Time, want map[[2]string]statsRow) ([]replaceOp, error) {
+	have := make(map[[2]string]storedRow)
+	for _, period := range []string{convertor.PeriodHour, convertor.PeriodDay} {
 		lo, hi := convertor.CoveredPeriods(from, to, period)
 		if !lo.Before(hi) {
-			return nil
+			continue
 		}
-		return s.querySeries(ctx, statsPartition(period, keyID), lo, hi, func(r convertor.Rollup, ver int64) {
-			pk, sk := statsItemKey(convertor.RollupKey{Period: period, KeyID: keyID, Model: r.Model, Start: r.Start})
-			have[[2]string{pk, sk}] = current{r, ver}
+		err := s.querySeries(ctx, statsPartition(period, keyID), lo, hi, func(cur storedRow) {
+			pk, sk := statsItemKey(cur.r.Key())
+			have[[2]string{pk, sk}] = cur
 		})
-	}
-	if err := read(convertor.PeriodHour); err != nil {
-		return nil, nil, err
-	}
-	if err := read(convertor.PeriodDay); err != nil {
-		return nil, nil, err
-	}
-	add := func(k [2]string, op replaceOp) {
-		if op.pk == "" {
-			op.pk, op.sk = k[0], k[1]
-		}
-		if op.want != nil && op.want.Period == convertor.PeriodDay || op.want == nil && op.old.Period == convertor.PeriodDay {
-			dayOps = append(dayOps, op)
-		} else {
-			hourOps = append(hourOps, op)
+		if err != nil {
+			return nil, err
 		}
 	}
+	var ops []replaceOp
 	for k, row := range want {
-		cur, ok := have[k]
-		if ok && cur.r.SameCounts(row.r) {
+		cur := have[k]
+		if cur.indexed && cur.r.SameCounts(row.r) {
 			continue
 		}
 		w := row.r
-		add(k, replaceOp{want: &w, old: cur.r, ver: cur.ver})
+		ops = append(ops, replaceOp{pk: k[0], sk: k[1], want: &w, old: cur})
 	}
 	for k, cur := range have {
 		if _, ok := want[k]; !ok {
-			add(k, replaceOp{old: cur.r, ver: cur.ver})
+			ops = append(ops, replaceOp{pk: k[0], sk: k[1], old: cur})
 		}
 	}
-	bySK := func(a, b replaceOp) int { return cmp.Compare(a.sk, b.sk) }
-	slices.SortFunc(hourOps, bySK)
-	slices.SortFunc(dayOps, bySK)
-	return hourOps, dayOps, nil
+	slices.SortFunc(ops, func(a, b replaceOp) int {
+		return cmp.Or(cmp.Compare(a.pk, b.pk), cmp.Compare(a.sk, b.sk))
+	})
+	return ops, nil
 }
 
-// runReplace writes the ops in transactions: hour rows with their days'
-// directory entries, day rows with the matching every-key and month ADDs
-// and directory entries, one month per transaction. A table rebuilt from
-// nothing thus lists its keys again.
-func (s *StatsStore) runReplace(ctx context.Context, hourOps, dayOps []replaceOp) error {
-	// 90 consecutive hours span at most 5 days: 5 directory entries.
-	for chunk := range slices.Chunk(hourOps, maxTransactItems-10) {
-		items := make([]types.TransactWriteItem, 0, maxTransactItems)
-		dirs := make(map[string]bool)
-		for _, op := range chunk {
-			items = append(items, s.replaceItem(op))
-			items = s.appendDirectory(items, dirs, op)
-		}
-		if err := s.transact(ctx, items); err != nil {
-			return err
-		}
-	}
-	// Each day op costs three items (its row, its every-key row, its
-	// directory entry) and the transaction one more for the month.
-	const perTx = (maxTransactItems - 1) / 3
-	for len(dayOps) > 0 {
-		month := opMonth(dayOps[0])
+// runReplace writes the ops in transactions of at most 100 items: each
+// op's row, and one ADD per row of the ops' Totals (every-key hour or day
+// rows, month spends) of the sum of the differences the ops make to it.
+func (s *StatsStore) runReplace(ctx context.Context, ops []replaceOp) error {
+	for len(ops) > 0 {
+		var order []*statsRow
+		totals := make(map[convertor.RollupKey]*statsRow)
 		n := 0
-		for n < len(dayOps) && n < perTx && opMonth(dayOps[n]) == month {
-			n++
-		}
-		chunk := dayOps[:n]
-		dayOps = dayOps[n:]
-		items := make([]types.TransactWriteItem, 0, 3*len(chunk)+1)
-		dirs := make(map[string]bool)
-		var monthDelta convertor.Rollup
-		for _, op := range chunk {
-			items = append(items, s.replaceItem(op))
-			var d convertor.Rollup
-			if op.want != nil {
-				d.Add(*op.want)
+		for ; n < len(ops); n++ {
+			keys := opRow(ops[n]).Key().Totals()
+			fresh := 0
+			for _, k := range keys {
+				if totals[k] == nil {
+					fresh++
+				}
 			}
-			d.Sub(op.old)
-			monthDelta.Add(d)
-			allKeys, _ := opRow(op).Key().Totals()
-			all := newStatsRow(allKeys, d)
-			items = append(items, types.TransactWriteItem{Update: s.addUpdate(&all)})
-			items = s.appendDirectory(items, dirs, op)
+			if n+1+len(totals)+fresh > maxTransactItems {
+				break
+			}
+			d := opDelta(ops[n])
+			for _, k := range keys {
+				if totals[k] == nil {
+					row := newStatsRow(k, convertor.Rollup{})
+					totals[k] = &row
+					order = append(order, &row)
+				}
+				totals[k].r.Add(d)
+			}
 		}
-		m := newStatsRow(month, monthDelta)
-		items = append(items, types.TransactWriteItem{Update: s.addUpdate(&m)})
+		items := make([]types.TransactWriteItem, 0, n+len(order))
+		for _, op := range ops[:n] {
+			items = append(items, s.replaceItem(op))
+		}
+		for _, row := range order {
+			if !row.r.SameCounts(convertor.Rollup{}) {
+				items = append(items, types.TransactWriteItem{Update: s.addUpdate(row)})
+			}
+		}
 		if err := s.transact(ctx, items); err != nil {
 			return err
 		}
+		ops = ops[n:]
 	}
 	return nil
 }
 
-// appendDirectory adds the directory entry of the day of op's row, once
-// per transaction (dirs), when op writes the row.
-func (s *StatsStore) appendDirectory(items []types.TransactWriteItem, dirs map[string]bool, op replaceOp) []types.TransactWriteItem {
-	if op.want == nil {
-		return items
+// opDelta returns how much op moves the rows of its row's Totals: its new
+// counts less those of the old row that they hold, which is all of them
+// except for a key hour row from before the index, held by none.
+func opDelta(op replaceOp) convertor.Rollup {
+	var d convertor.Rollup
+	if op.want != nil {
+		d.Add(*op.want)
 	}
-	row := directoryRow(op.want.KeyID, convertor.PeriodStart(op.want.Start, convertor.PeriodDay))
-	if dirs[row.pk] {
-		return items
+	if op.old.indexed || op.old.r.Period != convertor.PeriodHour {
+		d.Sub(op.old.r)
 	}
-	dirs[row.pk] = true
-	return append(items, s.directoryPut(&row))
+	return d
 }
 
 // opRow returns the row op writes or deletes.
@@ -925,13 +1027,7 @@ func opRow(op replaceOp) *convertor.Rollup {
 	if op.want != nil {
 		return op.want
 	}
-	return &op.old
-}
-
-// opMonth returns the key of the month-spend row that sums op's day row.
-func opMonth(op replaceOp) convertor.RollupKey {
-	_, month := opRow(op).Key().Totals()
-	return month
+	return &op.old.r
 }
 
 // replaceItem writes op's row as an absolute value, or deletes it, on the
@@ -939,10 +1035,10 @@ func opMonth(op replaceOp) convertor.RollupKey {
 func (s *StatsStore) replaceItem(op replaceOp) types.TransactWriteItem {
 	key := item{attrPK: attrS(op.pk), statsAttrSK: attrS(op.sk)}
 	cond, names, values := aws.String("attribute_not_exists(pk)"), map[string]string(nil), item(nil)
-	if op.ver != 0 {
+	if op.old.ver != 0 {
 		cond = aws.String("#ver = :ver")
 		names = map[string]string{"#ver": statsAttrVersion}
-		values = item{":ver": attrN(op.ver)}
+		values = item{":ver": attrN(op.old.ver)}
 	}
 	if op.want == nil {
 		return types.TransactWriteItem{Delete: &types.Delete{
@@ -951,14 +1047,13 @@ func (s *StatsStore) replaceItem(op replaceOp) types.TransactWriteItem {
 		}}
 	}
 	it := key
-	row := statsRow{pk: op.pk, sk: op.sk, r: *op.want}
-	for _, a := range rowDescription(&row) {
+	for _, a := range rowDescription(op.want) {
 		it[a.name] = a.value
 	}
-	for _, c := range rowCounters(row.r) {
+	for _, c := range rowCounters(*op.want) {
 		it.setN(c.name, c.v)
 	}
-	it[statsAttrVersion] = attrN(op.ver + 1)
+	it[statsAttrVersion] = attrN(op.old.ver + 1)
 	return types.TransactWriteItem{Put: &types.Put{
 		TableName: &s.table, Item: it,
 		ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values,

@@ -34,11 +34,21 @@ const (
 	// AuditByResourceIndex walks one resource's history by time:
 	// resource_id, ts_id.
 	AuditByResourceIndex = "by-resource"
+	// UsageStatsByPeriodIndex lists every key's roll-ups of one hour or
+	// day: period_start, key_model. It is sparse: only key × model rows
+	// carry its keys.
+	UsageStatsByPeriodIndex = "by-period"
 )
 
 // tableReadyTimeout bounds the wait for a new table to become ACTIVE; AWS
 // takes seconds, local servers well under one.
 const tableReadyTimeout = 2 * time.Minute
+
+// indexReadyTimeout bounds the wait for an existing table to become ACTIVE,
+// which includes an index being added: AWS fills it from every item of
+// the table, minutes for a few GB. Running `tables create` again resumes
+// the wait.
+const indexReadyTimeout = time.Hour
 
 // tableReadyPoll is the interval between DescribeTable calls while waiting.
 const tableReadyPoll = 250 * time.Millisecond
@@ -64,13 +74,17 @@ func Definitions(t Tables) []*dynamodb.CreateTableInput {
 				gsi(UsageByHourIndex, "hour", "ts"),
 			},
 		},
-		// usage-stats has no index: StatsStore keeps its own key
-		// directory (stats.go says why).
+		// usage-stats must never get a local secondary index: DynamoDB
+		// could then no longer split a hot by-period partition by sort
+		// key (stats.go says more).
 		{
 			TableName:            aws.String(t.UsageStats),
-			AttributeDefinitions: attrs("pk", "sk"),
+			AttributeDefinitions: attrs("pk", "sk", "period_start", "key_model"),
 			KeySchema:            keys("pk", "sk"),
 			BillingMode:          types.BillingModePayPerRequest,
+			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
+				gsi(UsageStatsByPeriodIndex, "period_start", "key_model"),
+			},
 		},
 		{
 			TableName:            aws.String(t.ModelPricing),
@@ -135,16 +149,19 @@ type TableResult struct {
 	Name string
 	// Created is false when the table existed already.
 	Created bool
+	// AddedIndexes names the indexes added to an existing table.
+	AddedIndexes []string
 	// Warnings are problems that do not stop the product from working,
 	// such as a local server without TTL support.
 	Warnings []string
 }
 
-// CreateTables creates every table of t that does not exist and waits until
-// each is ready; existing tables are left as they are, so running it again
-// is harmless. It fails if an existing table has a different key schema,
-// which no code here could use. Warnings are returned, not logged: the
-// caller knows whether a person is reading.
+// CreateTables creates every table of t that does not exist, adds the
+// global secondary indexes an existing table lacks (UpdateTable), and
+// waits until each table and index is ready; running it again is
+// harmless. It fails if an existing table or index has a different key
+// schema, which no code here could use. Warnings are returned, not
+// logged: the caller knows whether a person is reading.
 func CreateTables(ctx context.Context, db *dynamodb.Client, t Tables, log *slog.Logger) ([]TableResult, error) {
 	ttl := ttlAttributes(t)
 	var results []TableResult
@@ -155,24 +172,37 @@ func CreateTables(ctx context.Context, db *dynamodb.Client, t Tables, log *slog.
 		res := TableResult{Name: name}
 		_, err := db.CreateTable(ctx, def)
 		var inUse *types.ResourceInUseException
+		// An existing table may be filling an index a previous run added.
+		timeout := indexReadyTimeout
 		switch {
 		case err == nil:
 			res.Created = true
+			timeout = tableReadyTimeout
 			log.Debug("creating table", "table", name)
 		case errors.As(err, &inUse):
 			log.Debug("table exists", "table", name)
 		default:
 			return results, fmt.Errorf("create table %s: %w", name, err)
 		}
-		desc, err := waitActive(ctx, db, name)
+		desc, err := waitActive(ctx, db, name, timeout)
 		if err != nil {
 			return results, err
 		}
-		warnings, err := checkTable(def, desc)
+		missing, err := checkTable(def, desc)
 		if err != nil {
 			return results, err
 		}
-		res.Warnings = append(res.Warnings, warnings...)
+		for _, g := range missing {
+			added, err := addIndex(ctx, db, def, g, log)
+			if err != nil {
+				return results, err
+			}
+			if added {
+				res.AddedIndexes = append(res.AddedIndexes, aws.ToString(g.IndexName))
+			} else {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("table %s has no index %s and the server did not add it; the queries that use it fail", name, aws.ToString(g.IndexName)))
+			}
+		}
 		if attr, ok := ttl[name]; ok {
 			if w := enableTTL(ctx, db, name, attr); w != "" {
 				res.Warnings = append(res.Warnings, w)
@@ -183,11 +213,59 @@ func CreateTables(ctx context.Context, db *dynamodb.Client, t Tables, log *slog.
 	return results, nil
 }
 
+// addIndex creates index g of def on the existing table and waits until
+// DynamoDB has filled it from the table's items and made it ACTIVE. It
+// reports false, with no error, when the server does not add indexes to a
+// table: it refuses the request as invalid (dynalite, for a table without
+// provisioned throughput) or accepts it and ignores the index.
+func addIndex(ctx context.Context, db *dynamodb.Client, def *dynamodb.CreateTableInput, g types.GlobalSecondaryIndex, log *slog.Logger) (added bool, err error) {
+	name, index := aws.ToString(def.TableName), aws.ToString(g.IndexName)
+	var defs []types.AttributeDefinition
+	for _, k := range g.KeySchema {
+		for _, d := range def.AttributeDefinitions {
+			if aws.ToString(d.AttributeName) == aws.ToString(k.AttributeName) {
+				defs = append(defs, d)
+			}
+		}
+	}
+	log.Info("adding index to table; it is filled from every item, which may take minutes", "table", name, "index", index)
+	_, err = db.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+		TableName:            def.TableName,
+		AttributeDefinitions: defs,
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+			IndexName:  g.IndexName,
+			KeySchema:  g.KeySchema,
+			Projection: g.Projection,
+		}}},
+	})
+	var ae smithy.APIError
+	if errors.As(err, &ae) && (ae.ErrorCode() == "ValidationException" || ae.ErrorCode() == "UnknownOperationException") {
+		// DynamoDB accepts this request: the server does not implement
+		// it (dynalite asks for a provisioned throughput).
+		log.Debug("index not added", "table", name, "index", index, "error", err)
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("add index %s to table %s: %w", index, name, err)
+	}
+	desc, err := waitActive(ctx, db, name, indexReadyTimeout)
+	if err != nil {
+		return false, fmt.Errorf("add index %s to table %s: %w", index, name, err)
+	}
+	return hasIndex(desc, index), nil
+}
+
+func hasIndex(desc *types.TableDescription, index string) bool {
+	return slices.ContainsFunc(desc.GlobalSecondaryIndexes, func(g types.GlobalSecondaryIndexDescription) bool {
+		return aws.ToString(g.IndexName) == index
+	})
+}
+
 // waitActive polls until the table and its indexes are ACTIVE. Servers that
 // report no status at all count as ready. The SDK's waiter is not
 // used because it treats such a server as never ready.
-func waitActive(ctx context.Context, db *dynamodb.Client, name string) (*types.TableDescription, error) {
-	ctx, cancel := context.WithTimeout(ctx, tableReadyTimeout)
+func waitActive(ctx context.Context, db *dynamodb.Client, name string, timeout time.Duration) (*types.TableDescription, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
 		out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
@@ -221,9 +299,9 @@ func ready(d *types.TableDescription) bool {
 }
 
 // checkTable compares an existing table with its definition: a different
-// key schema is an error, a missing index a warning (only the queries that
-// use it fail, and an operator may add it without downtime).
-func checkTable(def *dynamodb.CreateTableInput, desc *types.TableDescription) (warnings []string, err error) {
+// key schema of the table or of an index is an error; the indexes it
+// lacks are returned, for CreateTables to add.
+func checkTable(def *dynamodb.CreateTableInput, desc *types.TableDescription) (missing []types.GlobalSecondaryIndex, err error) {
 	name := aws.ToString(def.TableName)
 	if desc == nil {
 		return nil, nil
@@ -231,16 +309,19 @@ func checkTable(def *dynamodb.CreateTableInput, desc *types.TableDescription) (w
 	if len(desc.KeySchema) > 0 && schemaString(desc.KeySchema) != schemaString(def.KeySchema) {
 		return nil, fmt.Errorf("table %s exists with key schema %s, want %s", name, schemaString(desc.KeySchema), schemaString(def.KeySchema))
 	}
-	have := make([]string, 0, len(desc.GlobalSecondaryIndexes))
-	for _, g := range desc.GlobalSecondaryIndexes {
-		have = append(have, aws.ToString(g.IndexName))
-	}
 	for _, g := range def.GlobalSecondaryIndexes {
-		if !slices.Contains(have, aws.ToString(g.IndexName)) {
-			warnings = append(warnings, fmt.Sprintf("table %s has no index %s", name, aws.ToString(g.IndexName)))
+		i := slices.IndexFunc(desc.GlobalSecondaryIndexes, func(have types.GlobalSecondaryIndexDescription) bool {
+			return aws.ToString(have.IndexName) == aws.ToString(g.IndexName)
+		})
+		if i < 0 {
+			missing = append(missing, g)
+			continue
+		}
+		if have := desc.GlobalSecondaryIndexes[i].KeySchema; len(have) > 0 && schemaString(have) != schemaString(g.KeySchema) {
+			return nil, fmt.Errorf("table %s has index %s with key schema %s, want %s", name, aws.ToString(g.IndexName), schemaString(have), schemaString(g.KeySchema))
 		}
 	}
-	return warnings, nil
+	return missing, nil
 }
 
 func schemaString(ks []types.KeySchemaElement) string {

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,43 +48,128 @@ func TestCreateTables(t *testing.T) {
 	}
 }
 
+// TestCreateTables_AddIndex runs CreateTables on a usage-stats table made
+// without the by-period index, holding a row with the index keys: the
+// index is added and filled from the existing items. dynalite accepts the
+// UpdateTable but ignores the index: a warning says so.
+func TestCreateTables_AddIndex(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		endpoint func(testing.TB) string
+		added    bool
+	}{
+		{"dynamodb", testenv.DynamoDB, true},
+		{"dynalite", testenv.Dynalite, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, tables := newTestClient(t, tc.endpoint(t))
+			table := tables.UsageStats
+			createOldStatsTable(t, db, table)
+			_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item{
+				"pk": attrS("day#key_a"), "sk": attrS("2026-01-02T00:00:00.000000000Z#m"),
+				"period_start": attrS("day#2026-01-02T00:00:00.000000000Z"), "key_model": attrS("key_a#m"),
+			}})
+			if err != nil {
+				t.Fatalf("PutItem() error = %v", err)
+			}
+
+			res, err := CreateTables(ctx, db, tables, discardLog())
+			if err != nil {
+				t.Fatalf("CreateTables() error = %v", err)
+			}
+			var got TableResult
+			for _, r := range res {
+				if r.Name == table {
+					got = r
+				}
+			}
+			if got.Created {
+				t.Errorf("CreateTables() created %s again", table)
+			}
+			if !tc.added {
+				if len(got.AddedIndexes) != 0 || !strings.Contains(strings.Join(got.Warnings, "\n"), "no index "+UsageStatsByPeriodIndex) {
+					t.Errorf("CreateTables() = %+v, want no index added and a warning", got)
+				}
+				return
+			}
+			if !slices.Equal(got.AddedIndexes, []string{UsageStatsByPeriodIndex}) {
+				t.Errorf("CreateTables() added %q, want %s", got.AddedIndexes, UsageStatsByPeriodIndex)
+			}
+			out, err := db.Query(ctx, &dynamodb.QueryInput{
+				TableName:                 aws.String(table),
+				IndexName:                 aws.String(UsageStatsByPeriodIndex),
+				KeyConditionExpression:    aws.String("period_start = :p"),
+				ExpressionAttributeValues: item{":p": attrS("day#2026-01-02T00:00:00.000000000Z")},
+			})
+			if err != nil || len(out.Items) != 1 {
+				t.Fatalf("Query(%s) = %v, %v; want the item written before the index", UsageStatsByPeriodIndex, out, err)
+			}
+			// Once there, the index is left as it is.
+			res, err = CreateTables(ctx, db, tables, discardLog())
+			if err != nil {
+				t.Fatalf("CreateTables() again error = %v", err)
+			}
+			for _, r := range res {
+				if r.Name == table && (len(r.AddedIndexes) > 0 || len(r.Warnings) > 0) {
+					t.Errorf("CreateTables() again = %+v, want nothing to do", r)
+				}
+			}
+		})
+	}
+}
+
+// TestCreateTables_ErrKeySchema: a table or index of the right name but
+// other keys could only make the calls that use it fail.
 func TestCreateTables_ErrKeySchema(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	cfg := Config{Endpoint: testenv.DynamoDB(t), Region: DefaultRegion, Tables: testTables(t)}
-	db, err := NewClient(ctx, cfg)
-	if err != nil {
-		t.Fatalf("NewClient() error = %v", err)
-	}
-	// An api-keys table from some other design: keyed on "id".
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(cfg.Tables.APIKeys),
-		AttributeDefinitions: attrs("id"),
-		KeySchema:            keys("id", ""),
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("CreateTable() error = %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(cfg.Tables.APIKeys)})
-	})
-	_, err = CreateTables(ctx, db, cfg.Tables, discardLog())
-	if err == nil || !strings.Contains(err.Error(), "key schema") {
-		t.Errorf("CreateTables() error = %v, want a key schema mismatch", err)
+	for _, tc := range []struct {
+		name string
+		def  func(Tables) *dynamodb.CreateTableInput
+		want string
+	}{
+		{"Table", func(tables Tables) *dynamodb.CreateTableInput {
+			// An api-keys table from some other design: keyed on "id".
+			return &dynamodb.CreateTableInput{
+				TableName:            aws.String(tables.APIKeys),
+				AttributeDefinitions: attrs("id"),
+				KeySchema:            keys("id", ""),
+				BillingMode:          types.BillingModePayPerRequest,
+			}
+		}, "key schema"},
+		{"Index", func(tables Tables) *dynamodb.CreateTableInput {
+			return &dynamodb.CreateTableInput{
+				TableName:              aws.String(tables.UsageStats),
+				AttributeDefinitions:   attrs("pk", "sk", "period"),
+				KeySchema:              keys("pk", "sk"),
+				BillingMode:            types.BillingModePayPerRequest,
+				GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{gsi(UsageStatsByPeriodIndex, "period", "sk")},
+			}
+		}, "index " + UsageStatsByPeriodIndex + " with key schema"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, tables := newTestClient(t, testenv.DynamoDB(t))
+			if _, err := db.CreateTable(ctx, tc.def(tables)); err != nil {
+				t.Fatalf("CreateTable() error = %v", err)
+			}
+			_, err := CreateTables(ctx, db, tables, discardLog())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("CreateTables() error = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
 
 func TestAPIKeyStore_ErrUnavailable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := Config{Endpoint: testenv.DynamoDB(t), Region: DefaultRegion, Tables: testTables(t)}
-	db, err := NewClient(ctx, cfg)
-	if err != nil {
-		t.Fatalf("NewClient() error = %v", err)
-	}
-	s := NewAPIKeyStore(db, cfg.Tables.APIKeys) // never created
-	_, err = s.APIKeyByHash(ctx, convertor.HashAPIKey("sk-x"))
+	db, tables := newTestClient(t, testenv.DynamoDB(t))
+	s := NewAPIKeyStore(db, tables.APIKeys) // never created
+	_, err := s.APIKeyByHash(ctx, convertor.HashAPIKey("sk-x"))
 	if got := convertor.ErrorCode(err); got != convertor.EUnavailable {
 		t.Fatalf("APIKeyByHash() error = %v, want code unavailable", err)
 	}

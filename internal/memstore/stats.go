@@ -13,10 +13,6 @@ import (
 
 var _ convertor.StatsStore = (*StatsStore)(nil)
 
-// statsMaxPartitions mirrors the DynamoDB store's limit on a query over
-// every key, so both refuse the same filters.
-const statsMaxPartitions = 10_000
-
 // StatsStore is an in-memory convertor.StatsStore, safe for concurrent
 // use. One mutex makes each ApplyUsage and ReplaceRollups atomic, which
 // gives the same guarantees as the DynamoDB store's transactions.
@@ -61,14 +57,8 @@ func (s *StatsStore) ApplyUsage(ctx context.Context, recs []*convertor.UsageReco
 
 func validateStatsRecords(recs []*convertor.UsageRecord) error {
 	for _, r := range recs {
-		if r == nil {
-			return convertor.Errorf(convertor.EInvalid, "nil record")
-		}
-		if err := r.Validate(); err != nil {
+		if err := r.ValidateForRollups(); err != nil {
 			return err
-		}
-		if r.CostMicros < 0 {
-			return convertor.Errorf(convertor.EInvalid, "record %s: negative cost", r.ID)
 		}
 	}
 	return nil
@@ -91,23 +81,12 @@ func (s *StatsStore) addRow(k convertor.RollupKey, d convertor.Rollup) {
 
 // Rollups returns the rows matching f, oldest first, then by key and
 // model; rows whose counts are all zero are left out. Without a key it
-// returns every key's rows except the AllKeys totals. Returns EInvalid as
-// the DynamoDB store does.
+// returns every key's rows except the AllKeys totals, at once (nothing
+// here lags). Returns EInvalid for a filter f.Validate refuses, as the
+// DynamoDB store does.
 func (s *StatsStore) Rollups(ctx context.Context, f convertor.RollupFilter) ([]convertor.Rollup, error) {
-	if f.Period != convertor.PeriodHour && f.Period != convertor.PeriodDay {
-		return nil, convertor.Errorf(convertor.EInvalid, "roll-up period %q: want %q or %q", f.Period, convertor.PeriodHour, convertor.PeriodDay)
-	}
-	if f.KeyID == "" {
-		if f.From.IsZero() || f.To.IsZero() {
-			return nil, convertor.Errorf(convertor.EInvalid, "roll-ups of every key need a time range")
-		}
-		step := time.Hour
-		if f.Period == convertor.PeriodDay {
-			step = 24 * time.Hour
-		}
-		if n := f.To.Sub(f.From) / step; n > statsMaxPartitions {
-			return nil, convertor.Errorf(convertor.EInvalid, "roll-ups of every key over %d %ss: name a key or narrow the range to %d", n, f.Period, statsMaxPartitions)
-		}
+	if err := f.Validate(); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	var out []convertor.Rollup
@@ -143,9 +122,9 @@ func (s *StatsStore) MonthSpend(ctx context.Context, keyID string, t time.Time) 
 
 // ReplaceRollups rewrites from recs alone the key hour and day rows of the
 // keys recs name, for the periods lying wholly inside [from, to), as the
-// DynamoDB store does: every-key day rows and month spends change by the
-// difference, rows recs no longer produce are removed, applied ids stay.
-// Returns EInvalid if from is not before to or a record is invalid.
+// DynamoDB store does: every-key hour and day rows and month spends change
+// by the difference, rows recs no longer produce are removed, applied ids
+// stay. Returns EInvalid if from is not before to or a record is invalid.
 func (s *StatsStore) ReplaceRollups(ctx context.Context, from, to time.Time, recs []*convertor.UsageRecord) error {
 	if !from.Before(to) {
 		return convertor.Errorf(convertor.EInvalid, "replace roll-ups: from %s is not before to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
@@ -197,7 +176,7 @@ func (s *StatsStore) ReplaceRollups(ctx context.Context, from, to time.Time, rec
 }
 
 // replaceRow sets key row k from old to want (nil removes it), moving the
-// day row's Totals by the difference. s.mu must be held.
+// rows of its Totals by the difference. s.mu must be held.
 func (s *StatsStore) replaceRow(k convertor.RollupKey, old, want *convertor.Rollup) {
 	var d convertor.Rollup
 	if want != nil {
@@ -209,9 +188,7 @@ func (s *StatsStore) replaceRow(k convertor.RollupKey, old, want *convertor.Roll
 	if old != nil {
 		d.Sub(*old)
 	}
-	if k.Period == convertor.PeriodDay {
-		allKeys, month := k.Totals()
-		s.addRow(allKeys, d)
-		s.addRow(month, d)
+	for _, t := range k.Totals() {
+		s.addRow(t, d)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -40,23 +39,10 @@ import (
 //
 // Both end by checking the roll-ups against the events exactly.
 func BenchmarkPipeline(b *testing.B) {
-	rate := envPositive(b, "BENCH_PIPELINE_RATE", 5000)
-	events := envPositive(b, "BENCH_PIPELINE_EVENTS", 50_000)
+	rate := testenv.BenchSize(b, "BENCH_PIPELINE_RATE", 5000)
+	events := testenv.BenchSize(b, "BENCH_PIPELINE_EVENTS", 50_000)
 	b.Run("capacity", func(b *testing.B) { benchPipeline(b, 0, max(b.N, events)) })
 	b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { benchPipeline(b, rate, max(b.N, events)) })
-}
-
-// envPositive reads a positive integer from the environment.
-func envPositive(b *testing.B, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		b.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
 }
 
 func benchPipeline(b *testing.B, rate, count int) {

@@ -46,6 +46,23 @@ func StatsStore(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) 
 			{KeyID: "*", Model: "claude-haiku-4-5", Period: "day", Start: day, Requests: 4, Errors: 2, InputTokens: 108, OutputTokens: 22, CacheReadTokens: 5, CacheWriteTokens: 3, CostMicros: 1_049},
 			{KeyID: "*", Model: "claude-sonnet-4-5", Period: "day", Start: april, Requests: 1, InputTokens: 10, OutputTokens: 10, CostMicros: 500},
 		})
+		wantRollups(t, s, convertor.RollupFilter{Period: convertor.PeriodHour, KeyID: convertor.AllKeys, From: day, To: april.AddDate(0, 0, 1)}, []convertor.Rollup{
+			{KeyID: "*", Model: "claude-haiku-4-5", Period: "hour", Start: at(10, 0), Requests: 2, Errors: 1, InputTokens: 107, OutputTokens: 20, CacheReadTokens: 5, CacheWriteTokens: 3, CostMicros: 1_040},
+			{KeyID: "*", Model: "claude-haiku-4-5", Period: "hour", Start: at(11, 0), Requests: 1, InputTokens: 1, OutputTokens: 2, CostMicros: 9},
+			{KeyID: "*", Model: "claude-haiku-4-5", Period: "hour", Start: at(23, 0), Requests: 1, Errors: 1},
+			{KeyID: "*", Model: "claude-sonnet-4-5", Period: "hour", Start: april, Requests: 1, InputTokens: 10, OutputTokens: 10, CostMicros: 500},
+		})
+		// Every key's rows of a period, never the AllKeys ones.
+		wantRollupsEventually(t, s, convertor.RollupFilter{Period: convertor.PeriodDay, From: day, To: april.AddDate(0, 0, 1)}, []convertor.Rollup{
+			{KeyID: "key_a", Model: "claude-haiku-4-5", Period: "day", Start: day, Requests: 3, Errors: 1, InputTokens: 108, OutputTokens: 22, CacheReadTokens: 5, CacheWriteTokens: 3, CostMicros: 1_049},
+			{KeyID: "key_b", Model: "claude-haiku-4-5", Period: "day", Start: day, Requests: 1, Errors: 1},
+			{KeyID: "key_a", Model: "claude-sonnet-4-5", Period: "day", Start: april, Requests: 1, InputTokens: 10, OutputTokens: 10, CostMicros: 500},
+		})
+		wantRollupsEventually(t, s, convertor.RollupFilter{Period: convertor.PeriodHour, From: at(11, 0), To: april.Add(time.Hour)}, []convertor.Rollup{
+			{KeyID: "key_a", Model: "claude-haiku-4-5", Period: "hour", Start: at(11, 0), Requests: 1, InputTokens: 1, OutputTokens: 2, CostMicros: 9},
+			{KeyID: "key_b", Model: "claude-haiku-4-5", Period: "hour", Start: at(23, 0), Requests: 1, Errors: 1},
+			{KeyID: "key_a", Model: "claude-sonnet-4-5", Period: "hour", Start: april, Requests: 1, InputTokens: 10, OutputTokens: 10, CostMicros: 500},
+		})
 		wantSpend(t, s, "key_a", day, 1_049)
 		wantSpend(t, s, "key_a", april.Add(17*time.Hour), 500)
 		wantSpend(t, s, "key_b", day, 0)
@@ -123,18 +140,37 @@ func StatsStore(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) 
 			{Period: convertor.PeriodHour, KeyID: "key_2"},
 			{Period: convertor.PeriodDay, KeyID: convertor.AllKeys, From: genStart, To: genStart.AddDate(0, 0, 3)},
 			{Period: convertor.PeriodDay, KeyID: convertor.AllKeys, Model: "claude-sonnet-4-5", From: from},
-			{Period: convertor.PeriodDay, From: genStart.AddDate(0, 0, -1), To: genStart.AddDate(0, 0, 4)},
-			{Period: convertor.PeriodHour, From: from, To: to},
-			{Period: convertor.PeriodHour, Model: "claude-opus-4-5", From: from, To: to},
+			{Period: convertor.PeriodHour, KeyID: convertor.AllKeys, From: from, To: to},
+			{Period: convertor.PeriodHour, KeyID: convertor.AllKeys, Model: "claude-haiku-4-5"},
 			{Period: convertor.PeriodHour, KeyID: "key_none", From: from, To: to},
 		} {
 			wantRollups(t, s, f, filterRollups(want, f))
 		}
+		// Every key's rows; the range need not fall on period starts.
+		for _, f := range []convertor.RollupFilter{
+			{Period: convertor.PeriodDay, From: genStart.AddDate(0, 0, -1), To: genStart.AddDate(0, 0, 4)},
+			{Period: convertor.PeriodDay, From: genStart.Add(90 * time.Minute), To: genStart.Add(50 * time.Hour)},
+			{Period: convertor.PeriodHour, From: from, To: to},
+			{Period: convertor.PeriodHour, From: from.Add(-time.Minute), To: to.Add(time.Minute)},
+			{Period: convertor.PeriodHour, Model: "claude-opus-4-5", From: from, To: to},
+		} {
+			wantRollupsEventually(t, s, f, filterRollups(want, f))
+		}
+		// Both stores count the periods a read over every key spans the
+		// same way (RollupFilter.Validate): those starting in [From, To).
+		// From a period start, MaxRollupPeriods periods and a half start
+		// one period too many; from mid-period they would be allowed.
+		halfHour := genStart.Add(30 * time.Minute)
+		day := convertor.PeriodStart(genStart, convertor.PeriodDay)
+		const most = convertor.MaxRollupPeriods
 		for _, f := range []convertor.RollupFilter{
 			{Period: "month", KeyID: "key_1"},
 			{Period: "", KeyID: "key_1"},
 			{Period: convertor.PeriodHour},
+			{Period: convertor.PeriodHour, From: genStart},
 			{Period: convertor.PeriodHour, From: genStart, To: genStart.AddDate(5, 0, 0)},
+			{Period: convertor.PeriodHour, From: genStart, To: halfHour.Add(most * time.Hour)},
+			{Period: convertor.PeriodDay, From: day, To: day.Add(most*24*time.Hour + 12*time.Hour)},
 		} {
 			_, err := s.Rollups(ctx, f)
 			WantCode(t, fmt.Sprintf("Rollups(%+v)", f), err, convertor.EInvalid)
@@ -151,10 +187,26 @@ func StatsStore(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) 
 		WantCode(t, "ApplyUsage(negative tokens)", err, convertor.EInvalid)
 		_, err = s.ApplyUsage(ctx, []*convertor.UsageRecord{good[0], nil})
 		WantCode(t, "ApplyUsage(nil)", err, convertor.EInvalid)
+		for _, change := range []struct {
+			what string
+			set  func(r *convertor.UsageRecord)
+		}{
+			{"negative cost", func(r *convertor.UsageRecord) { r.CostMicros = -1 }},
+			{"no key", func(r *convertor.UsageRecord) { r.KeyID = "" }},
+			{"key AllKeys", func(r *convertor.UsageRecord) { r.KeyID = convertor.AllKeys }},
+		} {
+			bad := *good[1]
+			change.set(&bad)
+			_, err := s.ApplyUsage(ctx, []*convertor.UsageRecord{good[0], &bad})
+			WantCode(t, "ApplyUsage("+change.what+")", err, convertor.EInvalid)
+			err = s.ReplaceRollups(ctx, genStart, genStart.AddDate(0, 0, 5), []*convertor.UsageRecord{good[0], &bad})
+			WantCode(t, "ReplaceRollups("+change.what+")", err, convertor.EInvalid)
+		}
 		CheckTotals(t, s, nil)
 		mustApply(t, s, good, 3)
 		err = s.ReplaceRollups(ctx, genStart, genStart, good)
 		WantCode(t, "ReplaceRollups(empty range)", err, convertor.EInvalid)
+		CheckTotals(t, s, good)
 	})
 
 	t.Run("ReplaceRollups", func(t *testing.T) {
@@ -194,8 +246,8 @@ func StatsStore(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) 
 					want[k] = r
 				}
 			}
-			// key_1's "gone" day row and hour row vanish; AllKeys and
-			// month follow the day row.
+			// key_1's "gone" day row and hour row vanish; the AllKeys
+			// hour and day rows follow them, the month the day row.
 			delete(want, rollupKey{"hour", "key_1", gone.Model, gone.Time.Truncate(time.Hour)})
 			delete(want, rollupKey{"day", "key_1", gone.Model, convertor.PeriodStart(gone.Time, convertor.PeriodDay)})
 			fixAllKeys(want)
@@ -206,10 +258,12 @@ func StatsStore(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) 
 				{Period: convertor.PeriodDay, KeyID: "key_1"},
 				{Period: convertor.PeriodDay, KeyID: "key_2"},
 				{Period: convertor.PeriodDay, KeyID: "key_3"},
+				{Period: convertor.PeriodHour, KeyID: convertor.AllKeys},
 				{Period: convertor.PeriodDay, KeyID: convertor.AllKeys},
 			} {
 				wantRollups(t, s, f, filterRollups(want, f))
 			}
+			checkEveryKey(t, s, want)
 			for _, k := range []string{"key_1", "key_2", "key_3"} {
 				for _, m := range []time.Time{genStart, genStart.AddDate(0, 1, 0)} {
 					wantSpend(t, s, k, m, monthFromDays(want, k, m))
@@ -280,6 +334,7 @@ func expectRollups(recs []*convertor.UsageRecord) map[rollupKey]convertor.Rollup
 		for _, k := range []rollupKey{
 			{"hour", r.KeyID, r.Model, r.Time.UTC().Truncate(time.Hour)},
 			{"day", r.KeyID, r.Model, convertor.PeriodStart(r.Time, convertor.PeriodDay)},
+			{"hour", "*", r.Model, r.Time.UTC().Truncate(time.Hour)},
 			{"day", "*", r.Model, convertor.PeriodStart(r.Time, convertor.PeriodDay)},
 		} {
 			row := out[k]
@@ -299,25 +354,29 @@ func expectRollups(recs []*convertor.UsageRecord) map[rollupKey]convertor.Rollup
 	return out
 }
 
-// fixAllKeys recomputes the every-key day rows as sums of the key rows.
+// fixAllKeys recomputes the every-key hour and day rows as sums of the
+// key rows.
 func fixAllKeys(rows map[rollupKey]convertor.Rollup) {
 	for k := range rows {
 		if k.keyID == "*" {
 			delete(rows, k)
 		}
 	}
+	maps.Copy(rows, sumKeys(rows))
+}
+
+// sumKeys returns the every-key rows of rows, key rows: their sums by
+// period, model and start.
+func sumKeys(rows map[rollupKey]convertor.Rollup) map[rollupKey]convertor.Rollup {
 	sums := make(map[rollupKey]convertor.Rollup)
 	for k, r := range rows {
-		if k.period != "day" {
-			continue
-		}
-		ak := rollupKey{"day", "*", k.model, k.start}
+		ak := rollupKey{k.period, "*", k.model, k.start}
 		all := sums[ak]
-		all.Period, all.KeyID, all.Model, all.Start = "day", "*", k.model, k.start
+		all.Period, all.KeyID, all.Model, all.Start = k.period, "*", k.model, k.start
 		all.Add(r)
 		sums[ak] = all
 	}
-	maps.Copy(rows, sums)
+	return sums
 }
 
 func periodEnd(r convertor.Rollup) time.Time {
@@ -377,6 +436,30 @@ func CheckTotals(t testing.TB, s convertor.StatsStore, recs []*convertor.UsageRe
 			wantSpend(t, s, k, m, monthFromDays(want, k, m))
 		}
 	}
+	checkEveryKey(t, s, want)
+}
+
+// checkEveryKey reads every key's rows of the days around the generated
+// records, hour and day, and compares them with want, the expected rows.
+// It also compares the AllKeys rows the store holds with the sums of the
+// key rows it returned, whatever want says: the store's totals must add
+// up by themselves.
+func checkEveryKey(t testing.TB, s convertor.StatsStore, want map[rollupKey]convertor.Rollup) {
+	t.Helper()
+	from, to := genStart.AddDate(0, 0, -1), genStart.AddDate(0, 0, 6)
+	for _, p := range []string{convertor.PeriodHour, convertor.PeriodDay} {
+		f := convertor.RollupFilter{Period: p, From: from, To: to}
+		rows := wantRollupsEventually(t, s, f, filterRollups(want, f))
+		keyRows := make(map[rollupKey]convertor.Rollup)
+		for _, r := range rows {
+			if r.KeyID == convertor.AllKeys {
+				t.Errorf("Rollups(%+v) returned the AllKeys row %+v", f, r)
+			}
+			keyRows[rollupKey{r.Period, r.KeyID, r.Model, r.Start}] = r
+		}
+		f.KeyID = convertor.AllKeys
+		wantRollups(t, s, f, filterRollups(sumKeys(keyRows), f))
+	}
 }
 
 func wantRollups(t testing.TB, s convertor.StatsStore, f convertor.RollupFilter, want []convertor.Rollup) {
@@ -389,6 +472,36 @@ func wantRollups(t testing.TB, s convertor.StatsStore, f convertor.RollupFilter,
 		t.Errorf("Rollups(%+v) mismatch (-want +got):\n%s", f, diff)
 	}
 }
+
+// wantRollupsEventually is wantRollups for reads that may lag the writes
+// (every key's rows, convertor.StatsStore.Rollups): it reads again until
+// the rows match or a deadline passes, and returns the last rows read.
+func wantRollupsEventually(t testing.TB, s convertor.StatsStore, f convertor.RollupFilter, want []convertor.Rollup) []convertor.Rollup {
+	t.Helper()
+	deadline := time.Now().Add(indexLagDeadline)
+	for {
+		got, err := s.Rollups(context.Background(), f)
+		if err != nil {
+			t.Fatalf("Rollups(%+v) error = %v", f, err)
+		}
+		diff := cmp.Diff(want, got)
+		if diff == "" {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("Rollups(%+v) mismatch after %v (-want +got):\n%s", f, indexLagDeadline, diff)
+			return got
+		}
+		time.Sleep(indexLagPoll)
+	}
+}
+
+// How long a read over every key may lag the writes before the suite
+// calls it wrong: DynamoDB's indexes typically follow within a second.
+const (
+	indexLagDeadline = 10 * time.Second
+	indexLagPoll     = 100 * time.Millisecond
+)
 
 func wantSpend(t testing.TB, s convertor.StatsStore, keyID string, at time.Time, want int64) {
 	t.Helper()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -25,14 +23,7 @@ var benchMonth = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 // used every hour by one of two models) on the DynamoDB-compatible store,
 // through HTTP as in production.
 func BenchmarkDashboard(b *testing.B) {
-	keys := 1000
-	if v := os.Getenv("BENCH_DASHBOARD_KEYS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("BENCH_DASHBOARD_KEYS %q: want a positive integer", v)
-		}
-		keys = n
-	}
+	keys := testenv.BenchSize(b, "BENCH_DASHBOARD_KEYS", 1000)
 	svc := benchService(b, keys)
 	ctx := context.Background()
 	at := benchMonth.Add(31 * 24 * time.Hour)

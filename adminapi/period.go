@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	_ "time/tzdata" // IANA names resolve on hosts and images without a zoneinfo database
@@ -76,14 +77,30 @@ func (w *Window) bucket(t time.Time) int {
 	return lo
 }
 
-// Previous returns the window of the same length just before w, for
-// comparisons.
+// Previous returns the window just before w, for comparisons: as many
+// calendar months when w is whole months in its time zone, as many local
+// days when it is whole days, else the same number of hours.
 func (w *Window) Previous() *Window {
-	d := w.To.Sub(w.From)
-	p := &Window{From: w.From.Add(-d), To: w.From, Loc: w.Loc, Granularity: w.Granularity}
+	from := w.From.Add(-w.To.Sub(w.From))
+	lf, lt := w.From.In(w.Loc), w.To.In(w.Loc)
+	if midnight(lf) && midnight(lt) {
+		if lf.Day() == 1 && lt.Day() == 1 {
+			months := (lt.Year()-lf.Year())*12 + int(lt.Month()-lf.Month())
+			from = hourFloor(time.Date(lf.Year(), lf.Month()-time.Month(months), 1, 0, 0, 0, 0, w.Loc))
+		} else {
+			days := int(math.Round(lt.Sub(lf).Hours() / 24))
+			from = hourFloor(localDayAdd(w.From, w.Loc, -days))
+		}
+	}
+	p := &Window{From: from, To: w.From, Loc: w.Loc, Granularity: w.Granularity}
 	p.Bounds = []time.Time{p.From, p.To}
 	return p
 }
+
+// midnight reports whether t is a midnight of its location. In the zones
+// whose offset is not whole hours a window's bounds are not, and its
+// previous window is the same number of hours.
+func midnight(t time.Time) bool { return t.Hour() == 0 && t.Minute() == 0 }
 
 // ParseWindow validates q at now. Without From and To the window is the
 // last 24 hours (hour granularity or none) or the last 7 days (day
@@ -230,11 +247,13 @@ func (s span) String() string {
 	return fmt.Sprintf("%s %s..%s", s.period, s.from.Format(time.RFC3339), s.to.Format(time.RFC3339))
 }
 
-// plan lists the roll-up reads that cover w exactly: a UTC day row where
-// the whole UTC day lies in w and in one bucket, hour rows elsewhere.
-// Consecutive periods of one kind form one span, so a month of daily
-// figures is one read per key, not thirty.
-func plan(w *Window) []span {
+// plan lists the roll-up reads that cover w exactly: a key's month row
+// where the whole calendar month (UTC) lies in w and in one bucket and
+// months may be read (months: a view of keys, not of models), a UTC day
+// row where the whole UTC day does, hour rows elsewhere. Consecutive
+// periods of one kind form one span, so a month of daily figures is one
+// read per key, not thirty.
+func plan(w *Window, months bool) []span {
 	var out []span
 	add := func(period string, from, to time.Time) {
 		if n := len(out); n > 0 && out[n-1].period == period && out[n-1].to.Equal(from) {
@@ -243,13 +262,22 @@ func plan(w *Window) []span {
 		}
 		out = append(out, span{period, from, to})
 	}
-	for d := convertor.PeriodStart(w.From, convertor.PeriodDay); d.Before(w.To); d = d.Add(24 * time.Hour) {
-		end := d.Add(24 * time.Hour)
-		if !d.Before(w.From) && !end.After(w.To) && w.bucket(d) == w.bucket(end.Add(-time.Hour)) {
-			add(convertor.PeriodDay, d, end)
+	whole := func(from, to time.Time) bool {
+		return !from.Before(w.From) && !to.After(w.To) && w.bucket(from) == w.bucket(to.Add(-time.Hour))
+	}
+	for d := convertor.PeriodStart(w.From, convertor.PeriodDay); d.Before(w.To); {
+		if m := convertor.NextPeriod(d, convertor.PeriodMonth); months && d.Day() == 1 && whole(d, m) {
+			add(convertor.PeriodMonth, d, m)
+			d = m
 			continue
 		}
-		add(convertor.PeriodHour, maxTime(d, w.From), minTime(end, w.To))
+		end := d.Add(24 * time.Hour)
+		if whole(d, end) {
+			add(convertor.PeriodDay, d, end)
+		} else {
+			add(convertor.PeriodHour, maxTime(d, w.From), minTime(end, w.To))
+		}
+		d = end
 	}
 	return out
 }

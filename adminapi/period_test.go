@@ -88,22 +88,37 @@ func TestParseWindow_ErrInvalid(t *testing.T) {
 func TestPlan(t *testing.T) {
 	mk := func(p, from, to string) span { return span{p, utc(from), utc(to)} }
 	tests := []struct {
-		name string
-		q    WindowQuery
-		want []span
+		name   string
+		q      WindowQuery
+		months bool
+		want   []span
 	}{
-		{"one UTC day as a whole", WindowQuery{From: "2026-11-01", To: "2026-11-02"}, []span{mk("day", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z")}},
-		{"hours at the edges, days between", WindowQuery{From: "2026-11-01T20:00:00Z", To: "2026-11-04T03:00:00Z"}, []span{
+		{"one UTC day as a whole", WindowQuery{From: "2026-11-01", To: "2026-11-02"}, false, []span{mk("day", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z")}},
+		{"hours at the edges, days between", WindowQuery{From: "2026-11-01T20:00:00Z", To: "2026-11-04T03:00:00Z"}, false, []span{
 			mk("hour", "2026-11-01T20:00:00Z", "2026-11-02T00:00:00Z"),
 			mk("day", "2026-11-02T00:00:00Z", "2026-11-04T00:00:00Z"),
 			mk("hour", "2026-11-04T00:00:00Z", "2026-11-04T03:00:00Z"),
 		}},
-		{"hourly buckets read hours", WindowQuery{From: "2026-11-01", To: "2026-11-02", Granularity: "hour"}, []span{mk("hour", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z")}},
-		{"daily UTC buckets read days", WindowQuery{From: "2026-11-01", To: "2026-11-04", Granularity: "day"}, []span{mk("day", "2026-11-01T00:00:00Z", "2026-11-04T00:00:00Z")}},
-		{"daily Shanghai buckets straddle UTC days: hours", WindowQuery{From: "2026-11-01", To: "2026-11-03", TZ: "Asia/Shanghai", Granularity: "day"}, []span{
+		{"hourly buckets read hours", WindowQuery{From: "2026-11-01", To: "2026-11-02", Granularity: "hour"}, false, []span{mk("hour", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z")}},
+		{"daily UTC buckets read days", WindowQuery{From: "2026-11-01", To: "2026-11-04", Granularity: "day"}, false, []span{mk("day", "2026-11-01T00:00:00Z", "2026-11-04T00:00:00Z")}},
+		{"daily Shanghai buckets straddle UTC days: hours", WindowQuery{From: "2026-11-01", To: "2026-11-03", TZ: "Asia/Shanghai", Granularity: "day"}, false, []span{
 			mk("hour", "2026-10-31T16:00:00Z", "2026-11-02T16:00:00Z"),
 		}},
-		{"a Shanghai week summed: whole UTC days inside", WindowQuery{From: "2026-11-01", To: "2026-11-08", TZ: "Asia/Shanghai"}, []span{
+		{"a calendar month of keys: one month row", WindowQuery{From: "2026-11-01", To: "2026-12-01"}, true, []span{mk("month", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")}},
+		{"a calendar month of models: days", WindowQuery{From: "2026-11-01", To: "2026-12-01"}, false, []span{mk("day", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")}},
+		{"months inside a longer window", WindowQuery{From: "2026-10-20", To: "2026-12-03T05:00:00Z"}, true, []span{
+			mk("day", "2026-10-20T00:00:00Z", "2026-11-01T00:00:00Z"),
+			mk("month", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"),
+			mk("day", "2026-12-01T00:00:00Z", "2026-12-03T00:00:00Z"),
+			mk("hour", "2026-12-03T00:00:00Z", "2026-12-03T05:00:00Z"),
+		}},
+		{"daily buckets never read months", WindowQuery{From: "2026-11-01", To: "2026-12-01", Granularity: "day"}, true, []span{mk("day", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")}},
+		{"a Shanghai month of keys: no whole UTC month inside", WindowQuery{From: "2026-11-01", To: "2026-12-01", TZ: "Asia/Shanghai"}, true, []span{
+			mk("hour", "2026-10-31T16:00:00Z", "2026-11-01T00:00:00Z"),
+			mk("day", "2026-11-01T00:00:00Z", "2026-11-30T00:00:00Z"),
+			mk("hour", "2026-11-30T00:00:00Z", "2026-11-30T16:00:00Z"),
+		}},
+		{"a Shanghai week summed: whole UTC days inside", WindowQuery{From: "2026-11-01", To: "2026-11-08", TZ: "Asia/Shanghai"}, false, []span{
 			mk("hour", "2026-10-31T16:00:00Z", "2026-11-01T00:00:00Z"),
 			mk("day", "2026-11-01T00:00:00Z", "2026-11-07T00:00:00Z"),
 			mk("hour", "2026-11-07T00:00:00Z", "2026-11-07T16:00:00Z"),
@@ -115,7 +130,7 @@ func TestPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := plan(w)
+			got := plan(w, tt.months)
 			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(span{})); diff != "" {
 				t.Errorf("plan() mismatch (-want +got):\n%s", diff)
 			}
@@ -129,6 +144,32 @@ func TestPlan(t *testing.T) {
 			}
 			if covered != w.To.Sub(w.From) || !got[0].from.Equal(w.From) {
 				t.Errorf("plan covers %s from %s, want %s from %s", covered, got[0].from, w.To.Sub(w.From), w.From)
+			}
+		})
+	}
+}
+
+func TestWindow_Previous(t *testing.T) {
+	now := utc("2026-12-15T10:20:00Z")
+	tests := []struct {
+		name     string
+		q        WindowQuery
+		from, to string
+	}{
+		{"a calendar month: the month before", WindowQuery{From: "2026-11-01", To: "2026-12-01"}, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"},
+		{"two months in Shanghai", WindowQuery{From: "2026-03-01", To: "2026-05-01", TZ: "Asia/Shanghai"}, "2025-12-31T16:00:00Z", "2026-02-28T16:00:00Z"},
+		{"local days across a daylight-saving change", WindowQuery{From: "2026-11-02", To: "2026-11-09", TZ: "America/New_York"}, "2026-10-26T04:00:00Z", "2026-11-02T05:00:00Z"},
+		{"hours: the same length", WindowQuery{From: "2026-11-01T10:00:00Z", To: "2026-11-01T16:00:00Z"}, "2026-11-01T04:00:00Z", "2026-11-01T10:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := ParseWindow(tt.q, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := w.Previous()
+			if !p.From.Equal(utc(tt.from)) || !p.To.Equal(utc(tt.to)) {
+				t.Errorf("Previous() = [%s, %s), want [%s, %s)", p.From.Format(time.RFC3339), p.To.Format(time.RFC3339), tt.from, tt.to)
 			}
 		})
 	}

@@ -87,7 +87,9 @@ func (s *Service) read(ctx context.Context, w *Window, f UsageFilter, group stri
 		sel = "" // every key's own rows
 	}
 	out := make(map[string][]Totals)
-	for _, sp := range plan(w) {
+	// A key's month row holds every model: it serves views of keys.
+	months := sel != convertor.AllKeys && f.Model == "" && group != GroupModel
+	for _, sp := range plan(w, months) {
 		rows, err := s.d.Stats.Rollups(ctx, convertor.RollupFilter{Period: sp.period, KeyID: sel, Model: f.Model, From: sp.from, To: sp.to})
 		if err != nil {
 			return nil, fmt.Errorf("read roll-ups %s: %w", sp, err)

@@ -237,47 +237,70 @@ func localDayAdd(t time.Time, loc *time.Location, n int) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day()+n, 0, 0, 0, 0, loc).UTC()
 }
 
-// span is a range of roll-up periods of one kind to read.
+// span is a range of roll-up periods of one kind to read, added or
+// subtracted (sign), into the bucket holding each row's start or, when
+// bucket is not -1, into that bucket.
 type span struct {
 	period   string
 	from, to time.Time
+	sign     int64
+	bucket   int
 }
 
 func (s span) String() string {
-	return fmt.Sprintf("%s %s..%s", s.period, s.from.Format(time.RFC3339), s.to.Format(time.RFC3339))
+	op := "+"
+	if s.sign < 0 {
+		op = "-"
+	}
+	return fmt.Sprintf("%s%s %s..%s", op, s.period, s.from.Format(time.RFC3339), s.to.Format(time.RFC3339))
 }
 
-// plan lists the roll-up reads that cover w exactly: a key's month row
-// where the whole calendar month (UTC) lies in w and in one bucket and
-// months may be read (months: a view of keys, not of models), a UTC day
-// row where the whole UTC day does, hour rows elsewhere. Consecutive
-// periods of one kind form one span, so a month of daily figures is one
-// read per key, not thirty.
+// plan lists the roll-up reads that sum to w exactly. Where months may be
+// read (a view of keys without a model: a key's month row holds every
+// model), a calendar month (UTC) whose part inside w lies in one bucket
+// and is longer than the part outside is read as its month row minus the
+// rows of that outside part: a month, or the last 30 days, of every key's
+// figures is then one month read and a day or two, not thirty days. A
+// key's month row is the sum of its day rows, so the difference is exact.
+// The rest is read as UTC day rows where a whole day lies in one bucket,
+// and hour rows elsewhere. Consecutive periods of one kind form one span.
 func plan(w *Window, months bool) []span {
 	var out []span
-	add := func(period string, from, to time.Time) {
-		if n := len(out); n > 0 && out[n-1].period == period && out[n-1].to.Equal(from) {
-			out[n-1].to = to
-			return
+	add := func(period string, from, to time.Time, sign int64, bucket int) {
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			if last.period == period && last.to.Equal(from) && last.sign == sign && last.bucket == bucket {
+				last.to = to
+				return
+			}
 		}
-		out = append(out, span{period, from, to})
+		out = append(out, span{period, from, to, sign, bucket})
 	}
-	whole := func(from, to time.Time) bool {
-		return !from.Before(w.From) && !to.After(w.To) && w.bucket(from) == w.bucket(to.Add(-time.Hour))
-	}
-	for d := convertor.PeriodStart(w.From, convertor.PeriodDay); d.Before(w.To); {
-		if m := convertor.NextPeriod(d, convertor.PeriodMonth); months && d.Day() == 1 && whole(d, m) {
-			add(convertor.PeriodMonth, d, m)
-			d = m
-			continue
+	// days adds [from, to) as day rows where a whole UTC day lies in one
+	// bucket of w (or, with a bucket given, anywhere), hour rows elsewhere.
+	days := func(from, to time.Time, sign int64, bucket int) {
+		for d := convertor.PeriodStart(from, convertor.PeriodDay); d.Before(to); d = d.Add(24 * time.Hour) {
+			end := d.Add(24 * time.Hour)
+			whole := !d.Before(from) && !end.After(to) && (bucket >= 0 || w.bucket(d) == w.bucket(end.Add(-time.Hour)))
+			if whole {
+				add(convertor.PeriodDay, d, end, sign, bucket)
+			} else {
+				add(convertor.PeriodHour, maxTime(d, from), minTime(end, to), sign, bucket)
+			}
 		}
-		end := d.Add(24 * time.Hour)
-		if whole(d, end) {
-			add(convertor.PeriodDay, d, end)
+	}
+	for m := convertor.PeriodStart(w.From, convertor.PeriodMonth); m.Before(w.To); {
+		next := convertor.NextPeriod(m, convertor.PeriodMonth)
+		in, inEnd := maxTime(m, w.From), minTime(next, w.To)
+		b := w.bucket(in)
+		if months && b == w.bucket(inEnd.Add(-time.Hour)) && 2*inEnd.Sub(in) > next.Sub(m) {
+			add(convertor.PeriodMonth, m, next, 1, b)
+			days(m, in, -1, b)
+			days(inEnd, next, -1, b)
 		} else {
-			add(convertor.PeriodHour, maxTime(d, w.From), minTime(end, w.To))
+			days(in, inEnd, 1, -1)
 		}
-		d = end
+		m = next
 	}
 	return out
 }

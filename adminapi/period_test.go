@@ -86,7 +86,9 @@ func TestParseWindow_ErrInvalid(t *testing.T) {
 }
 
 func TestPlan(t *testing.T) {
-	mk := func(p, from, to string) span { return span{p, utc(from), utc(to)} }
+	mk := func(p, from, to string) span { return span{p, utc(from), utc(to), 1, -1} }
+	minus := func(p, from, to string, bucket int) span { return span{p, utc(from), utc(to), -1, bucket} }
+	month := func(from, to string, bucket int) span { return span{"month", utc(from), utc(to), 1, bucket} }
 	tests := []struct {
 		name   string
 		q      WindowQuery
@@ -104,19 +106,24 @@ func TestPlan(t *testing.T) {
 		{"daily Shanghai buckets straddle UTC days: hours", WindowQuery{From: "2026-11-01", To: "2026-11-03", TZ: "Asia/Shanghai", Granularity: "day"}, false, []span{
 			mk("hour", "2026-10-31T16:00:00Z", "2026-11-02T16:00:00Z"),
 		}},
-		{"a calendar month of keys: one month row", WindowQuery{From: "2026-11-01", To: "2026-12-01"}, true, []span{mk("month", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")}},
+		{"a calendar month of keys: one month row", WindowQuery{From: "2026-11-01", To: "2026-12-01"}, true, []span{month("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", 0)}},
+		{"the last 30 days of keys: a month less a day, and a day", WindowQuery{From: "2026-11-02", To: "2026-12-02"}, true, []span{
+			month("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", 0),
+			minus("day", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", 0),
+			mk("day", "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"),
+		}},
 		{"a calendar month of models: days", WindowQuery{From: "2026-11-01", To: "2026-12-01"}, false, []span{mk("day", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")}},
 		{"months inside a longer window", WindowQuery{From: "2026-10-20", To: "2026-12-03T05:00:00Z"}, true, []span{
 			mk("day", "2026-10-20T00:00:00Z", "2026-11-01T00:00:00Z"),
-			mk("month", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"),
+			month("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", 0),
 			mk("day", "2026-12-01T00:00:00Z", "2026-12-03T00:00:00Z"),
 			mk("hour", "2026-12-03T00:00:00Z", "2026-12-03T05:00:00Z"),
 		}},
 		{"daily buckets never read months", WindowQuery{From: "2026-11-01", To: "2026-12-01", Granularity: "day"}, true, []span{mk("day", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")}},
-		{"a Shanghai month of keys: no whole UTC month inside", WindowQuery{From: "2026-11-01", To: "2026-12-01", TZ: "Asia/Shanghai"}, true, []span{
+		{"a Shanghai month of keys: the UTC month less its last 8 hours, and 8 hours before it", WindowQuery{From: "2026-11-01", To: "2026-12-01", TZ: "Asia/Shanghai"}, true, []span{
 			mk("hour", "2026-10-31T16:00:00Z", "2026-11-01T00:00:00Z"),
-			mk("day", "2026-11-01T00:00:00Z", "2026-11-30T00:00:00Z"),
-			mk("hour", "2026-11-30T00:00:00Z", "2026-11-30T16:00:00Z"),
+			month("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", 0),
+			minus("hour", "2026-11-30T16:00:00Z", "2026-12-01T00:00:00Z", 0),
 		}},
 		{"a Shanghai week summed: whole UTC days inside", WindowQuery{From: "2026-11-01", To: "2026-11-08", TZ: "Asia/Shanghai"}, false, []span{
 			mk("hour", "2026-10-31T16:00:00Z", "2026-11-01T00:00:00Z"),
@@ -134,16 +141,19 @@ func TestPlan(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(span{})); diff != "" {
 				t.Errorf("plan() mismatch (-want +got):\n%s", diff)
 			}
-			// Whatever the plan, it covers the window exactly once.
-			covered := time.Duration(0)
-			for i, sp := range got {
-				covered += sp.to.Sub(sp.from)
-				if i > 0 && !got[i-1].to.Equal(sp.from) {
-					t.Errorf("gap or overlap between %s and %s", got[i-1], sp)
+			// Whatever the plan, every hour of the window counts once and
+			// every hour outside it not at all.
+			for h := w.From.Add(-31 * 24 * time.Hour); h.Before(w.To.Add(31 * 24 * time.Hour)); h = h.Add(time.Hour) {
+				var n int64
+				for _, sp := range got {
+					if !h.Before(sp.from) && h.Before(sp.to) {
+						n += sp.sign
+					}
 				}
-			}
-			if covered != w.To.Sub(w.From) || !got[0].from.Equal(w.From) {
-				t.Errorf("plan covers %s from %s, want %s from %s", covered, got[0].from, w.To.Sub(w.From), w.From)
+				inside := !h.Before(w.From) && h.Before(w.To)
+				if inside && n != 1 || !inside && n != 0 {
+					t.Errorf("hour %s counted %d times", h.Format(time.RFC3339), n)
+				}
 			}
 		})
 	}

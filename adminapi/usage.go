@@ -37,6 +37,21 @@ func (t *Totals) add(r convertor.Rollup) {
 	t.CostMicros += r.CostMicros
 }
 
+// sub takes r out of t: a month row's figures minus the days outside a
+// window.
+func (t *Totals) sub(r convertor.Rollup) {
+	var neg Totals
+	neg.add(r)
+	t.Requests -= neg.Requests
+	t.Errors -= neg.Errors
+	t.InputTokens -= neg.InputTokens
+	t.OutputTokens -= neg.OutputTokens
+	t.CacheReadTokens -= neg.CacheReadTokens
+	t.CacheWriteTokens -= neg.CacheWriteTokens
+	t.TotalTokens -= neg.TotalTokens
+	t.CostMicros -= neg.CostMicros
+}
+
 func (t *Totals) addTotals(o Totals) {
 	t.Requests += o.Requests
 	t.Errors += o.Errors
@@ -95,7 +110,10 @@ func (s *Service) read(ctx context.Context, w *Window, f UsageFilter, group stri
 			return nil, fmt.Errorf("read roll-ups %s: %w", sp, err)
 		}
 		for _, r := range rows {
-			b := w.bucket(r.Start)
+			b := sp.bucket
+			if b < 0 {
+				b = w.bucket(r.Start)
+			}
 			if b < 0 {
 				continue
 			}
@@ -111,7 +129,11 @@ func (s *Service) read(ctx context.Context, w *Window, f UsageFilter, group stri
 				ts = make([]Totals, w.Buckets())
 				out[g] = ts
 			}
-			ts[b].add(r)
+			if sp.sign < 0 {
+				ts[b].sub(r)
+			} else {
+				ts[b].add(r)
+			}
 		}
 	}
 	return out, nil

@@ -355,3 +355,48 @@ func TestUsage_ErrInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestUsage_MonthRows checks windows that the planner reads as month rows
+// less the days outside them: every key's figures still equal the records'.
+func TestUsage_MonthRows(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	w := seedWorkload(t, a, 300)
+	all := func(*convertor.UsageRecord) bool { return true }
+	one := func(time.Time) int { return 0 }
+	for _, tc := range []struct{ from, to, tz string }{
+		{"2026-10-03", "2026-11-02", "UTC"},          // October less its 1st and 2nd, and 1 November
+		{"2026-11-01", "2026-12-01", "Asia/Shanghai"}, // November less its last 8 hours, and 8 hours of October
+		{"2026-10-15", "2026-11-15", "America/Los_Angeles"},
+		{"2026-10-31T03:00:00Z", "2026-11-30T00:00:00Z", "UTC"},
+	} {
+		t.Run(tc.from+"/"+tc.tz, func(t *testing.T) {
+			win, err := ParseWindow(WindowQuery{From: tc.from, To: tc.to, TZ: tc.tz}, workloadStart)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := url.Values{"from": {tc.from}, "to": {tc.to}, "tz": {tc.tz}}
+			var s Summary
+			want(t, a.do("GET", "/api/usage/summary?"+q.Encode(), viewerToken, nil), 200, "summary").json(t, &s)
+			byKey := w.expect(win.From, win.To, one, func(r *convertor.UsageRecord) string { return r.KeyID }, all)
+			var total Totals
+			for _, ts := range byKey {
+				total.addTotals(ts[0])
+			}
+			if s.Current.Totals != total || *s.Current.KeysWithUsage != len(byKey) {
+				t.Errorf("summary = %+v (%d keys), want %+v (%d keys)", s.Current.Totals, *s.Current.KeysWithUsage, total, len(byKey))
+			}
+			q.Set("by", "key")
+			var top Top
+			want(t, a.do("GET", "/api/usage/top?"+q.Encode(), viewerToken, nil), 200, "top").json(t, &top)
+			for _, e := range top.Items {
+				if e.Totals != byKey[e.ID][0] {
+					t.Errorf("top %s = %+v, want %+v", e.ID, e.Totals, byKey[e.ID][0])
+				}
+			}
+			if len(top.Items) != len(byKey) {
+				t.Errorf("top lists %d keys, want %d", len(top.Items), len(byKey))
+			}
+		})
+	}
+}

@@ -365,7 +365,7 @@ func TestUsage_MonthRows(t *testing.T) {
 	all := func(*convertor.UsageRecord) bool { return true }
 	one := func(time.Time) int { return 0 }
 	for _, tc := range []struct{ from, to, tz string }{
-		{"2026-10-03", "2026-11-02", "UTC"},          // October less its 1st and 2nd, and 1 November
+		{"2026-10-03", "2026-11-02", "UTC"},           // October less its 1st and 2nd, and 1 November
 		{"2026-11-01", "2026-12-01", "Asia/Shanghai"}, // November less its last 8 hours, and 8 hours of October
 		{"2026-10-15", "2026-11-15", "America/Los_Angeles"},
 		{"2026-10-31T03:00:00Z", "2026-11-30T00:00:00Z", "UTC"},

@@ -19,7 +19,7 @@ run: build
 # test is what CI runs: vet, the race-checked suite, short fuzzing and every
 # benchmark once (so benchmarks keep compiling and checking their output).
 test: lint unit fuzz
-	BENCH_PIPELINE_EVENTS=2000 BENCH_STATS_KEYS=20 $(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
+	BENCH_PIPELINE_EVENTS=2000 BENCH_STATS_KEYS=20 BENCH_DASHBOARD_KEYS=20 $(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
@@ -34,12 +34,13 @@ fuzz:
 # bench prints the micro-benchmarks (conversion, Bedrock client, rate
 # limiter, emitter, pricing, accountant, roll-ups and the dashboards' reads
 # of them over BENCH_STATS_KEYS keys, default 1,000, whose month of data
-# takes minutes to load, the DynamoDB-compatible store),
+# takes minutes to load, the admin API's dashboard over
+# BENCH_DASHBOARD_KEYS keys likewise, the DynamoDB-compatible store),
 # the accounting pipeline's events/s, and the load comparison: direct
 # Bedrock path vs through the gateway, with and without keys and limits
 # (REDIS_URL=redis://... to limit on Redis).
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 . ./gateway/... ./events/ ./accountant/ ./internal/dynamo/ ./internal/dynamolocal/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 . ./gateway/... ./events/ ./accountant/ ./adminapi/ ./internal/dynamo/ ./internal/dynamolocal/
 	$(GO) test -run='^$$' -bench=Pipeline ./internal/pipeline/
 	$(GO) run ./internal/loadbench
 

@@ -183,6 +183,9 @@ func (k RollupKey) Within(from, to time.Time) bool {
 
 // RollupFilter selects roll-ups: one period kind, Start in [From, To),
 // optionally one key (AllKeys for the per-model totals) and one model.
+// PeriodMonth reads the keys' month rows, which hold every model of the
+// month together: it takes no model and no AllKeys, and is what makes a
+// calendar month of every key one read instead of one per day.
 type RollupFilter struct {
 	Period string
 	From   time.Time
@@ -196,11 +199,18 @@ type RollupFilter struct {
 const MaxRollupPeriods = 10_000
 
 // Validate checks f as every StatsStore does. Returns EInvalid for a
-// period other than hour or day and, without a key, for a missing From or
-// To or more than MaxRollupPeriods periods starting in [From, To).
+// period other than hour, day or month, a month filter with a model or
+// AllKeys and, without a key, for a missing From or To or more than
+// MaxRollupPeriods periods starting in [From, To).
 func (f RollupFilter) Validate() error {
-	if f.Period != PeriodHour && f.Period != PeriodDay {
-		return Errorf(EInvalid, "roll-up period %q: want %q or %q", f.Period, PeriodHour, PeriodDay)
+	switch f.Period {
+	case PeriodHour, PeriodDay:
+	case PeriodMonth:
+		if f.Model != "" || f.KeyID == AllKeys {
+			return Errorf(EInvalid, "month roll-ups hold every model of one key: no model filter and no %q", AllKeys)
+		}
+	default:
+		return Errorf(EInvalid, "roll-up period %q: want %q, %q or %q", f.Period, PeriodHour, PeriodDay, PeriodMonth)
 	}
 	if f.KeyID != "" {
 		return nil
@@ -238,6 +248,18 @@ func (f RollupFilter) first() time.Time {
 // unbounded range must be refused, not walked. UTC hours and days have a
 // fixed length.
 func (f RollupFilter) periods() int64 {
+	if f.Period == PeriodMonth {
+		first := f.first()
+		if !first.Before(f.To) {
+			return 0
+		}
+		to := f.To.UTC()
+		n := int64(to.Year()-first.Year())*12 + int64(to.Month()-first.Month())
+		if PeriodStart(to, PeriodMonth).Before(to) {
+			n++
+		}
+		return n
+	}
 	step := time.Hour
 	if f.Period == PeriodDay {
 		step = 24 * time.Hour

@@ -155,7 +155,14 @@ func TestRollupFilter_Validate(t *testing.T) {
 	}{
 		{"OneKeyNoRange", RollupFilter{Period: PeriodHour, KeyID: "key_a"}, 0},
 		{"AllKeysNoRange", RollupFilter{Period: PeriodDay, KeyID: AllKeys}, 0},
-		{"Month", RollupFilter{Period: PeriodMonth, KeyID: "key_a"}, -1},
+		{"OneKeyMonths", RollupFilter{Period: PeriodMonth, KeyID: "key_a"}, 0},
+		{"MonthOfAModel", RollupFilter{Period: PeriodMonth, KeyID: "key_a", Model: "m"}, -1},
+		{"MonthOfAllKeys", RollupFilter{Period: PeriodMonth, KeyID: AllKeys}, -1},
+		{"Week", RollupFilter{Period: "week", KeyID: "key_a"}, -1},
+		// Every key's months: those starting from 1 February up to the
+		// one To falls in, April.
+		{"EveryKeyMonths", RollupFilter{Period: PeriodMonth, From: utc(2026, 1, 31, 12, 0), To: utc(2026, 4, 10, 0, 0)}, 3},
+		{"EveryKeyMonthsAligned", RollupFilter{Period: PeriodMonth, From: utc(2026, 1, 1, 0, 0), To: utc(2026, 4, 1, 0, 0)}, 3},
 		{"NoPeriod", RollupFilter{KeyID: "key_a"}, -1},
 		{"EveryKeyNoRange", RollupFilter{Period: PeriodHour}, -1},
 		{"EveryKeyNoTo", RollupFilter{Period: PeriodHour, From: half}, -1},

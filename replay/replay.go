@@ -31,6 +31,12 @@ type Options struct {
 	// Reprice prices every record with the newest price of its model and
 	// route instead of the price in effect at its time.
 	Reprice bool
+	// DryRun prices the records and reports what would change, writing
+	// nothing: neither records nor roll-ups.
+	DryRun bool
+	// ExtraPrices are priced with as if they were in the pricing table, for
+	// a dry run that previews a price before it is added.
+	ExtraPrices []convertor.Price
 
 	Usage  convertor.UsageStore
 	Prices convertor.PriceStore
@@ -52,7 +58,12 @@ type Line struct {
 	OutputTokens     int64
 	CacheReadTokens  int64
 	CacheWriteTokens int64
+	// CostMicros is the cost after the replay, CostBeforeMicros what the
+	// records held before it; Repriced counts the records whose cost
+	// changed.
 	CostMicros       int64
+	CostBeforeMicros int64
+	Repriced         int64
 }
 
 // Report is what a replay found and did.
@@ -81,7 +92,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	r := &runner{o: o, pt: convertor.NewPriceTable(prices), lines: make(map[[2]string]*convertor.Rollup), lastProgress: time.Now()}
+	prices = append(prices, o.ExtraPrices...)
+	r := &runner{o: o, pt: convertor.NewPriceTable(prices), lines: make(map[[2]string]*line), lastProgress: time.Now()}
 	for day := convertor.PeriodStart(o.From, convertor.PeriodDay); day.Before(o.To); day = convertor.NextPeriod(day, convertor.PeriodDay) {
 		if err := r.day(ctx, day); err != nil {
 			return nil, err
@@ -95,29 +107,44 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 type runner struct {
 	o  Options
 	pt *convertor.PriceTable
-	// lines sums the report's lines by key id and model; their Period and
-	// Start stay unset.
-	lines map[[2]string]*convertor.Rollup
+	// lines sums the report's lines by key id and model.
+	lines map[[2]string]*line
 
 	records, repriced, unpriced int
 	lastProgress                time.Time
 	position                    time.Time // the event time reached
 }
 
+// line is a report line being summed: its roll-up counts (Period and
+// Start unset), the cost before the replay and how many records changed.
+type line struct {
+	convertor.Rollup
+	before, repriced int64
+}
+
 // day re-prices the records of [day, day+24h) that lie in the period and
 // match the key, then rebuilds that day's roll-ups from all its records.
+// A dry run reads only the selected key's records and rebuilds nothing.
 func (r *runner) day(ctx context.Context, day time.Time) error {
 	end := convertor.NextPeriod(day, convertor.PeriodDay)
 	var recs []*convertor.UsageRecord
-	err := r.o.Usage.Usage(ctx, day, end, "", func(page []*convertor.UsageRecord) error {
+	key := ""
+	if r.o.DryRun {
+		key = r.o.KeyID
+	}
+	err := r.o.Usage.Usage(ctx, day, end, key, func(page []*convertor.UsageRecord) error {
 		for _, rec := range page {
 			if r.selected(rec) {
-				if err := r.reprice(ctx, rec); err != nil {
+				before := rec.CostMicros
+				changed, err := r.reprice(ctx, rec)
+				if err != nil {
 					return err
 				}
-				r.add(rec)
+				r.add(rec, before, changed)
 			}
-			recs = append(recs, rec)
+			if !r.o.DryRun {
+				recs = append(recs, rec)
+			}
 			r.position = rec.Time
 		}
 		r.progress(false)
@@ -125,6 +152,10 @@ func (r *runner) day(ctx context.Context, day time.Time) error {
 	})
 	if err != nil {
 		return fmt.Errorf("replay %s: %w", day.Format(time.DateOnly), err)
+	}
+	if r.o.DryRun {
+		r.position = end
+		return nil
 	}
 	if err := r.o.Stats.ReplaceRollups(ctx, day, end, recs); err != nil {
 		return fmt.Errorf("replay %s: rebuild roll-ups: %w", day.Format(time.DateOnly), err)
@@ -138,8 +169,9 @@ func (r *runner) selected(rec *convertor.UsageRecord) bool {
 }
 
 // reprice prices rec again and, when the cost changed, stores the new one
-// and updates rec, so the roll-ups are built from what is stored.
-func (r *runner) reprice(ctx context.Context, rec *convertor.UsageRecord) error {
+// (unless dry) and updates rec, so the roll-ups are built from what is
+// stored. It reports whether the cost changed.
+func (r *runner) reprice(ctx context.Context, rec *convertor.UsageRecord) (bool, error) {
 	at := rec.Time
 	if r.o.Reprice {
 		at = convertor.Latest
@@ -150,25 +182,32 @@ func (r *runner) reprice(ctx context.Context, rec *convertor.UsageRecord) error 
 		r.unpriced++
 	}
 	if nr.CostMicros == rec.CostMicros && nr.PriceFrom.Equal(rec.PriceFrom) && nr.Unpriced == rec.Unpriced {
-		return nil
+		return false, nil
 	}
-	if err := r.o.Usage.RepriceUsage(ctx, nr); err != nil {
-		return err
+	if !r.o.DryRun {
+		if err := r.o.Usage.RepriceUsage(ctx, nr); err != nil {
+			return false, err
+		}
 	}
+	changed := nr.CostMicros != rec.CostMicros
 	rec.CostMicros, rec.PriceFrom, rec.Unpriced = nr.CostMicros, nr.PriceFrom, nr.Unpriced
 	r.repriced++
-	return nil
+	return changed, nil
 }
 
-func (r *runner) add(rec *convertor.UsageRecord) {
+func (r *runner) add(rec *convertor.UsageRecord, before int64, changed bool) {
 	k := [2]string{rec.KeyID, rec.Model}
 	l := r.lines[k]
 	if l == nil {
-		l = &convertor.Rollup{KeyID: rec.KeyID, Model: rec.Model}
+		l = &line{Rollup: convertor.Rollup{KeyID: rec.KeyID, Model: rec.Model}}
 		r.lines[k] = l
 	}
 	// The report counts what the roll-ups count.
 	l.Add(rec.Delta())
+	l.before += before
+	if changed {
+		l.repriced++
+	}
 }
 
 // progress writes a line when ProgressEvery has passed, or always when final.
@@ -194,7 +233,7 @@ func (r *runner) report() *Report {
 			Requests: l.Requests, Errors: l.Errors,
 			InputTokens: l.InputTokens, OutputTokens: l.OutputTokens,
 			CacheReadTokens: l.CacheReadTokens, CacheWriteTokens: l.CacheWriteTokens,
-			CostMicros: l.CostMicros,
+			CostMicros: l.CostMicros, CostBeforeMicros: l.before, Repriced: l.repriced,
 		})
 	}
 	slices.SortFunc(rep.Lines, func(a, b Line) int {

@@ -33,9 +33,13 @@ var commands = map[string]command{
 	"gateway":          {"serve the OpenAI-compatible API (GATEWAY_ADDR, default :8000)", runGateway},
 	"bedrock-emulator": {"serve a Bedrock Runtime emulator that speaks the real wire protocol", runEmulator},
 	"dev":              {"run the whole stack in one process on embedded defaults", runDev},
-	"keys":             {"create, list, revoke, rotate, disable and enable API keys", runKeys},
+	"keys":             {"create, list, update, revoke, rotate, disable and enable API keys", runKeys},
 	"tables":           {"create the DynamoDB tables (idempotent)", runTables},
 	"accountant":       {"price usage events into usage records (NATS_URL or SQS_QUEUE_URL)", runAccountant},
+	"adminapi":         {"serve the admin API (ADMIN_ADDR, default :8005; ADMIN_AUTH required)", runAdminAPI},
+	"routes":           {"list, set and delete model routes", runRoutes},
+	"prices":           {"list prices and add new ones", runPrices},
+	"usage":            {"print the usage and cost of a period, per key or model", runUsage},
 	"replay":           {"re-price a period's usage, rebuild its stats and write a billing report", runReplay},
 }
 

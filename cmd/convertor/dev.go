@@ -36,6 +36,9 @@ const devDataDir = "data"
 // `make run` does not break clients already configured with it.
 const devKeyFile = "dev-api-key"
 
+// devAdminTokenFile keeps the generated admin token the same way.
+const devAdminTokenFile = "dev-admin-token"
+
 // base62 is the alphabet of generated API keys.
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -47,6 +50,9 @@ const (
 	// devDynamoDBAddr is where docker-compose puts DynamoDB Local, so
 	// commands and tools configured for one find the other.
 	devDynamoDBAddr = "127.0.0.1:8001"
+	// devAdminAddr is the admin API's usual port, on loopback: a
+	// development stack is for the person at the machine.
+	devAdminAddr = "127.0.0.1:8005"
 	// devDrainTimeout bounds the wait at shutdown for the accountant and
 	// the aggregator to process what the gateway emitted. What is left
 	// stays in JetStream and is processed at the next start.
@@ -83,6 +89,10 @@ type devConfig struct {
 	// Bedrock emulator even when AWS credentials are found, for work that
 	// should cost nothing.
 	Emulator bool
+	// AdminAddr is ADMIN_ADDR, default "127.0.0.1:8005", with the fallback
+	// rule of the other addresses.
+	AdminAddr     string
+	AdminFallback bool
 }
 
 // loadDevConfig reads the development stack's configuration, reporting
@@ -99,10 +109,15 @@ func loadDevConfig(getenv func(string) string) (devConfig, error) {
 		NATSURL:          r.String("NATS_URL", ""),
 		DynamoDBEndpoint: r.String("DYNAMODB_ENDPOINT_URL", ""),
 		Emulator:         r.Bool("DEV_BEDROCK_EMULATOR", false),
+		AdminAddr:        r.String("ADMIN_ADDR", devAdminAddr),
+		AdminFallback:    !r.IsSet("ADMIN_ADDR"),
 	}
 	errs := []error{r.Err()}
 	if _, _, err := net.SplitHostPort(c.DynamoDBAddr); err != nil {
 		errs = append(errs, fmt.Errorf("DEV_DYNAMODB_ADDR: %q is not host:port", c.DynamoDBAddr))
+	}
+	if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+		errs = append(errs, fmt.Errorf("ADMIN_ADDR: %q is not host:port", c.AdminAddr))
 	}
 	return c, errors.Join(errs...)
 }
@@ -119,6 +134,13 @@ type devInfo struct {
 	NATSURL          string
 	NATSEmbedded     bool
 	DataDir          string
+
+	AdminURL string // the admin API's base URL, http://host:port
+	// AdminAuth is the admin API's mode; AdminToken its token in token
+	// mode, and AdminTokenFile where it is kept when generated.
+	AdminAuth      string
+	AdminToken     string
+	AdminTokenFile string
 }
 
 // runDev runs the whole stack in one process: the gateway, the
@@ -228,6 +250,9 @@ func runDevStack(ctx context.Context, env *environment, ready func(devInfo)) (er
 		return err
 	}
 	if err := startDevServices(ctx, &denv, embeddedNATS, st, &stack); err != nil {
+		return err
+	}
+	if err := startDevAdmin(ctx, &denv, dcfg, st, &info, &stack); err != nil {
 		return err
 	}
 	usage, usageMetrics, err := startDevEmitter(ctx, &denv, dcfg.DataDir, &stack)
@@ -487,13 +512,34 @@ OpenAI API Convertor (development)
   DynamoDB:         %s%s
   NATS:             %s%s
   Data folder:      %s
-  Create a key:     DYNAMODB_ENDPOINT_URL=%s convertor keys create --name me
+  Admin API:        %s/api/  (OpenAPI document: %s/api/openapi.json)
+%s
   Try:  curl %s/chat/completions -H "Authorization: Bearer %s" \
           -H "Content-Type: application/json" \
           -d '{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"Hello!"}]}'
 
 `, info.BaseURL, info.APIKey, info.Upstream, info.DynamoDBEndpoint, dynamoNote, info.NATSURL, natsNote,
-		info.DataDir, info.DynamoDBEndpoint, info.BaseURL, info.APIKey)
+		info.DataDir, info.AdminURL, info.AdminURL, adminLogin(info), info.BaseURL, info.APIKey)
+}
+
+// adminLogin says how to sign in to the admin API in its mode.
+func adminLogin(info devInfo) string {
+	switch info.AdminAuth {
+	case "token":
+		kept := ""
+		if info.AdminTokenFile != "" {
+			kept = "  (kept in " + info.AdminTokenFile + ")"
+		}
+		return fmt.Sprintf(`  Admin token:      %s%s
+  Create a key:     curl -X POST %s/api/keys -H "Authorization: Bearer %s" \
+                      -H "Content-Type: application/json" -d '{"name":"me"}'
+                    or: DYNAMODB_ENDPOINT_URL=%s ./bin/convertor keys create --name me`,
+			info.AdminToken, kept, info.AdminURL, info.AdminToken, info.DynamoDBEndpoint)
+	case "none":
+		return "  Admin sign-in:    none (ADMIN_AUTH=none, loopback only): every request is an admin"
+	default:
+		return "  Admin sign-in:    a Cognito ID or access token of the admin or viewer group (ADMIN_AUTH=cognito)"
+	}
 }
 
 // devKey returns the development key kept in dir, creating it on first use.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,6 +44,7 @@ func devTestEnv(t *testing.T, dataDir string) *environment {
 		"GATEWAY_ADDR":      "127.0.0.1:0",
 		"DEV_NATS_PORT":     "0",
 		"DEV_DYNAMODB_ADDR": "127.0.0.1:0",
+		"ADMIN_ADDR":        "127.0.0.1:0",
 		// Saved only at shutdown: the restart must find what the final
 		// snapshot holds.
 		"DEV_SNAPSHOT_INTERVAL": "1h",
@@ -353,25 +355,27 @@ func TestLoadDevConfig(t *testing.T) {
 		{
 			name: "defaults",
 			env:  map[string]string{},
-			want: devConfig{DataDir: "data", NATSPort: 4222, NATSPortFallback: true, DynamoDBAddr: "127.0.0.1:8001", DynamoDBFallback: true, SnapshotInterval: 5 * time.Second},
+			want: devConfig{DataDir: "data", NATSPort: 4222, NATSPortFallback: true, DynamoDBAddr: "127.0.0.1:8001", DynamoDBFallback: true, SnapshotInterval: 5 * time.Second, AdminAddr: "127.0.0.1:8005", AdminFallback: true},
 		},
 		{
 			name: "explicit ports do not fall back",
 			env: map[string]string{"DATA_DIR": "/tmp/x", "DEV_NATS_PORT": "0", "DEV_DYNAMODB_ADDR": "127.0.0.1:9001",
-				"DEV_SNAPSHOT_INTERVAL": "1m", "NATS_URL": "nats://h:4222", "DYNAMODB_ENDPOINT_URL": "http://h:8000", "DEV_BEDROCK_EMULATOR": "1"},
+				"DEV_SNAPSHOT_INTERVAL": "1m", "NATS_URL": "nats://h:4222", "DYNAMODB_ENDPOINT_URL": "http://h:8000", "DEV_BEDROCK_EMULATOR": "1",
+				"ADMIN_ADDR": "127.0.0.1:9005"},
 			want: devConfig{DataDir: "/tmp/x", NATSPort: 0, DynamoDBAddr: "127.0.0.1:9001", SnapshotInterval: time.Minute,
-				NATSURL: "nats://h:4222", DynamoDBEndpoint: "http://h:8000", Emulator: true},
+				NATSURL: "nats://h:4222", DynamoDBEndpoint: "http://h:8000", Emulator: true, AdminAddr: "127.0.0.1:9005"},
 		},
 		{
 			// The default given explicitly is explicit: it does not fall back.
 			name: "explicit default port, bare seconds",
 			env:  map[string]string{"DEV_NATS_PORT": "4222", "DEV_SNAPSHOT_INTERVAL": "30", "DEV_BEDROCK_EMULATOR": " False "},
-			want: devConfig{DataDir: "data", NATSPort: 4222, DynamoDBAddr: "127.0.0.1:8001", DynamoDBFallback: true, SnapshotInterval: 30 * time.Second},
+			want: devConfig{DataDir: "data", NATSPort: 4222, DynamoDBAddr: "127.0.0.1:8001", DynamoDBFallback: true, SnapshotInterval: 30 * time.Second, AdminAddr: "127.0.0.1:8005", AdminFallback: true},
 		},
 		{
 			name: "every problem at once",
-			env:  map[string]string{"DEV_NATS_PORT": "http", "DEV_DYNAMODB_ADDR": "8001", "DEV_SNAPSHOT_INTERVAL": "-1s", "DEV_BEDROCK_EMULATOR": "maybe"},
+			env:  map[string]string{"DEV_NATS_PORT": "http", "DEV_DYNAMODB_ADDR": "8001", "DEV_SNAPSHOT_INTERVAL": "-1s", "DEV_BEDROCK_EMULATOR": "maybe", "ADMIN_ADDR": "8005"},
 			wantErr: []string{
+				`ADMIN_ADDR: "8005" is not host:port`,
 				`DEV_NATS_PORT: "http" is not an integer (use 0 to 65535)`,
 				`DEV_DYNAMODB_ADDR: "8001" is not host:port`,
 				`DEV_SNAPSHOT_INTERVAL: "-1s" is negative`,
@@ -432,5 +436,70 @@ func TestDev_DataDirInUse(t *testing.T) {
 	err := runDevStack(context.Background(), devTestEnv(t, dataDir), func(devInfo) { t.Error("second stack started on the same data folder") })
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("runDevStack on a folder in use: error %v, want one saying so", err)
+	}
+}
+
+// TestDev_AdminAPI: the stack serves the admin API with a generated token
+// kept across restarts; a key created through it works on the gateway.
+func TestDev_AdminAPI(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	r := startDev(t, dataDir)
+	info := r.info
+	if info.AdminAuth != "token" || len(info.AdminToken) < 32 || info.AdminTokenFile == "" {
+		t.Fatalf("admin sign-in = %s %q %q", info.AdminAuth, info.AdminToken, info.AdminTokenFile)
+	}
+	var banner strings.Builder
+	printDevBanner(&banner, info)
+	for _, want := range []string{info.AdminURL + "/api/", info.AdminToken, "./bin/convertor keys create"} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("banner does not say %q:\n%s", want, banner.String())
+		}
+	}
+	call := func(method, path, token, body string) (int, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(method, info.AdminURL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if code, _ := call("GET", "/api/keys", "", ""); code != 401 {
+		t.Errorf("admin API without the token = %d, want 401", code)
+	}
+	if code, _ := call("GET", "/api/keys", info.APIKey, ""); code != 401 {
+		t.Errorf("admin API with the gateway key = %d, want 401", code)
+	}
+	code, body := call("POST", "/api/keys", info.AdminToken, `{"name":"dev user"}`)
+	if code != 201 {
+		t.Fatalf("create key = %d %s", code, body)
+	}
+	var created struct{ Secret string }
+	if err := json.Unmarshal(body, &created); err != nil {
+		t.Fatal(err)
+	}
+	client := r.client(created.Secret)
+	resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "claude-haiku-4-5", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	})
+	if err != nil || len(resp.Choices) == 0 {
+		t.Fatalf("chat with the key made through the admin API: %v", err)
+	}
+
+	// The token survives a restart.
+	r.stop(t)
+	again := startDev(t, dataDir)
+	if again.info.AdminToken != info.AdminToken {
+		t.Errorf("admin token changed across a restart")
 	}
 }

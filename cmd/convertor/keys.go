@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
-	"github.com/openai-api-convertor/convertor/internal/keygen"
+	"github.com/openai-api-convertor/convertor/adminapi"
 )
 
 const keysUsage = `usage: convertor keys <subcommand> [flags] [ID]
@@ -23,14 +22,22 @@ subcommands:
   create --name N [--owner O] [--models a,b] [--rpm N] [--tpm N]
          [--budget-usd 12.50] [--expires 2026-12-31|720h|30d]
                    create a key and print its secret, once
-  list [--json]    list every key (never a secret)
+  list [--json] [--status S] [--search TEXT]
+                   list keys (never a secret)
+  update ID [--name N] [--owner O] [--models a,b | --all-models]
+         [--rpm N] [--tpm N] [--budget-usd X | --no-budget]
+         [--expires T | --no-expiry] [--if-revision N]
+                   change a key's fields; the others stay
   revoke ID        revoke a key for good
-  rotate ID        give a key a new secret, printed once; the old one stops working
+  rotate ID [--grace 24h]
+                   give a key a new secret, printed once; the old one stops
+                   working at once, or after the grace period
   disable ID       stop a key until it is enabled again
-  enable ID        re-enable a disabled key
+  enable ID        re-enable a disabled key (a revoked key stays revoked)
 
-Keys live in the DynamoDB table DYNAMODB_API_KEYS_TABLE (DYNAMODB_ENDPOINT_URL
-for a local server); create it first with "convertor tables create".
+Every change is written to the audit log as made by "cli:$USER". Keys live
+in the DynamoDB table DYNAMODB_API_KEYS_TABLE (DYNAMODB_ENDPOINT_URL for a
+local server); create the tables first with "convertor tables create".
 `
 
 // secretWarning follows every printed secret: only its hash is stored.
@@ -39,54 +46,29 @@ const secretWarning = "Store this secret now: it is shown only once and cannot b
 // keysCommand is one `convertor keys` subcommand. It checks its arguments
 // before it calls open, so that a typo is reported as one even when the
 // store is unreachable.
-type keysCommand func(ctx context.Context, env *environment, open openStore, args []string) error
-
-// openStore connects to the key store.
-type openStore func() (convertor.APIKeyStore, error)
+type keysCommand func(ctx context.Context, env *environment, open openService, args []string) error
 
 var keysCommands = map[string]keysCommand{
 	"create": keysCreate,
 	"list":   keysList,
+	"update": keysUpdate,
 	"revoke": keysRevoke,
 	"rotate": keysRotate,
-	"disable": func(ctx context.Context, env *environment, open openStore, args []string) error {
+	"disable": func(ctx context.Context, env *environment, open openService, args []string) error {
 		return keysSetEnabled(ctx, env, open, "disable", args, false)
 	},
-	"enable": func(ctx context.Context, env *environment, open openStore, args []string) error {
+	"enable": func(ctx context.Context, env *environment, open openService, args []string) error {
 		return keysSetEnabled(ctx, env, open, "enable", args, true)
 	},
 }
 
-// runKeys manages API keys in the key store.
+// runKeys manages API keys through the admin service.
 func runKeys(ctx context.Context, env *environment, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintf(env.stderr, "convertor keys: subcommand required\n\n%s\n", keysUsage)
-		return errUsage
-	}
-	if isHelp(args[0]) {
-		fmt.Fprint(env.stdout, keysUsage)
-		return nil
-	}
-	cmd, ok := keysCommands[args[0]]
-	if !ok {
-		fmt.Fprintf(env.stderr, "convertor keys: unknown subcommand %q\n\n%s\n", args[0], keysUsage)
-		return errUsage
-	}
-	open := func() (convertor.APIKeyStore, error) {
-		st, err := openStores(ctx, env)
-		if err != nil {
-			return nil, err
-		}
-		return st.Keys, nil
-	}
-	if err := cmd(ctx, env, open, args[1:]); !errors.Is(err, errHelp) {
-		return err
-	}
-	return nil
+	return runSubcommand(ctx, env, "keys", keysUsage, keysCommands, args)
 }
 
-func keysCreate(ctx context.Context, env *environment, open openStore, args []string) error {
-	fs := newFlagSet(env, "create")
+func keysCreate(ctx context.Context, env *environment, open openService, args []string) error {
+	fs := newFlagSet(env, "keys create")
 	name := fs.String("name", "", "a name people recognise the key by (required)")
 	owner := fs.String("owner", "", "who the key belongs to")
 	models := fs.String("models", "", "comma-separated model names the key may use (default: every model)")
@@ -97,31 +79,33 @@ func keysCreate(ctx context.Context, env *environment, open openStore, args []st
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	secret, k := keygen.New()
-	k.Name, k.Owner, k.Enabled, k.CreatedAt = strings.TrimSpace(*name), strings.TrimSpace(*owner), true, time.Now().UTC()
-	k.AllowedModels, k.RPM, k.TPM = splitList(*models), *rpm, *tpm
+	in := adminapi.KeyInput{
+		Name: strings.TrimSpace(*name), Owner: strings.TrimSpace(*owner), Enabled: true,
+		AllowedModels: splitList(*models), RPM: *rpm, TPM: *tpm,
+	}
 	var err error
 	switch {
-	case k.Name == "":
+	case in.Name == "":
 		return flagError(fs, "--name is required")
-	case k.RPM < 0 || k.TPM < 0:
+	case in.RPM < 0 || in.TPM < 0:
 		return flagError(fs, "--rpm and --tpm must not be negative")
 	}
 	if *budget != "" {
-		if k.MonthlyBudgetMicros, err = parseDollars(*budget); err != nil {
+		if in.MonthlyBudgetMicros, err = parseDollars(*budget); err != nil {
 			return flagError(fs, "--budget-usd: %v", err)
 		}
 	}
 	if *expires != "" {
-		if k.ExpiresAt, err = parseExpiry(*expires, k.CreatedAt); err != nil {
+		if in.ExpiresAt, err = parseExpiry(*expires, time.Now().UTC()); err != nil {
 			return flagError(fs, "--expires: %v", err)
 		}
 	}
-	store, err := open()
+	svc, err := open()
 	if err != nil {
 		return err
 	}
-	if err := store.CreateAPIKey(ctx, k); err != nil {
+	secret, k, err := svc.CreateKey(ctx, cliActor(env), in)
+	if err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
 	fmt.Fprintf(env.stdout, "Created API key %s (%q).\n\n    %s\n\n", k.ID, k.Name, secret)
@@ -129,94 +113,195 @@ func keysCreate(ctx context.Context, env *environment, open openStore, args []st
 	return nil
 }
 
-func keysList(ctx context.Context, env *environment, open openStore, args []string) error {
-	fs := newFlagSet(env, "list")
+func keysList(ctx context.Context, env *environment, open openService, args []string) error {
+	fs := newFlagSet(env, "keys list")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	status := fs.String("status", "", "only keys in this status: active, disabled, expired or revoked")
+	search := fs.String("search", "", "only keys whose name, owner, prefix or id contains this")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	store, err := open()
+	switch *status {
+	case "", convertor.KeyActive, convertor.KeyDisabled, convertor.KeyExpired, convertor.KeyRevoked:
+	default:
+		return flagError(fs, "--status %q: want active, disabled, expired or revoked", *status)
+	}
+	svc, err := open()
 	if err != nil {
 		return err
 	}
-	keys, err := store.ListAPIKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("list: %w", err)
+	var keys []*adminapi.KeyView
+	for cursor := ""; ; {
+		page, next, err := svc.Keys(ctx, adminapi.KeyQuery{Search: *search, Status: *status, Limit: convertor.MaxPageSize, Cursor: cursor})
+		if err != nil {
+			return fmt.Errorf("list: %w", err)
+		}
+		keys = append(keys, page...)
+		if cursor = next; cursor == "" {
+			break
+		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
 		if keys == nil {
-			keys = []*convertor.APIKey{}
+			keys = []*adminapi.KeyView{}
 		}
-		return enc.Encode(keys)
+		return printJSON(env, keys)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPREFIX\tNAME\tOWNER\tENABLED\tEXPIRES\tMODELS\tRPM\tTPM\tBUDGET\tLAST USED\tREVOKED")
+	fmt.Fprintln(tw, "ID\tPREFIX\tNAME\tOWNER\tSTATUS\tEXPIRES\tMODELS\tRPM\tTPM\tBUDGET\tSPENT\tLAST USED\tREVOKED")
 	for _, k := range keys {
 		models := "all"
 		if len(k.AllowedModels) > 0 {
 			models = strings.Join(k.AllowedModels, ",")
 		}
-		budget := "-"
+		budget, spent := "-", "-"
 		if k.MonthlyBudgetMicros > 0 {
 			budget = formatDollars(k.MonthlyBudgetMicros)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			k.ID, k.Prefix, k.Name, orDash(k.Owner), k.Enabled, formatTime(k.ExpiresAt), models,
-			limit(k.RPM), limit(k.TPM), budget, formatTime(k.LastUsedAt), formatTime(k.RevokedAt))
+		if k.MonthSpendMicros != nil {
+			spent = formatDollars(*k.MonthSpendMicros)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			k.ID, k.Prefix, k.Name, orDash(k.Owner), k.Status, formatTime(k.ExpiresAt), models,
+			limit(k.RPM), limit(k.TPM), budget, spent, formatTime(k.LastUsedAt), formatTime(k.RevokedAt))
 	}
 	return tw.Flush()
 }
 
-func keysRevoke(ctx context.Context, env *environment, open openStore, args []string) error {
-	fs := newFlagSet(env, "revoke")
+func keysUpdate(ctx context.Context, env *environment, open openService, args []string) error {
+	fs := newFlagSet(env, "keys update")
+	var c adminapi.KeyChange
+	set := map[string]bool{}
+	name := fs.String("name", "", "new name")
+	owner := fs.String("owner", "", "new owner (empty clears it)")
+	models := fs.String("models", "", "comma-separated model names the key may use")
+	allModels := fs.Bool("all-models", false, "let the key use every model")
+	rpm := fs.Int64("rpm", 0, "requests per minute (0: the gateway's default)")
+	tpm := fs.Int64("tpm", 0, "tokens per minute (0: the gateway's default)")
+	budget := fs.String("budget-usd", "", "monthly budget in US dollars")
+	noBudget := fs.Bool("no-budget", false, "remove the monthly budget")
+	expires := fs.String("expires", "", "expiry: a date, an RFC 3339 time or a duration from now")
+	noExpiry := fs.Bool("no-expiry", false, "the key never expires")
+	ifRevision := fs.Int64("if-revision", 0, "change the key only if it is still at this revision (as `keys list --json` shows)")
+	if err := parseFlags(fs, args, 1); err != nil {
+		return err
+	}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case set["models"] && set["all-models"]:
+		return flagError(fs, "--models and --all-models contradict each other")
+	case set["budget-usd"] && set["no-budget"]:
+		return flagError(fs, "--budget-usd and --no-budget contradict each other")
+	case set["expires"] && set["no-expiry"]:
+		return flagError(fs, "--expires and --no-expiry contradict each other")
+	case *rpm < 0 || *tpm < 0:
+		return flagError(fs, "--rpm and --tpm must not be negative")
+	}
+	if set["name"] {
+		c.Name = name
+	}
+	if set["owner"] {
+		c.Owner = owner
+	}
+	if set["models"] || *allModels {
+		m := splitList(*models)
+		c.AllowedModels = &m
+	}
+	if set["rpm"] {
+		c.RPM = rpm
+	}
+	if set["tpm"] {
+		c.TPM = tpm
+	}
+	if set["budget-usd"] || *noBudget {
+		var micros int64
+		if set["budget-usd"] {
+			var err error
+			if micros, err = parseDollars(*budget); err != nil {
+				return flagError(fs, "--budget-usd: %v", err)
+			}
+		}
+		c.MonthlyBudgetMicros = &micros
+	}
+	if set["expires"] || *noExpiry {
+		var t time.Time
+		if set["expires"] {
+			var err error
+			if t, err = parseExpiry(*expires, time.Now().UTC()); err != nil {
+				return flagError(fs, "--expires: %v", err)
+			}
+		}
+		c.ExpiresAt = &t
+	}
+	c.IfRevision = *ifRevision
+	id := fs.Arg(0)
+	svc, err := open()
+	if err != nil {
+		return err
+	}
+	k, err := svc.UpdateKey(ctx, cliActor(env), id, c)
+	if err != nil {
+		return fmt.Errorf("update: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "Updated API key %s (revision %d).\n", k.ID, k.Revision)
+	return nil
+}
+
+func keysRevoke(ctx context.Context, env *environment, open openService, args []string) error {
+	fs := newFlagSet(env, "keys revoke")
 	if err := parseFlags(fs, args, 1); err != nil {
 		return err
 	}
 	id := fs.Arg(0)
-	store, err := open()
+	svc, err := open()
 	if err != nil {
 		return err
 	}
-	if err := store.RevokeAPIKey(ctx, id, time.Now().UTC()); err != nil {
+	if _, err := svc.RevokeKey(ctx, cliActor(env), id, 0); err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
 	fmt.Fprintf(env.stdout, "Revoked API key %s; it will never work again.\n", id)
 	return nil
 }
 
-func keysRotate(ctx context.Context, env *environment, open openStore, args []string) error {
-	fs := newFlagSet(env, "rotate")
+func keysRotate(ctx context.Context, env *environment, open openService, args []string) error {
+	fs := newFlagSet(env, "keys rotate")
+	grace := fs.Duration("grace", 0, "how long the old secret keeps working (at most 168h); default: it stops at once")
 	if err := parseFlags(fs, args, 1); err != nil {
 		return err
 	}
+	if *grace < 0 || *grace > 7*24*time.Hour {
+		return flagError(fs, "--grace must be between 0 and 168h")
+	}
 	id := fs.Arg(0)
-	secret := keygen.NewSecret()
-	store, err := open()
+	svc, err := open()
 	if err != nil {
 		return err
 	}
-	rot := convertor.APIKeyRotation{Hash: convertor.HashAPIKey(secret), Prefix: keygen.Prefix(secret), At: time.Now().UTC()}
-	if _, err := store.RotateAPIKey(ctx, id, rot); err != nil {
+	secret, k, err := svc.RotateKey(ctx, cliActor(env), id, *grace, 0)
+	if err != nil {
 		return fmt.Errorf("rotate: %w", err)
 	}
-	fmt.Fprintf(env.stdout, "Rotated API key %s; the old secret no longer works. New secret:\n\n    %s\n\n", id, secret)
+	old := "the old secret no longer works"
+	if !k.PreviousUntil.IsZero() {
+		old = "the old secret works until " + formatTime(k.PreviousUntil)
+	}
+	fmt.Fprintf(env.stdout, "Rotated API key %s; %s. New secret:\n\n    %s\n\n", id, old, secret)
 	fmt.Fprintln(env.stderr, secretWarning)
 	return nil
 }
 
-func keysSetEnabled(ctx context.Context, env *environment, open openStore, name string, args []string, enabled bool) error {
-	fs := newFlagSet(env, name)
+func keysSetEnabled(ctx context.Context, env *environment, open openService, name string, args []string, enabled bool) error {
+	fs := newFlagSet(env, "keys "+name)
 	if err := parseFlags(fs, args, 1); err != nil {
 		return err
 	}
 	id := fs.Arg(0)
-	store, err := open()
+	svc, err := open()
 	if err != nil {
 		return err
 	}
-	if _, err := store.UpdateAPIKey(ctx, id, convertor.APIKeyUpdate{Enabled: &enabled}); err != nil {
+	if _, err := svc.UpdateKey(ctx, cliActor(env), id, adminapi.KeyChange{Enabled: &enabled}); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	fmt.Fprintf(env.stdout, "%sd API key %s.\n", strings.ToUpper(name[:1])+name[1:], id)
@@ -224,7 +309,7 @@ func keysSetEnabled(ctx context.Context, env *environment, open openStore, name 
 }
 
 func newFlagSet(env *environment, name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("convertor keys "+name, flag.ContinueOnError)
+	fs := flag.NewFlagSet("convertor "+name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	return fs
 }
@@ -236,7 +321,7 @@ var errHelp = errors.New("help shown")
 // (nargs 1 is the key id). The flag package has already printed its own
 // complaint and the usage when it fails.
 func parseFlags(fs *flag.FlagSet, args []string, nargs int) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
@@ -245,11 +330,47 @@ func parseFlags(fs *flag.FlagSet, args []string, nargs int) error {
 	switch {
 	case fs.NArg() == nargs:
 		return nil
-	case nargs == 1 && fs.NArg() == 0:
+	case nargs == 1 && fs.NArg() == 0 && strings.HasPrefix(fs.Name(), "convertor keys"):
 		return flagError(fs, "a key id is required")
+	case fs.NArg() < nargs:
+		return flagError(fs, "%d arguments required, have %d", nargs, fs.NArg())
 	default:
 		return flagError(fs, "unexpected arguments %q", fs.Args()[nargs:])
 	}
+}
+
+// flagsFirst moves the positional arguments after the flags, so that
+// "keys update ID --rpm 5" reads as "keys update --rpm 5 ID" does: the
+// flag package stops at the first positional argument.
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		// A flag that takes a value takes the next argument.
+		if f := fs.Lookup(name); f != nil && i+1 < len(args) {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				i++
+				flags = append(flags, args[i])
+			}
+		}
+	}
+	if len(positional) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), positional...)
 }
 
 // flagError prints a usage problem and the subcommand's flags, and asks

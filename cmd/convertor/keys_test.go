@@ -37,6 +37,7 @@ func newCLI(t *testing.T) *cli {
 		"DYNAMODB_MODEL_MAPPING_TABLE": p + "model-mapping",
 		"DYNAMODB_AUDIT_TABLE":         p + "audit",
 		"LOG_LEVEL":                    "error",
+		"USER":                         "tester",
 	}}
 	c.ok("tables", "create")
 	return c

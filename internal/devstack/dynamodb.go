@@ -130,7 +130,7 @@ func StartDynamoDB(opts DynamoDBOptions) (*DynamoDB, error) {
 			d.log.Info("dynamodb tables loaded", "tables", len(d.tables), "items", n, "snapshot", d.path)
 		}
 	}
-	ln, fellBack, err := listen(opts.Addr, opts.Fallback)
+	ln, fellBack, err := Listen(opts.Addr, opts.Fallback)
 	if err != nil {
 		return nil, fmt.Errorf("start dynamodb: %w", err)
 	}

@@ -7,11 +7,11 @@ import (
 	"syscall"
 )
 
-// listen listens on addr. When addr is taken and fallback is set, it
+// Listen listens on addr. When addr is taken and fallback is set, it
 // listens on a free port of the same host instead and reports that it did:
 // a second checkout or another local service on the default port should
 // not stop `convertor dev` from starting.
-func listen(addr string, fallback bool) (ln net.Listener, fellBack bool, err error) {
+func Listen(addr string, fallback bool) (ln net.Listener, fellBack bool, err error) {
 	ln, err = net.Listen("tcp", addr)
 	if err == nil || !fallback || !errors.Is(err, syscall.EADDRINUSE) {
 		if err != nil {

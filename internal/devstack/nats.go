@@ -56,7 +56,7 @@ func StartNATS(opts NATSOptions) (*NATS, error) {
 		// nats-server cannot report a taken port (it logs and never gets
 		// ready), so the port is tried here first. Another process could
 		// take it in between; then the readiness wait below fails.
-		ln, fb, err := listen(net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)), opts.Fallback)
+		ln, fb, err := Listen(net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)), opts.Fallback)
 		if err != nil {
 			return nil, fmt.Errorf("start nats: %w", err)
 		}

@@ -232,9 +232,10 @@ func periodKey(period string, start time.Time) string {
 }
 
 // indexed reports whether r is a row of the by-period index: a key ×
-// model × hour or day row.
+// model × hour or day row, or a key's month row (model "").
 func indexed(r *convertor.Rollup) bool {
-	return r.KeyID != convertor.AllKeys && (r.Period == convertor.PeriodHour || r.Period == convertor.PeriodDay)
+	return r.KeyID != convertor.AllKeys &&
+		(r.Period == convertor.PeriodHour || r.Period == convertor.PeriodDay || r.Period == convertor.PeriodMonth)
 }
 
 // ApplyUsage adds each record to its rows exactly once per record ID (see

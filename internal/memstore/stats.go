@@ -90,7 +90,11 @@ func (s *StatsStore) Rollups(ctx context.Context, f convertor.RollupFilter) ([]c
 	}
 	s.mu.Lock()
 	var out []convertor.Rollup
-	for k, r := range s.rows {
+	rows := s.rows
+	if f.Period == convertor.PeriodMonth {
+		rows = s.months
+	}
+	for k, r := range rows {
 		switch {
 		case k.Period != f.Period,
 			f.KeyID == "" && k.KeyID == convertor.AllKeys,

@@ -187,6 +187,7 @@ type pipeline struct {
 	usage  *dynamo.UsageStore
 	stats  *dynamo.StatsStore
 	keys   convertor.APIKeyStore
+	routes convertor.RouteStore
 	log    *slog.Logger // in-process services' warnings and errors
 	logBuf *syncBuffer
 
@@ -235,6 +236,7 @@ func newPipeline(t testing.TB, busVars map[string]string, keysApart bool) *pipel
 	p.usage = dynamo.NewUsageStore(db, cfg.Tables.Usage, stores.DefaultUsageTTLDays*24*time.Hour)
 	p.stats = dynamo.NewStatsStore(db, cfg.Tables.UsageStats)
 	p.keys = dynamo.NewAPIKeyStore(db, cfg.Tables.APIKeys)
+	p.routes = dynamo.NewRouteStore(db, cfg.Tables.ModelMapping)
 	if keysApart {
 		_, kdb := p.dynamoClient(testenv.DynamoDB(t))
 		p.keys = dynamo.NewAPIKeyStore(kdb, cfg.Tables.APIKeys)
@@ -285,6 +287,11 @@ type gatewayOptions struct {
 	wrap func(message.Publisher) message.Publisher
 	// spend enables budgets, read from the pipeline's stats store.
 	spend bool
+	// routes makes the gateway resolve admin routes from the pipeline's
+	// route store, refreshed every 100ms.
+	routes bool
+	// vars are more gateway settings (KEY_CACHE_TTL, ...).
+	vars map[string]string
 }
 
 // startGateway starts a Bedrock emulator and a gateway in front of it
@@ -310,6 +317,7 @@ func (p *pipeline) startGateway(opts gatewayOptions) openai.Client {
 		"BEDROCK_MAX_RETRIES":              "2",
 		"KEY_STORE":                        "none",
 	}
+	maps.Copy(vars, opts.vars)
 	cfg, err := gateway.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -350,6 +358,11 @@ func (p *pipeline) startGateway(opts gatewayOptions) openai.Client {
 	deps := gateway.Deps{Converser: client, Keys: p.keys, Usage: p.emitter}
 	if opts.spend {
 		deps.Spend = p.stats
+	}
+	if opts.routes {
+		cache := gateway.NewRouteCache(p.routes, 100*time.Millisecond, p.log)
+		go cache.Run(ctx)
+		deps.Routes = gateway.NewRouteTable(cache, convertor.DefaultRoutes)
 	}
 	srv, err := gateway.New(cfg, deps, slog.New(slog.DiscardHandler))
 	if err != nil {

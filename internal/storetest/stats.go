@@ -63,6 +63,16 @@ func StatsStore(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) 
 			{KeyID: "key_b", Model: "claude-haiku-4-5", Period: "hour", Start: at(23, 0), Requests: 1, Errors: 1},
 			{KeyID: "key_a", Model: "claude-sonnet-4-5", Period: "hour", Start: april, Requests: 1, InputTokens: 10, OutputTokens: 10, CostMicros: 500},
 		})
+		// Month rows: one per key and calendar month, every model together.
+		march, may := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+		months := []convertor.Rollup{
+			{KeyID: "key_a", Period: "month", Start: march, Requests: 3, Errors: 1, InputTokens: 108, OutputTokens: 22, CacheReadTokens: 5, CacheWriteTokens: 3, CostMicros: 1_049},
+			{KeyID: "key_b", Period: "month", Start: march, Requests: 1, Errors: 1},
+			{KeyID: "key_a", Period: "month", Start: april, Requests: 1, InputTokens: 10, OutputTokens: 10, CostMicros: 500},
+		}
+		wantRollupsEventually(t, s, convertor.RollupFilter{Period: convertor.PeriodMonth, From: march, To: may}, months)
+		wantRollupsEventually(t, s, convertor.RollupFilter{Period: convertor.PeriodMonth, From: april, To: may}, months[2:])
+		wantRollups(t, s, convertor.RollupFilter{Period: convertor.PeriodMonth, KeyID: "key_a", From: march, To: may}, []convertor.Rollup{months[0], months[2]})
 		wantSpend(t, s, "key_a", day, 1_049)
 		wantSpend(t, s, "key_a", april.Add(17*time.Hour), 500)
 		wantSpend(t, s, "key_b", day, 0)
@@ -164,7 +174,7 @@ func StatsStore(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) 
 		day := convertor.PeriodStart(genStart, convertor.PeriodDay)
 		const most = convertor.MaxRollupPeriods
 		for _, f := range []convertor.RollupFilter{
-			{Period: "month", KeyID: "key_1"},
+			{Period: "week", KeyID: "key_1"},
 			{Period: "", KeyID: "key_1"},
 			{Period: convertor.PeriodHour},
 			{Period: convertor.PeriodHour, From: genStart},
@@ -203,6 +213,15 @@ func StatsStore(t *testing.T, newStore func(t *testing.T) convertor.StatsStore) 
 			WantCode(t, "ReplaceRollups("+change.what+")", err, convertor.EInvalid)
 		}
 		CheckTotals(t, s, nil)
+		for name, f := range map[string]convertor.RollupFilter{
+			"week":              {Period: "week", KeyID: "key_a"},
+			"month of a model":  {Period: convertor.PeriodMonth, KeyID: "key_a", Model: "claude-haiku-4-5"},
+			"month of AllKeys":  {Period: convertor.PeriodMonth, KeyID: convertor.AllKeys},
+			"months without to": {Period: convertor.PeriodMonth, From: genStart},
+		} {
+			_, err := s.Rollups(ctx, f)
+			WantCode(t, "Rollups("+name+")", err, convertor.EInvalid)
+		}
 		mustApply(t, s, good, 3)
 		err = s.ReplaceRollups(ctx, genStart, genStart, good)
 		WantCode(t, "ReplaceRollups(empty range)", err, convertor.EInvalid)

@@ -26,30 +26,21 @@ type Totals struct {
 	CostMicros  int64 `json:"cost_micros"`
 }
 
-func (t *Totals) add(r convertor.Rollup) {
-	t.Requests += r.Requests
-	t.Errors += r.Errors
-	t.InputTokens += r.InputTokens
-	t.OutputTokens += r.OutputTokens
-	t.CacheReadTokens += r.CacheReadTokens
-	t.CacheWriteTokens += r.CacheWriteTokens
-	t.TotalTokens += r.InputTokens + r.OutputTokens + r.CacheReadTokens + r.CacheWriteTokens
-	t.CostMicros += r.CostMicros
-}
+func (t *Totals) add(r convertor.Rollup) { t.addSigned(r, 1) }
 
-// sub takes r out of t: a month row's figures minus the days outside a
+// sub takes r out of t: a month row's figures less the days outside a
 // window.
-func (t *Totals) sub(r convertor.Rollup) {
-	var neg Totals
-	neg.add(r)
-	t.Requests -= neg.Requests
-	t.Errors -= neg.Errors
-	t.InputTokens -= neg.InputTokens
-	t.OutputTokens -= neg.OutputTokens
-	t.CacheReadTokens -= neg.CacheReadTokens
-	t.CacheWriteTokens -= neg.CacheWriteTokens
-	t.TotalTokens -= neg.TotalTokens
-	t.CostMicros -= neg.CostMicros
+func (t *Totals) sub(r convertor.Rollup) { t.addSigned(r, -1) }
+
+func (t *Totals) addSigned(r convertor.Rollup, sign int64) {
+	t.Requests += sign * r.Requests
+	t.Errors += sign * r.Errors
+	t.InputTokens += sign * r.InputTokens
+	t.OutputTokens += sign * r.OutputTokens
+	t.CacheReadTokens += sign * r.CacheReadTokens
+	t.CacheWriteTokens += sign * r.CacheWriteTokens
+	t.TotalTokens += sign * (r.InputTokens + r.OutputTokens + r.CacheReadTokens + r.CacheWriteTokens)
+	t.CostMicros += sign * r.CostMicros
 }
 
 func (t *Totals) addTotals(o Totals) {

@@ -19,6 +19,11 @@ type Metrics struct {
 	Consumed      prometheus.Counter // valid events handed to a consumer's handler and acked
 	DeadLettered  prometheus.Counter // invalid payloads sent to the dead letter
 	HandlerErrors prometheus.Counter // handler failures; their batches were nacked
+
+	// SubscribeFailures counts failed subscriptions, each retried;
+	// Subscribed is 1 while a consumer's subscription is live.
+	SubscribeFailures prometheus.Counter
+	Subscribed        prometheus.Gauge
 }
 
 // NewMetrics creates the counters and registers them on reg; nil leaves
@@ -41,14 +46,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}
 		return c
 	}
+	gauge := func(name, help string) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "convertor", Subsystem: "events", Name: name, Help: help})
+		if reg == nil {
+			return g
+		}
+		if err := reg.Register(g); err != nil {
+			var exists prometheus.AlreadyRegisteredError
+			if errors.As(err, &exists) {
+				if old, ok := exists.ExistingCollector.(prometheus.Gauge); ok {
+					return old
+				}
+			}
+			panic(err)
+		}
+		return g
+	}
 	return &Metrics{
-		Emitted:       counter("emitted_total", "Usage events handed to the emitter."),
-		Sent:          counter("sent_total", "Usage events published from the emitter's queue."),
-		Spooled:       counter("spooled_total", "Usage events written to the local spool."),
-		Replayed:      counter("replayed_total", "Usage events published from the local spool."),
-		Dropped:       counter("dropped_total", "Usage events lost: neither published nor spooled."),
-		Consumed:      counter("consumed_total", "Usage events processed by a consumer and acknowledged."),
-		DeadLettered:  counter("deadlettered_total", "Invalid usage event payloads sent to the dead letter."),
-		HandlerErrors: counter("handler_errors_total", "Consumer batches whose handler failed and were nacked."),
+		Emitted:           counter("emitted_total", "Usage events handed to the emitter."),
+		Sent:              counter("sent_total", "Usage events published from the emitter's queue."),
+		Spooled:           counter("spooled_total", "Usage events written to the local spool."),
+		Replayed:          counter("replayed_total", "Usage events published from the local spool."),
+		Dropped:           counter("dropped_total", "Usage events lost: neither published nor spooled."),
+		Consumed:          counter("consumed_total", "Usage events processed by a consumer and acknowledged."),
+		DeadLettered:      counter("deadlettered_total", "Invalid usage event payloads sent to the dead letter."),
+		HandlerErrors:     counter("handler_errors_total", "Consumer batches whose handler failed and were nacked."),
+		SubscribeFailures: counter("subscribe_failures_total", "Consumer subscriptions that failed and are being retried."),
+		Subscribed:        gauge("subscribed", "1 while the consumer's subscription to the bus is live."),
 	}
 }

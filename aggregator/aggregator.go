@@ -154,7 +154,8 @@ func Run(ctx context.Context, cfg Config, stats convertor.StatsStore, log *slog.
 	}
 
 	reg := metricsserver.NewRegistry()
-	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log)
+	em := events.NewMetrics(reg)
+	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log, em.Ready)
 	if err != nil {
 		return err
 	}
@@ -179,7 +180,7 @@ func Run(ctx context.Context, cfg Config, stats convertor.StatsStore, log *slog.
 		DeadLetter:  events.NewDeadLetter(dlPub, priced.DeadLetterTopic),
 		Log:         log,
 		Metrics:     NewMetrics(reg),
-		Events:      events.NewMetrics(reg),
+		Events:      em,
 	})
 	cfg.Events.WarnInFlight(log, cfg.BatchSize, cfg.Concurrency)
 	log.Info("aggregator consuming", "topic", priced.Topic, "consumer", cfg.ConsumerName)

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics counts what the emitter and consumers do with events. Dropped
@@ -74,4 +75,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		SubscribeFailures: counter("subscribe_failures_total", "Consumer subscriptions that failed and are being retried."),
 		Subscribed:        gauge("subscribed", "1 while the consumer's subscription to the bus is live."),
 	}
+}
+
+// Ready returns nil while a consumer's subscription is live (the
+// Subscribed gauge), and why not otherwise: the readiness of the services
+// that consume.
+func (m *Metrics) Ready() error {
+	var d dto.Metric
+	if err := m.Subscribed.Write(&d); err != nil || d.GetGauge().GetValue() != 1 {
+		return errors.New("not subscribed to the events bus; retrying")
+	}
+	return nil
 }

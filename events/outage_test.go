@@ -101,7 +101,7 @@ func TestConsume_KeepsSubscribing(t *testing.T) {
 	if n := testutil.ToFloat64(m.SubscribeFailures); n != 3 {
 		t.Errorf("subscribe failures = %v, want 3", n)
 	}
-	if testutil.ToFloat64(m.Subscribed) != 1 {
-		t.Errorf("subscribed gauge = %v, want 1", testutil.ToFloat64(m.Subscribed))
+	if testutil.ToFloat64(m.Subscribed) != 1 || m.Ready() != nil {
+		t.Errorf("subscribed gauge = %v, ready %v; want 1 and ready", testutil.ToFloat64(m.Subscribed), m.Ready())
 	}
 }

@@ -98,7 +98,7 @@ func (a *Aggregator) Consume(ctx context.Context, sub message.Subscriber, topic 
 	// than fail it half-way; it is acked if it makes it.
 	applyCtx := context.WithoutCancel(ctx)
 	var failures atomic.Int64
-	return events.KeepSubscribed(ctx, sub, topic, a.log, a.opts.Events, func(msgs <-chan *message.Message) error {
+	return events.KeepSubscribed(ctx, sub, topic, a.log.With("topic", topic), a.opts.Events, func(msgs <-chan *message.Message) error {
 		return events.BatchLoop[*convertor.UsageRecord]{
 			Size:    a.opts.BatchSize,
 			Wait:    a.opts.BatchWait,

@@ -16,6 +16,9 @@ type Metrics struct {
 	Spooled  prometheus.Counter // written to the spool
 	Replayed prometheus.Counter // published from the spool
 	Dropped  prometheus.Counter // lost: neither published nor spooled
+	// Held is how many events wait in memory because the spool refuses
+	// them; anything but 0 needs an operator (a full disk).
+	Held prometheus.Gauge
 
 	Consumed      prometheus.Counter // valid events handed to a consumer's handler and acked
 	DeadLettered  prometheus.Counter // invalid payloads sent to the dead letter
@@ -69,6 +72,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Spooled:           counter("spooled_total", "Usage events written to the local spool."),
 		Replayed:          counter("replayed_total", "Usage events published from the local spool."),
 		Dropped:           counter("dropped_total", "Usage events lost: neither published nor spooled."),
+		Held:              gauge("held", "Usage events held in memory because the spool refuses them."),
 		Consumed:          counter("consumed_total", "Usage events processed by a consumer and acknowledged."),
 		DeadLettered:      counter("deadlettered_total", "Invalid usage event payloads sent to the dead letter."),
 		HandlerErrors:     counter("handler_errors_total", "Consumer batches whose handler failed and were nacked."),

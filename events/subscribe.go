@@ -45,14 +45,14 @@ func KeepSubscribed(ctx context.Context, sub message.Subscriber, topic string, l
 				return nil
 			}
 			m.SubscribeFailures.Inc()
-			log.Error("subscribe failed; consuming stops until it succeeds", "topic", topic, "retry_in", backoff, "error", err)
+			log.Error("subscribe failed; consuming stops until it succeeds", "retry_in", backoff, "error", err)
 			if !wait() {
 				return nil
 			}
 			continue
 		}
 		if backoff > resubscribeMin {
-			log.Info("subscribed again; consuming", "topic", topic)
+			log.Info("subscribed again; consuming")
 		}
 		backoff = resubscribeMin
 		m.Subscribed.Set(1)
@@ -62,7 +62,7 @@ func KeepSubscribed(ctx context.Context, sub message.Subscriber, topic string, l
 		case ctx.Err() != nil || err == nil:
 			return nil
 		case errors.Is(err, ErrSubscriptionClosed):
-			log.Warn("subscription closed by the bus; subscribing again", "topic", topic, "retry_in", backoff)
+			log.Warn("subscription closed by the bus; subscribing again", "retry_in", backoff)
 			if !wait() {
 				return nil
 			}

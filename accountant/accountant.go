@@ -246,7 +246,8 @@ func Run(ctx context.Context, cfg Config, deps Deps, log *slog.Logger) error {
 	}
 
 	reg := metricsserver.NewRegistry()
-	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log)
+	em := events.NewMetrics(reg)
+	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log, em.Ready)
 	if err != nil {
 		return err
 	}
@@ -289,7 +290,7 @@ func Run(ctx context.Context, cfg Config, deps Deps, log *slog.Logger) error {
 		Concurrency: cfg.Concurrency,
 		DeadLetter:  events.NewDeadLetter(dlPub, cfg.Events.DeadLetterTopic),
 		Log:         log,
-		Metrics:     events.NewMetrics(reg),
+		Metrics:     em,
 	})
 	if err != nil {
 		return fmt.Errorf("accountant: %w", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/openai-api-convertor/convertor"
@@ -277,4 +278,59 @@ func value(c prometheus.Counter) float64 {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestEmitter_SpoolRefuses: while the bus is down and the spool refuses
+// every write (a full disk), no event is lost: they are held in memory,
+// readiness says so, and all reach the bus once it is back.
+func TestEmitter_SpoolRefuses(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartNATS(t)
+	cfg := jetStreamConfig(t, srv.URL())
+	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	sub, err := events.NewSubscriber(t.Context(), cfg, "spoolrefuses", testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	got := newSeen()
+	consume(t, sub, cfg.Topic, func(_ context.Context, evs []*convertor.UsageEvent) error {
+		got.add(evs)
+		return nil
+	}, events.ConsumeOptions{BatchSize: 50, BatchWait: 20 * time.Millisecond, Log: testLog(t)})
+
+	m := events.NewMetrics(nil)
+	// A spool that holds nothing: every Append fails as on a full disk.
+	spool := openSpool(t, t.TempDir(), events.SpoolOptions{MaxBytes: 1})
+	e := events.NewEmitter(pub, cfg.Topic, spool, events.EmitterOptions{
+		QueueSize: 50, BatchSize: 20, FlushInterval: 10 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		Metrics: m, Log: testLog(t),
+	})
+	if err := e.Ready(); err != nil {
+		t.Fatalf("Ready() before any refusal = %v", err)
+	}
+	evs := testEvents(t, 500)
+	srv.Stop()
+	for _, ev := range evs[:300] {
+		e.Emit(ev)
+	}
+	waitFor(t, deliveryTimeout, "events held while the bus is down and the spool refuses", func() bool {
+		return testutil.ToFloat64(m.Held) > 0 && e.Ready() != nil
+	})
+	srv.Start()
+	for _, ev := range evs[300:] {
+		e.Emit(ev)
+	}
+	waitFor(t, deliveryTimeout, "every event after the bus returned", func() bool { return got.missing(evs) == 0 })
+	waitFor(t, deliveryTimeout, "nothing held any more", func() bool { return e.Ready() == nil && testutil.ToFloat64(m.Held) == 0 })
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if d := value(m.Dropped); d != 0 {
+		t.Errorf("dropped = %v, want 0", d)
+	}
 }

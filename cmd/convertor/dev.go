@@ -270,6 +270,7 @@ func runDevStack(ctx context.Context, env *environment, ready func(devInfo)) (er
 	}
 	info.Upstream = upstream
 	deps.Usage, deps.Gatherer = usage, usageMetrics
+	deps.Ready = append(deps.Ready, usageReadiness(usage))
 	// The key store, the month spend that budgets read, and the admin
 	// routes.
 	if usesKeyStore(cfg) {

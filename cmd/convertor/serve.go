@@ -89,6 +89,7 @@ func addUsageEmitter(ctx context.Context, env *environment, deps *gateway.Deps) 
 	reg := prometheus.NewRegistry()
 	emitter := events.NewEmitter(pub, ecfg.Topic, spool, events.EmitterOptions{Log: env.log, Metrics: events.NewMetrics(reg)})
 	deps.Usage, deps.Gatherer = emitter, reg
+	deps.Ready = append(deps.Ready, usageReadiness(emitter))
 	return emitter, nil
 }
 
@@ -164,4 +165,10 @@ func runEmulator(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	return emulator.Run(ctx, cfg, env.log)
+}
+
+// usageReadiness reports the gateway unready while its spool refuses usage
+// events (they are then held in memory, and a crash would lose them).
+func usageReadiness(e *events.Emitter) gateway.ReadinessCheck {
+	return gateway.ReadinessCheck{Name: "usage_events", Check: func(context.Context) error { return e.Ready() }}
 }

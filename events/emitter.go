@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -28,6 +29,11 @@ const (
 	// is down; the first wait is retryMin.
 	DefaultRetryMax = 30 * time.Second
 	retryMin        = 100 * time.Millisecond
+	// DefaultHungAfter is how long a publish may take before the bus
+	// counts as hung: from then on Emit spools each event itself instead
+	// of queueing it behind the stuck publish, so a process killed while
+	// the bus hangs loses at most what was queued in this time.
+	DefaultHungAfter = time.Second
 	// DefaultHoldMax bounds the events held in memory while the spool
 	// refuses them (a full disk): about 50 MB, minutes of heavy traffic.
 	DefaultHoldMax = 100_000
@@ -42,7 +48,10 @@ type EmitterOptions struct {
 	// HoldMax bounds the events kept in memory while the spool refuses
 	// them; past it they are dropped, counted and logged.
 	HoldMax int
-	Log     *slog.Logger
+	// HungAfter is how long a publish may take before Emit spools
+	// instead of queueing (DefaultHungAfter).
+	HungAfter time.Duration
+	Log       *slog.Logger
 	// Metrics, nil for unregistered ones.
 	Metrics *Metrics
 }
@@ -79,6 +88,10 @@ type Emitter struct {
 	// takes events again, so the refusal is logged once, not per try.
 	refusing bool
 
+	// publishing is when the publish in progress started, in Unix
+	// nanoseconds; 0 when none is.
+	publishing atomic.Int64
+
 	// Loop state, touched only by the loop goroutine.
 	down    bool
 	backoff time.Duration
@@ -105,6 +118,9 @@ func NewEmitter(pub message.Publisher, topic string, spool *Spool, opts EmitterO
 	}
 	if opts.HoldMax <= 0 {
 		opts.HoldMax = DefaultHoldMax
+	}
+	if opts.HungAfter <= 0 {
+		opts.HungAfter = DefaultHungAfter
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
@@ -142,7 +158,7 @@ func (e *Emitter) Emit(ev *convertor.UsageEvent) {
 		return
 	}
 	e.mu.RLock()
-	if !e.closed {
+	if !e.closed && !e.hung() {
 		select {
 		case e.queue <- ev:
 			e.mu.RUnlock()
@@ -152,6 +168,13 @@ func (e *Emitter) Emit(ev *convertor.UsageEvent) {
 	}
 	e.mu.RUnlock()
 	e.toSpool([]*convertor.UsageEvent{ev})
+}
+
+// hung reports whether the publish in progress has taken longer than
+// HungAfter: the bus neither answers nor refuses.
+func (e *Emitter) hung() bool {
+	since := e.publishing.Load()
+	return since != 0 && time.Since(time.Unix(0, since)) > e.opts.HungAfter
 }
 
 // Pending returns how many events wait in the queue.
@@ -287,6 +310,8 @@ func (e *Emitter) publish(evs []*convertor.UsageEvent) error {
 		}
 		msgs = append(msgs, msg)
 	}
+	e.publishing.Store(time.Now().UnixNano())
+	defer e.publishing.Store(0)
 	return e.pub.Publish(e.topic, msgs...)
 }
 

@@ -170,8 +170,11 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 			deps.Auth = NewMasterKeyAuthenticator(cfg.MasterAPIKey)
 		}
 	}
+	// Created first: the limiter the configuration asks for registers its
+	// convertor_gateway_ratelimit_* metrics here.
+	metrics := newMetrics()
 	if deps.Limiter == nil {
-		l, err := newLimiter(cfg, log)
+		l, err := newLimiter(cfg, log, metrics.registry)
 		if err != nil {
 			return nil, fmt.Errorf("new gateway: %w", err)
 		}
@@ -180,7 +183,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if deps.Usage == nil {
 		deps.Usage = nopUsageSink{}
 	}
-	s := &Server{cfg: cfg, deps: deps, log: log, metrics: newMetrics()}
+	s := &Server{cfg: cfg, deps: deps, log: log, metrics: metrics}
 	if deps.Spend != nil {
 		s.spend = newSpendCache(deps.Spend)
 	}

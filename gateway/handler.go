@@ -264,21 +264,28 @@ func (s *Server) serveHTTPError(ctx *fasthttp.RequestCtx, err error) {
 	setCORSHeaders(ctx)
 	var small *fasthttp.ErrSmallBuffer
 	var ne interface{ Timeout() bool }
+	// The parser's error quotes the bytes it choked on, which can be an
+	// Authorization line with its key (a missing colon, a folded line):
+	// only its kind is logged, never its text.
+	kind := "malformed"
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		kind = "body_too_large"
 		s.writeError(ctx, x, &convertor.Error{Code: convertor.ETooLarge, Reason: "request_too_large",
 			Message: fmt.Sprintf("The request body is larger than the %d bytes this server accepts.", s.cfg.MaxRequestBodyBytes)})
 	case errors.As(err, &small):
+		kind = "headers_too_large"
 		s.writeWireError(ctx, x, http.StatusRequestHeaderFieldsTooLarge, "invalid_request_error", "request_header_too_large",
 			fmt.Sprintf("The request line and headers are larger than the %d bytes this server accepts.", readBufferSize))
 	case errors.As(err, &ne) && ne.Timeout():
+		kind = "timeout"
 		s.writeWireError(ctx, x, http.StatusRequestTimeout, "invalid_request_error", "request_timeout",
 			"The request was not received in time.")
 	default:
 		s.writeWireError(ctx, x, http.StatusBadRequest, "invalid_request_error", "malformed_request",
 			"The HTTP request could not be parsed.")
 	}
-	s.log.Info("unreadable request", "request_id", x.id, "status", x.status, "err", err)
+	s.log.Info("unreadable request", "request_id", x.id, "status", x.status, "kind", kind)
 	s.metrics.observeRequest(x.status, "", false)
 }
 

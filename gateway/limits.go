@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"github.com/openai-api-convertor/convertor"
@@ -197,15 +198,16 @@ func (e *rateLimitError) RetryAfter() time.Duration { return e.retryAfter }
 func (e *rateLimitError) ErrorType() string         { return e.typ }
 
 // newLimiter builds the rate limiter the configuration asks for: Redis,
-// shared by every replica, when REDIS_URL is set; else in-process.
-func newLimiter(cfg Config, log *slog.Logger) (ratelimit.Limiter, error) {
+// shared by every replica, when REDIS_URL is set; else in-process. Its
+// metrics go to reg.
+func newLimiter(cfg Config, log *slog.Logger, reg prometheus.Registerer) (ratelimit.Limiter, error) {
 	if cfg.RedisURL == "" {
-		return ratelimit.NewMemory(ratelimit.MemoryOptions{}), nil
+		return ratelimit.NewMemory(ratelimit.MemoryOptions{Registerer: reg}), nil
 	}
 	ratelimit.SetRedisLogger(log)
 	client, err := ratelimit.ParseRedisURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	return ratelimit.NewLeasing(ratelimit.NewRedis(client, ratelimit.RedisOptions{FailClosed: !cfg.RateLimitFailOpen, Log: log})), nil
+	return ratelimit.NewLeasing(ratelimit.NewRedis(client, ratelimit.RedisOptions{FailClosed: !cfg.RateLimitFailOpen, Log: log, Registerer: reg})), nil
 }

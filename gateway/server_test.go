@@ -311,3 +311,28 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 var errTestBoom = errors.New("boom")
+
+// TestServer_RateLimitMetrics: the limiter the configuration builds reports
+// its decisions on GET /metrics, as convertor_gateway_ratelimit_*.
+func TestServer_RateLimitMetrics(t *testing.T) {
+	t.Parallel()
+	fake := &fakeConverser{}
+	fake.setConverse(func(ctx context.Context, modelID string, req *bedrock.ConverseRequest) (*bedrock.ConverseResponse, error) {
+		return textResponse("ok"), nil
+	})
+	ts := newTestServer(t, fake, func(c *Config, d *Deps) {
+		c.RateLimitEnabled, c.RateLimitRequests = true, 1
+	})
+	if r := ts.post(t, `{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"hi"}]}`); r.status != 200 {
+		t.Fatalf("first request = %d %s", r.status, r.body)
+	}
+	if r := ts.post(t, `{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"hi"}]}`); r.status != 429 {
+		t.Fatalf("second request at 1 per window = %d", r.status)
+	}
+	m := ts.do(t, "GET", "/metrics", "", nil)
+	for _, want := range []string{`convertor_gateway_ratelimit_decisions_total{result="allowed"} 1`, `convertor_gateway_ratelimit_decisions_total{result="refused_requests"} 1`} {
+		if !strings.Contains(string(m.body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

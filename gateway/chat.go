@@ -24,6 +24,10 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 		s.writeError(ctx, x, err)
 		return
 	}
+	if err := s.refuseEarly(ctx, x); err != nil {
+		s.writeError(ctx, x, err)
+		return
+	}
 	req, err := parseChatRequest(ctx.PostBody())
 	if err != nil {
 		s.writeError(ctx, x, err)

@@ -380,8 +380,16 @@ func (s *Server) recordUsage(x *exchange) {
 	if ev.KeyID == "" {
 		ev.KeyID = AnonymousKeyID
 	}
+	if ev.Model == "" {
+		ev.Model = unreadModel
+	}
 	s.deps.Usage.Emit(ev)
 }
+
+// unreadModel is the model of the usage record of a request refused
+// before its body, which names the model, was read: a key past its budget
+// or refused for its request count.
+const unreadModel = "-"
 
 // maxQuotedPath bounds how much of a path or method an error quotes.
 const maxQuotedPath = 200

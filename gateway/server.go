@@ -86,6 +86,10 @@ type Deps struct {
 	// UpstreamNote is shown by /health, for instance that answers come from
 	// the Bedrock emulator and are synthetic.
 	UpstreamNote string
+	// Now replaces the clock that times how long a key the rate limiter
+	// refused stays refused; nil means time.Now. Tests move it together
+	// with the limiter's to pass a window without waiting.
+	Now func() time.Time
 }
 
 // Server timeouts and limits.
@@ -112,6 +116,10 @@ type Server struct {
 	metrics *Metrics
 	http    *fasthttp.Server
 	spend   *spendCache
+	// refusals are the keys refused for their request count, answered
+	// before their body is read until the refusal runs out.
+	refusals *refusalMemory
+	now      func() time.Time
 	// adjuster sends token corrections; its loop ends with baseCtx.
 	adjuster *adjuster
 
@@ -183,7 +191,10 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if deps.Usage == nil {
 		deps.Usage = nopUsageSink{}
 	}
-	s := &Server{cfg: cfg, deps: deps, log: log, metrics: metrics}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	s := &Server{cfg: cfg, deps: deps, log: log, metrics: metrics, refusals: newRefusalMemory(), now: deps.Now}
 	if deps.Spend != nil {
 		s.spend = newSpendCache(deps.Spend)
 	}

@@ -49,9 +49,16 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 	// Upstream work hangs off the server's base context, not the request:
 	// a stream outlives the handler, and Shutdown must be able to end it.
 	upCtx, cancel := context.WithTimeout(s.baseCtx, s.cfg.UpstreamTimeout)
-	creq, err := s.chatRequestToConverse(upCtx, req, route)
+	// Images are downloaded only once the request is admitted: conversion
+	// (which enforces the image cap) and the admission estimate need their
+	// number, not their bytes, and a refused request must cost no fetch.
+	images, blocks := s.remoteImages(req)
+	creq, err := s.chatRequestToConverse(upCtx, req, route, blocks)
 	if err == nil {
 		err = s.admit(ctx, x, creq)
+	}
+	if err == nil && len(images) > 0 {
+		err = s.fetchImages(upCtx, images)
 	}
 	if err != nil {
 		cancel()
@@ -73,19 +80,13 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 }
 
 // chatRequestToConverse gathers what conversion needs from the world (the
-// images behind https URLs, the reasoning of earlier tool calls) and
-// converts.
-func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequest, route convertor.Route) (*bedrock.ConverseRequest, error) {
+// reasoning of earlier tool calls) and converts. The request refers to
+// images, the blocks of its https image URLs, which are filled in later.
+func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequest, route convertor.Route, images map[string]*bedrock.ImageBlock) (*bedrock.ConverseRequest, error) {
 	opts := convert.Options{
 		Capabilities: convertor.CapabilitiesFor(route.BedrockModelID),
 		Features:     s.cfg.Features,
-	}
-	if s.cfg.ImageFetch && s.deps.Images != nil && s.cfg.Features.Vision {
-		images, err := fetchImages(ctx, s.deps.Images, convert.RemoteImageURLs(req))
-		if err != nil {
-			return nil, err
-		}
-		opts.Images = images
+		Images:       images,
 	}
 	if ids := convert.ToolCallIDs(req); len(ids) > 0 {
 		opts.Reasoning = s.deps.Reasoning.Get(ctx, ids)

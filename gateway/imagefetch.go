@@ -13,11 +13,14 @@ import (
 	"net/netip"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/convert"
+	"github.com/openai-api-convertor/convertor/gateway/openai"
 )
 
 // ImageFetcher downloads the https images a request refers to.
@@ -261,30 +264,70 @@ func fetchFailure(ctx context.Context, rawURL string, err error) error {
 // maxParallelImageFetches bounds the downloads one request makes at once.
 const maxParallelImageFetches = 4
 
-// fetchImages downloads urls in parallel and returns them keyed by URL, or
-// the first error in url order.
-func fetchImages(ctx context.Context, f ImageFetcher, urls []string) (map[string]bedrock.ImageBlock, error) {
+// remoteImage is an https image of a request: converted as an empty
+// block, filled in once the request is admitted.
+type remoteImage struct {
+	url   string
+	block *bedrock.ImageBlock
+}
+
+// remoteImages returns the https images of req with the empty blocks
+// conversion refers to, when the gateway fetches image URLs.
+func (s *Server) remoteImages(req *openai.ChatRequest) ([]remoteImage, map[string]*bedrock.ImageBlock) {
+	if !s.cfg.ImageFetch || s.deps.Images == nil || !s.cfg.Features.Vision {
+		return nil, nil
+	}
+	urls := convert.RemoteImageURLs(req)
 	if len(urls) == 0 {
 		return nil, nil
 	}
-	blocks := make([]bedrock.ImageBlock, len(urls))
-	errs := make([]error, len(urls))
-	sem := make(chan struct{}, maxParallelImageFetches)
-	var wg sync.WaitGroup
+	images := make([]remoteImage, len(urls))
+	blocks := make(map[string]*bedrock.ImageBlock, len(urls))
 	for i, u := range urls {
+		images[i] = remoteImage{url: u, block: new(bedrock.ImageBlock)}
+		blocks[u] = images[i].block
+	}
+	return images, blocks
+}
+
+// fetchImages downloads images into their blocks, at most
+// maxParallelImageFetches at once. The first failure stops the downloads
+// still running or waiting: the request fails anyway.
+func (s *Server) fetchImages(ctx context.Context, images []remoteImage) error {
+	fctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(maxParallelImageFetches, len(images)) {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			blocks[i], errs[i] = f.Fetch(ctx, u)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(images) || fctx.Err() != nil {
+					return
+				}
+				if err := s.fetchImage(fctx, images[i]); err != nil {
+					stop(err) // only the first cause is kept
+					return
+				}
+			}
 		})
 	}
 	wg.Wait()
-	out := make(map[string]bedrock.ImageBlock, len(urls))
-	for i, u := range urls {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		out[u] = blocks[i]
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return convertor.Errorf(convertor.ETimeout, "The images of this request could not be fetched in time.")
+	case ctx.Err() != nil:
+		return convertor.Errorf(convertor.ECanceled, "request canceled")
 	}
-	return out, nil
+	return context.Cause(fctx)
+}
+
+// fetchImage downloads one image into its block.
+func (s *Server) fetchImage(ctx context.Context, img remoteImage) error {
+	b, err := s.deps.Images.Fetch(ctx, img.url)
+	if err != nil {
+		return err
+	}
+	*img.block = b
+	return nil
 }

@@ -194,3 +194,89 @@ func TestServer_RefusedImagesNotFetched(t *testing.T) {
 		t.Errorf("image host saw %d fetches for an admitted request, want 3", n)
 	}
 }
+
+// TestServer_ImageFetchConcurrency: the image downloads of all requests
+// together never exceed IMAGE_FETCH_CONCURRENCY; the others wait their
+// turn and every request is served.
+func TestServer_ImageFetchConcurrency(t *testing.T) {
+	t.Parallel()
+	const (
+		bound    = 3
+		requests = 4
+		images   = 4 // each request fetches up to 4 at once: 16 wanted
+	)
+	h := newImageHost(t)
+	ts := newTestServer(t, nil, func(c *Config, d *Deps) {
+		c.ImageFetch, d.Images, c.ImageFetchConcurrency = true, h.fetcher, bound
+	})
+	h.endAtCleanup(t)
+	statuses := make(chan int, requests)
+	for i := range requests {
+		go func() {
+			req, err := http.NewRequest(http.MethodPost, ts.URL+"/v1/chat/completions",
+				strings.NewReader(imageRequest(hostURLs(fmt.Sprintf("/gate/%d-", i), images)...)))
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	// Let the gated fetches go one at a time, each once the bound is
+	// reached again, so the waiting ones always have a slot to race for.
+	for released := 0; released < requests*images; released++ {
+		waitFor(t, "the bound in flight", func() bool {
+			_, in, _, _ := h.state()
+			return in >= min(bound, requests*images-released)
+		})
+		h.release <- struct{}{}
+	}
+	for range requests {
+		if s := <-statuses; s != http.StatusOK {
+			t.Errorf("status = %d, want 200", s)
+		}
+	}
+	if n, _, most, _ := h.state(); n != requests*images || most != bound {
+		t.Errorf("fetches, most in flight = %d, %d; want %d, %d", n, most, requests*images, bound)
+	}
+}
+
+// TestServer_ImageFetchTotalBytes: a request whose downloads pass
+// IMAGE_FETCH_MAX_TOTAL_BYTES is stopped there: 400, and its other
+// downloads are canceled or never started.
+func TestServer_ImageFetchTotalBytes(t *testing.T) {
+	t.Parallel()
+	h := newImageHost(t) // big images are 600 KB
+	ts := newTestServer(t, nil, func(c *Config, d *Deps) {
+		c.ImageFetch, d.Images, c.ImageFetchMaxTotalBytes = true, h.fetcher, 1<<20
+	})
+	h.endAtCleanup(t)
+	urls := append([]string{"https://example.com/gate/0.png"}, hostURLs("/big/", 9)...)
+	r := ts.post(t, imageRequest(urls...))
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("status = %d, want 400; body %s", r.status, r.body)
+	}
+	e := openAIError(t, r)
+	if deref(e.Code) != "invalid_image_url" || !strings.Contains(e.Message, "larger than the 1048576 bytes this server downloads for one request") {
+		t.Errorf("code, message = %q, %q", deref(e.Code), e.Message)
+	}
+	waitFor(t, "the gated download canceled", func() bool {
+		_, _, _, canceled := h.state()
+		return canceled == 1
+	})
+	// Four downloads at once, the gated one and three big ones; of those
+	// at most one can end below the bound and make room for a fifth.
+	if n, _, _, _ := h.state(); n > 5 {
+		t.Errorf("image host saw %d fetches, want at most 5 of %d", n, len(urls))
+	}
+	if n := len(ts.fake.requestsSeen()); n != 0 {
+		t.Errorf("Bedrock saw %d requests, want none", n)
+	}
+}

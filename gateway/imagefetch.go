@@ -25,9 +25,59 @@ import (
 
 // ImageFetcher downloads the https images a request refers to.
 type ImageFetcher interface {
-	// Fetch downloads the image at rawURL. Returns EInvalid, with a message
-	// naming the URL and no internal detail, if it cannot be used.
-	Fetch(ctx context.Context, rawURL string) (bedrock.ImageBlock, error)
+	// Fetch downloads the image at rawURL, charging budget for what it
+	// reads as it reads. Returns EInvalid, with a message naming the URL
+	// and no internal detail, if the image cannot be used; EInvalid saying
+	// so once budget is spent; ECanceled when ctx is canceled.
+	Fetch(ctx context.Context, rawURL string, budget *ImageBudget) (bedrock.ImageBlock, error)
+}
+
+// ImageBudget is how many bytes the image downloads of one request may
+// read in all (IMAGE_FETCH_MAX_TOTAL_BYTES). Its downloads run in parallel
+// and each charges its reads as they happen, so a request stops as soon
+// as the sum passes the bound, not when its downloads end. A nil budget
+// bounds nothing. Safe for concurrent use.
+type ImageBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// NewImageBudget returns a budget of limit bytes.
+func NewImageBudget(limit int64) *ImageBudget {
+	return &ImageBudget{limit: limit}
+}
+
+// Spend charges n bytes read. It reports false once the bytes charged
+// pass the budget: the download must stop.
+func (b *ImageBudget) Spend(n int64) bool {
+	return b == nil || b.used.Add(n) <= b.limit
+}
+
+// spentError is the error of a download stopped by its spent budget.
+func (b *ImageBudget) spentError() error {
+	return &convertor.Error{
+		Code:   convertor.EInvalid,
+		Reason: "invalid_image_url",
+		Message: fmt.Sprintf("Could not use the images of this request: together they are larger than the %d bytes this server downloads for one request. Send fewer or smaller images.",
+			b.limit),
+	}
+}
+
+// budgetReader charges its budget for every read.
+type budgetReader struct {
+	r io.Reader
+	b *ImageBudget
+}
+
+// errBudgetSpent ends a read past the budget.
+var errBudgetSpent = errors.New("image budget spent")
+
+func (r budgetReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 && !r.b.Spend(int64(n)) {
+		return n, errBudgetSpent
+	}
+	return n, err
 }
 
 // ImageFetchConfig configures an HTTPImageFetcher.
@@ -99,7 +149,7 @@ var (
 )
 
 // Fetch implements ImageFetcher.
-func (f *HTTPImageFetcher) Fetch(ctx context.Context, rawURL string) (bedrock.ImageBlock, error) {
+func (f *HTTPImageFetcher) Fetch(ctx context.Context, rawURL string, budget *ImageBudget) (bedrock.ImageBlock, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return bedrock.ImageBlock{}, imageError(rawURL, "is not a valid URL")
@@ -123,7 +173,10 @@ func (f *HTTPImageFetcher) Fetch(ctx context.Context, rawURL string) (bedrock.Im
 	if resp.ContentLength > f.maxBytes {
 		return bedrock.ImageBlock{}, imageError(rawURL, fmt.Sprintf("is larger than %d bytes", f.maxBytes))
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, f.maxBytes+1))
+	data, err := io.ReadAll(io.LimitReader(budgetReader{resp.Body, budget}, f.maxBytes+1))
+	if errors.Is(err, errBudgetSpent) {
+		return bedrock.ImageBlock{}, budget.spentError()
+	}
 	if err != nil {
 		return bedrock.ImageBlock{}, fetchFailure(ctx, rawURL, err)
 	}
@@ -290,12 +343,15 @@ func (s *Server) remoteImages(req *openai.ChatRequest) ([]remoteImage, map[strin
 	return images, blocks
 }
 
-// fetchImages downloads images into their blocks, at most
-// maxParallelImageFetches at once. The first failure stops the downloads
-// still running or waiting: the request fails anyway.
+// fetchImages downloads images into their blocks: at most
+// maxParallelImageFetches at once for the request, and no more than the
+// process's fetch slots (IMAGE_FETCH_CONCURRENCY) for all requests
+// together, waiting for a slot while ctx lasts. The first failure stops
+// the downloads still running or waiting: the request fails anyway.
 func (s *Server) fetchImages(ctx context.Context, images []remoteImage) error {
 	fctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	budget := NewImageBudget(s.cfg.ImageFetchMaxTotalBytes)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(maxParallelImageFetches, len(images)) {
@@ -305,7 +361,7 @@ func (s *Server) fetchImages(ctx context.Context, images []remoteImage) error {
 				if i >= len(images) || fctx.Err() != nil {
 					return
 				}
-				if err := s.fetchImage(fctx, images[i]); err != nil {
+				if err := s.fetchImage(fctx, images[i], budget); err != nil {
 					stop(err) // only the first cause is kept
 					return
 				}
@@ -322,9 +378,15 @@ func (s *Server) fetchImages(ctx context.Context, images []remoteImage) error {
 	return context.Cause(fctx)
 }
 
-// fetchImage downloads one image into its block.
-func (s *Server) fetchImage(ctx context.Context, img remoteImage) error {
-	b, err := s.deps.Images.Fetch(ctx, img.url)
+// fetchImage downloads one image in one of the process's fetch slots.
+func (s *Server) fetchImage(ctx context.Context, img remoteImage, budget *ImageBudget) error {
+	select {
+	case s.imageSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.imageSlots }()
+	b, err := s.deps.Images.Fetch(ctx, img.url, budget)
 	if err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ func TestHTTPImageFetcher_Fetch(t *testing.T) {
 	}, ImageFetchConfig{})
 	ctx := context.Background()
 	for path, format := range map[string]string{"/a.png": "png", "/b.jpg": "jpeg", "/c.gif": "gif", "/d.webp": "webp", "/redirect": "png"} {
-		img, err := f.Fetch(ctx, "https://example.com"+path)
+		img, err := f.Fetch(ctx, "https://example.com"+path, nil)
 		if err != nil {
 			t.Errorf("Fetch(%s) = %v", path, err)
 			continue
@@ -157,7 +157,7 @@ func TestHTTPImageFetcher_Fetch(t *testing.T) {
 		"/to-http":     "redirects to one that is not",
 		"/to-metadata": "public address",
 	} {
-		_, err := f.Fetch(ctx, "https://example.com"+path)
+		_, err := f.Fetch(ctx, "https://example.com"+path, nil)
 		checkImageError(t, path, err, want)
 	}
 }
@@ -187,11 +187,11 @@ func TestHTTPImageFetcher_Guard(t *testing.T) {
 		RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs})
 	for _, host := range []string{"127.0.0.1", "[::1]", "localhost", "[::ffff:127.0.0.1]", "169.254.169.254", "10.0.0.1"} {
 		u := "https://" + host + ":" + strconv.Itoa(port) + "/a.png"
-		_, err := f.Fetch(context.Background(), u)
+		_, err := f.Fetch(context.Background(), u, nil)
 		checkImageError(t, u, err, "public address")
 	}
 	for _, u := range []string{"http://example.com/a.png", "ftp://example.com/a.png", "https:///nohost.png", "://bad"} {
-		_, err := f.Fetch(context.Background(), u)
+		_, err := f.Fetch(context.Background(), u, nil)
 		var ce *convertor.Error
 		if !errors.As(err, &ce) || ce.Code != convertor.EInvalid {
 			t.Errorf("Fetch(%s) = %v, want EInvalid", u, err)
@@ -208,7 +208,7 @@ func TestHTTPImageFetcher_Timeout(t *testing.T) {
 		<-release
 	}, ImageFetchConfig{Timeout: 200 * time.Millisecond})
 	defer close(release)
-	_, err := f.Fetch(context.Background(), "https://example.com/slow.png")
+	_, err := f.Fetch(context.Background(), "https://example.com/slow.png", nil)
 	checkImageError(t, "slow", err, "did not answer in time")
 }
 

@@ -120,6 +120,9 @@ type Server struct {
 	// before their body is read until the refusal runs out.
 	refusals *refusalMemory
 	now      func() time.Time
+	// imageSlots holds a token per image download in flight, over all
+	// requests (IMAGE_FETCH_CONCURRENCY).
+	imageSlots chan struct{}
 	// adjuster sends token corrections; its loop ends with baseCtx.
 	adjuster *adjuster
 
@@ -149,6 +152,12 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.MaxRequestBodyBytes <= 0 {
 		cfg.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
+	}
+	if cfg.ImageFetchConcurrency <= 0 {
+		cfg.ImageFetchConcurrency = DefaultImageFetchConcurrency
+	}
+	if cfg.ImageFetchMaxTotalBytes <= 0 {
+		cfg.ImageFetchMaxTotalBytes = DefaultImageFetchMaxTotalBytes
 	}
 	if deps.Routes == nil {
 		deps.Routes = NewRouteTable(nil, convertor.DefaultRoutes)
@@ -194,7 +203,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	s := &Server{cfg: cfg, deps: deps, log: log, metrics: metrics, refusals: newRefusalMemory(), now: deps.Now}
+	s := &Server{cfg: cfg, deps: deps, log: log, metrics: metrics, refusals: newRefusalMemory(), now: deps.Now,
+		imageSlots: make(chan struct{}, cfg.ImageFetchConcurrency)}
 	if deps.Spend != nil {
 		s.spend = newSpendCache(deps.Spend)
 	}

@@ -58,7 +58,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 		err = s.admit(ctx, x, creq)
 	}
 	if err == nil && len(images) > 0 {
-		err = s.fetchImages(upCtx, images)
+		err = s.fetchImagesWhileConnected(ctx, x, upCtx, images)
 	}
 	if err != nil {
 		cancel()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
@@ -35,7 +36,9 @@ type imageHost struct {
 func newImageHost(t *testing.T) *imageHost {
 	t.Helper()
 	h := &imageHost{release: make(chan struct{}), bigSize: 600 << 10, gated: make(chan struct{}), done: make(chan struct{})}
-	h.fetcher = imageServer(t, h.serve, ImageFetchConfig{})
+	// A timeout far past any wait of the tests: what ends a download
+	// there is the gateway, never the clock.
+	h.fetcher = imageServer(t, h.serve, ImageFetchConfig{Timeout: time.Hour})
 	return h
 }
 

@@ -333,7 +333,10 @@ func (s *Server) finish(x *exchange) {
 			slog.Int("output_tokens", x.usage.OutputTokens))
 	}
 	if x.stream {
-		attrs = append(attrs, slog.Duration("ttft", x.ttft), slog.Bool("disconnected", x.disconnected))
+		attrs = append(attrs, slog.Duration("ttft", x.ttft))
+	}
+	if x.stream || x.disconnected {
+		attrs = append(attrs, slog.Bool("disconnected", x.disconnected))
 	}
 	if x.errCode != "" {
 		attrs = append(attrs, slog.String("error", x.errCode))

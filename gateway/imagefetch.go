@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/convert"
@@ -376,6 +378,28 @@ func (s *Server) fetchImages(ctx context.Context, images []remoteImage) error {
 		return convertor.Errorf(convertor.ECanceled, "request canceled")
 	}
 	return context.Cause(fctx)
+}
+
+// fetchImagesWhileConnected fetches images, canceling the downloads if the
+// client hangs up meanwhile: they hang off upCtx, not the client, and
+// could otherwise run on for a client that is gone. The request is then
+// recorded as disconnected, and Bedrock is not called.
+func (s *Server) fetchImagesWhileConnected(ctx *fasthttp.RequestCtx, x *exchange, upCtx context.Context, images []remoteImage) error {
+	fctx, cancel := context.WithCancel(upCtx)
+	defer cancel()
+	var gone atomic.Bool
+	stop := watchPeer(ctx.Conn(), func() {
+		gone.Store(true)
+		cancel()
+	})
+	err := s.fetchImages(fctx, images)
+	stop()
+	if gone.Load() {
+		x.disconnected = true
+		s.metrics.disconnects.Inc()
+		return convertor.Errorf(convertor.ECanceled, "The client closed the connection while its images were fetched.")
+	}
+	return err
 }
 
 // fetchImage downloads one image in one of the process's fetch slots.

@@ -109,8 +109,8 @@ type Config struct {
 	// working on a replica.
 	KeyCacheTTL time.Duration
 	// RoutesRefresh is ROUTES_REFRESH, default 5s: how often the admin
-	// routes are reloaded when the gateway reads the stores, so the
-	// longest a route change takes to reach a replica.
+	// routes and the prices are reloaded when the gateway reads the
+	// stores, so the longest a route change takes to reach a replica.
 	RoutesRefresh time.Duration
 	// RedisURL is REDIS_URL (redis:// or rediss://); empty means the
 	// in-process rate limiter, exact only for a single replica.

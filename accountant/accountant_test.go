@@ -368,6 +368,11 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("LoadConfig() = %+v", cfg)
 	}
 
+	cfg, err = LoadConfig(func(k string) string { return map[string]string{"NATS_URL": "nats://127.0.0.1:4222"}[k] })
+	if err != nil || cfg.MetricsAddr != "127.0.0.1:8006" {
+		t.Errorf("LoadConfig() defaults = %+v, %v; the metrics listener must default to loopback", cfg, err)
+	}
+
 	bad := map[string]string{
 		"ACCOUNTANT_BATCH_SIZE": "0", "ACCOUNTANT_BATCH_WAIT": "-1s",
 		"ACCOUNTANT_SEED_PRICES": "yes", "ACCOUNTANT_PRICE_REFRESH": "0",

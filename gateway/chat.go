@@ -41,6 +41,11 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 			Message: fmt.Sprintf("This API key may not use the model %s.", quoteForMessage(req.Model))})
 		return
 	}
+	if err := s.checkPriced(x); err != nil {
+		x.refused = true
+		s.writeError(ctx, x, err)
+		return
+	}
 
 	// Upstream work hangs off the server's base context, not the request:
 	// a stream outlives the handler, and Shutdown must be able to end it.

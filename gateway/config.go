@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor/gateway/convert"
+	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
 	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
@@ -109,8 +110,8 @@ type Config struct {
 	// working on a replica.
 	KeyCacheTTL time.Duration
 	// RoutesRefresh is ROUTES_REFRESH, default 5s: how often the admin
-	// routes are reloaded when the gateway reads the stores, so the
-	// longest a route change takes to reach a replica.
+	// routes and the prices are reloaded when the gateway reads the
+	// stores, so the longest a route change takes to reach a replica.
 	RoutesRefresh time.Duration
 	// RedisURL is REDIS_URL (redis:// or rediss://); empty means the
 	// in-process rate limiter, exact only for a single replica.
@@ -129,6 +130,10 @@ type Config struct {
 	// RateLimitFailOpen is RATE_LIMIT_FAIL_OPEN, default true: while Redis
 	// is unreachable, admit requests uncounted rather than refuse them.
 	RateLimitFailOpen bool
+	// RateLimitRedisTimeout is RATE_LIMIT_REDIS_TIMEOUT, default 100ms:
+	// the longest one limiter call may add to a request; a slower call
+	// counts as Redis unreachable (RateLimitFailOpen decides).
+	RateLimitRedisTimeout time.Duration
 }
 
 // LoadConfig reads and validates the configuration, reporting every problem
@@ -166,6 +171,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RateLimitTokens:       r.Int64("RATE_LIMIT_TOKENS", 0, 0),
 		RateLimitWindow:       r.Duration("RATE_LIMIT_WINDOW", DefaultRateLimitWindow, time.Second),
 		RateLimitFailOpen:     r.Bool("RATE_LIMIT_FAIL_OPEN", true),
+		RateLimitRedisTimeout: r.Duration("RATE_LIMIT_REDIS_TIMEOUT", ratelimit.DefaultTimeout, envvar.Positive),
 	}
 	return cfg, errors.Join(r.Err(), cfg.Validate())
 }

@@ -209,5 +209,7 @@ func newLimiter(cfg Config, log *slog.Logger, reg prometheus.Registerer) (rateli
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	return ratelimit.NewLeasing(ratelimit.NewRedis(client, ratelimit.RedisOptions{FailClosed: !cfg.RateLimitFailOpen, Log: log, Registerer: reg})), nil
+	return ratelimit.NewLeasing(ratelimit.NewRedis(client, ratelimit.RedisOptions{
+		FailClosed: !cfg.RateLimitFailOpen, Timeout: cfg.RateLimitRedisTimeout, Log: log, Registerer: reg,
+	})), nil
 }

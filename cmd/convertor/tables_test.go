@@ -15,7 +15,7 @@ import (
 	"github.com/openai-api-convertor/convertor/internal/dynamo"
 )
 
-var updateDefinitions = flag.Bool("update", false, "rewrite deploy/cdk/tables.json from the table definitions")
+var updateDefinitions = flag.Bool("update", false, "rewrite deploy/cdk/tables.json and routes.json from the table definitions and default routes")
 
 // cdkTablesFile is the copy of `convertor tables definitions --json` the
 // AWS CDK app builds its tables from.
@@ -25,7 +25,7 @@ var cdkTablesFile = filepath.Join("..", "..", "deploy", "cdk", "tables.json")
 // what the table definitions give, so AWS never gets tables the code does
 // not query. After changing a definition:
 //
-//	go test ./cmd/convertor -run TablesDefinitions -update
+//	go test ./cmd/convertor -run CDKCopy -update
 func TestTablesDefinitions_CDKCopy(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
@@ -39,10 +39,10 @@ func TestTablesDefinitions_CDKCopy(t *testing.T) {
 	}
 	committed, err := os.ReadFile(cdkTablesFile)
 	if err != nil {
-		t.Fatalf("%v (create it with: go test ./cmd/convertor -run TablesDefinitions -update)", err)
+		t.Fatalf("%v (create it with: go test ./cmd/convertor -run CDKCopy -update)", err)
 	}
 	if diff := cmp.Diff(string(committed), stdout.String()); diff != "" {
-		t.Errorf("%s is stale; run go test ./cmd/convertor -run TablesDefinitions -update (-committed +definitions):\n%s", cdkTablesFile, diff)
+		t.Errorf("%s is stale; run go test ./cmd/convertor -run CDKCopy -update (-committed +definitions):\n%s", cdkTablesFile, diff)
 	}
 }
 

@@ -31,7 +31,9 @@ export interface BuildOptions {
 export function buildApp(app: App, env: Readonly<Record<string, string | undefined>>, opts: BuildOptions = {}): ConvertorApp {
   const settings = loadSettings(app.node.getAllContext() as Record<string, unknown>, env);
   const p = settings.stackPrefix;
-  const stackEnv = { region: settings.region, account: settings.account };
+  // The stacks name their region, not their account: the account is the
+  // one deployed with, and synth never needs AWS access (no lookups).
+  const stackEnv = { region: settings.region };
   const network = new NetworkStack(app, `${p}-Network`, { settings, env: stackEnv, description: 'OpenAI API Convertor: VPC' });
   const data = new DataStack(app, `${p}-Data`, {
     settings,

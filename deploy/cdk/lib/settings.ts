@@ -39,8 +39,6 @@ export interface Settings {
   readonly environment: EnvironmentName;
   /** The region deployed to (CDK_DEFAULT_REGION, which the CDK CLI sets from the AWS profile). */
   readonly region: string;
-  /** The account, when known (CDK_DEFAULT_ACCOUNT); the stacks work without it. */
-  readonly account?: string;
   /** The two zones of the VPC. */
   readonly availabilityZones: readonly string[];
   /** CPU architecture of the image and the Fargate tasks. */
@@ -89,7 +87,7 @@ export const contextKeys = [
   'availabilityZones',
 ] as const;
 
-const environments: Record<EnvironmentName, Omit<Settings, 'environment' | 'region' | 'account' | 'availabilityZones' | 'platform' | 'name' | 'stackPrefix' | 'https' | 'bedrockModels' | 'cognitoDomainPrefix' | 'alarmEmail' | 'warnings'>> = {
+const environments: Record<EnvironmentName, Omit<Settings, 'environment' | 'region' | 'availabilityZones' | 'platform' | 'name' | 'stackPrefix' | 'https' | 'bedrockModels' | 'cognitoDomainPrefix' | 'alarmEmail' | 'warnings'>> = {
   // dev: one of everything, cheap to leave running, easy to delete.
   dev: {
     natGateways: 1,
@@ -172,10 +170,6 @@ export function loadSettings(context: Readonly<Record<string, unknown>>, env: Re
   } else if (!regionRE.test(region)) {
     problems.push(`CDK_DEFAULT_REGION: ${JSON.stringify(region)} is not a region such as us-east-1`);
   }
-  const account = (env.CDK_DEFAULT_ACCOUNT ?? '').trim() || undefined;
-  if (account !== undefined && !/^\d{12}$/.test(account)) {
-    problems.push(`CDK_DEFAULT_ACCOUNT: ${JSON.stringify(account)} is not a 12-digit account id`);
-  }
   // Zones are named, not looked up, so that synth needs no AWS access.
   // Zone letters differ between accounts in a few regions (us-west-1,
   // ap-northeast-1): there, give the two your account has.
@@ -227,7 +221,6 @@ export function loadSettings(context: Readonly<Record<string, unknown>>, env: Re
   return {
     environment,
     region,
-    account,
     availabilityZones,
     platform,
     name: `openai-convertor-${environment}`,

@@ -173,7 +173,7 @@ func TestKeys_ErrUsage(t *testing.T) {
 		{"StrayArgument", []string{"keys", "create", "--name", "x", "extra"}, `unexpected arguments ["extra"]`},
 		{"MissingID", []string{"keys", "revoke"}, "a key id is required"},
 		{"TwoIDs", []string{"keys", "rotate", "key_a", "key_b"}, `unexpected arguments ["key_b"]`},
-		{"TablesNoSubcommand", []string{"tables"}, "want exactly the subcommand create"},
+		{"TablesNoSubcommand", []string{"tables"}, "want create or definitions [--json]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := c.run(tc.args...)

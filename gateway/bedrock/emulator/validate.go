@@ -301,6 +301,10 @@ func validateInference(ic *bedrock.InferenceConfig, caps convertor.Capabilities,
 	if fields.thinkingOn() && ic.Temperature != nil && *ic.Temperature != 1 {
 		return modelErrors + "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking"
 	}
+	// Anthropic's extended-thinking rules: top_p from 0.95 to 1 only.
+	if fields.thinkingOn() && ic.TopP != nil && *ic.TopP < 0.95 {
+		return modelErrors + "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
+	}
 	for i, s := range ic.StopSequences {
 		if strings.TrimSpace(s) == "" {
 			return fmt.Sprintf("%sstop_sequences.%d: each stop sequence must contain non-whitespace", modelErrors, i)

@@ -1,0 +1,88 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+// Requests that work against OpenAI work here too: what Claude would
+// refuse as sent is served with the nearest setting Claude takes, and the
+// response says what was changed.
+
+// adjustedHeader is the header listing what the gateway changed.
+const adjustedHeader = "X-Convertor-Adjusted"
+
+func TestDropIn_SamplingAdjusted(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, nil)
+	thinking := option.WithJSONSet("thinking", map[string]any{"type": "enabled", "budget_tokens": 2048})
+	tests := []struct {
+		name string
+		edit func(*openai.ChatCompletionNewParams)
+		opts []option.RequestOption
+		want string
+	}{
+		{"TemperatureAndTopP", func(p *openai.ChatCompletionNewParams) {
+			p.Temperature, p.TopP = openai.Float(0.7), openai.Float(0.9)
+		}, nil, "top_p dropped (claude-sonnet-4-5 takes temperature or top_p, not both)"},
+		{"DefaultTopP", func(p *openai.ChatCompletionNewParams) {
+			p.Temperature, p.TopP = openai.Float(0.7), openai.Float(1)
+		}, nil, ""},
+		{"TemperatureAboveOne", func(p *openai.ChatCompletionNewParams) {
+			p.Temperature = openai.Float(1.6)
+		}, nil, "temperature clamped to 1 (Claude takes temperatures from 0 to 1)"},
+		{"ThinkingTemperatureAndTopP", func(p *openai.ChatCompletionNewParams) {
+			p.Temperature, p.TopP = openai.Float(0.2), openai.Float(0.8)
+		}, []option.RequestOption{thinking}, "temperature dropped (Claude takes only temperature 1 with extended thinking); " +
+			"top_p raised to 0.95 (Claude takes top_p from 0.95 to 1 with extended thinking)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := userParams("@emulator text fine")
+			tt.edit(&p)
+			var raw *http.Response
+			resp, err := s.client.Chat.Completions.New(context.Background(), p, append(tt.opts, option.WithResponseInto(&raw))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Choices[0].Message.Content != "fine" {
+				t.Errorf("content = %q", resp.Choices[0].Message.Content)
+			}
+			if got := raw.Header.Get(adjustedHeader); got != tt.want {
+				t.Errorf("%s = %q, want %q", adjustedHeader, got, tt.want)
+			}
+
+			var streamed *http.Response
+			got, _ := collect(t, s, p, append(tt.opts, option.WithResponseInto(&streamed))...)
+			if got.Choices[0].Message.Content != "fine" {
+				t.Errorf("streamed content = %q", got.Choices[0].Message.Content)
+			}
+			if h := streamed.Header.Get(adjustedHeader); h != tt.want {
+				t.Errorf("streamed %s = %q, want %q", adjustedHeader, h, tt.want)
+			}
+		})
+	}
+}
+
+func TestDropIn_StrictParamsRefuses(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, map[string]string{"STRICT_PARAMS": "true"})
+	p := userParams("hi")
+	p.Temperature, p.TopP = openai.Float(0.7), openai.Float(0.9)
+	_, err := s.client.Chat.Completions.New(context.Background(), p)
+	apiErr := wantAPIError(t, err, 400, "")
+	if apiErr.Param != "top_p" || apiErr.Type != "invalid_request_error" || !strings.Contains(apiErr.Message, "temperature or top_p") {
+		t.Errorf("error = %s, want invalid_request_error naming top_p", apiErr.RawJSON())
+	}
+	// Values Claude takes are served as ever.
+	p.TopP = openai.Float(1)
+	if _, err := s.client.Chat.Completions.New(context.Background(), p); err != nil {
+		t.Errorf("temperature with the default top_p: %v", err)
+	}
+}

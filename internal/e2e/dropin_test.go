@@ -86,3 +86,55 @@ func TestDropIn_StrictParamsRefuses(t *testing.T) {
 		t.Errorf("temperature with the default top_p: %v", err)
 	}
 }
+
+// TestDropIn_AssistantSpeaksFirst sends conversations that open with the
+// assistant, as OpenAI accepts; the emulator refuses what Bedrock refuses,
+// a conversation that does not start with the user.
+func TestDropIn_AssistantSpeaksFirst(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, nil)
+	ctx := context.Background()
+	greeting := openai.ChatCompletionNewParams{
+		Model: model,
+		Messages: []openai.ChatCompletionMessageParamUnion{
+			openai.SystemMessage("You are the front desk."),
+			openai.AssistantMessage("Welcome to the hotel! How can I help?"),
+			openai.UserMessage("@emulator text A room for two, then."),
+		},
+	}
+	resp, err := s.client.Chat.Completions.New(ctx, greeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Choices[0].Message.Content; got != "A room for two, then." {
+		t.Errorf("content = %q", got)
+	}
+	got, _ := collect(t, s, greeting)
+	if c := got.Choices[0].Message.Content; c != "A room for two, then." {
+		t.Errorf("streamed content = %q", c)
+	}
+
+	// An opening tool call keeps working: its result answers it.
+	opener := openai.AssistantMessage("Let me check the weather first.")
+	opener.OfAssistant.ToolCalls = []openai.ChatCompletionMessageToolCallUnionParam{{
+		OfFunction: &openai.ChatCompletionMessageFunctionToolCallParam{
+			ID:       "call_opening",
+			Function: openai.ChatCompletionMessageFunctionToolCallFunctionParam{Name: "get_weather", Arguments: `{"city":"Rome"}`},
+		},
+	}}
+	withTool := openai.ChatCompletionNewParams{
+		Model: model,
+		Tools: []openai.ChatCompletionToolUnionParam{weatherTool},
+		Messages: []openai.ChatCompletionMessageParamUnion{
+			opener,
+			openai.ToolMessage("sunny", "call_opening"),
+		},
+	}
+	resp, err = s.client.Chat.Completions.New(ctx, withTool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := resp.Choices[0].Message.Content; !strings.Contains(c, "get_weather returned sunny") {
+		t.Errorf("content = %q, want the emulator quoting the tool result", c)
+	}
+}

@@ -28,6 +28,9 @@ type requestConverter struct {
 	callIDs map[string]bool
 	// adjusted are the changes made to fields Claude would refuse as sent.
 	adjusted []Adjustment
+	// oneToolCall asks Claude for at most one tool call in its turn
+	// (parallel_tool_calls false).
+	oneToolCall bool
 }
 
 // ChatRequestToConverse maps an OpenAI chat request onto a Converse request.
@@ -79,7 +82,9 @@ func (c *requestConverter) convert() (*bedrock.ConverseRequest, error) {
 	if out.InferenceConfig, err = c.inferenceConfig(); err != nil {
 		return nil, err
 	}
-	out.AdditionalModelRequestFields = c.thinking.requestFields()
+	if out.AdditionalModelRequestFields, err = c.additionalFields(out.ToolConfig); err != nil {
+		return nil, err
+	}
 	if out.OutputConfig, err = c.outputConfig(&out.System); err != nil {
 		return nil, err
 	}

@@ -138,3 +138,63 @@ func TestDropIn_AssistantSpeaksFirst(t *testing.T) {
 		t.Errorf("content = %q, want the emulator quoting the tool result", c)
 	}
 }
+
+// TestDropIn_ParallelToolCallsFalse asks for one tool call a turn where the
+// model would make two: the gateway sends Anthropic's
+// disable_parallel_tool_use, and the emulator honours it as Claude does.
+func TestDropIn_ParallelToolCallsFalse(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, nil)
+	ctx := context.Background()
+	twoCities := "Weather in two cities.\n@emulator tool get_weather {\"city\":\"Paris\"}\n@emulator tool get_weather {\"city\":\"Oslo\"}"
+	forced := openai.ChatCompletionToolChoiceOptionUnionParam{OfFunctionToolChoice: &openai.ChatCompletionNamedToolChoiceParam{Function: openai.ChatCompletionNamedToolChoiceFunctionParam{Name: "get_weather"}}}
+	for _, tt := range []struct {
+		name   string
+		choice openai.ChatCompletionToolChoiceOptionUnionParam
+	}{
+		{"DefaultChoice", openai.ChatCompletionToolChoiceOptionUnionParam{}},
+		{"Auto", openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("auto")}},
+		{"Required", openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("required")}},
+		{"ForcedFunction", forced},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := userParams(twoCities)
+			p.Tools = []openai.ChatCompletionToolUnionParam{weatherTool}
+			p.ToolChoice = tt.choice
+			p.ParallelToolCalls = openai.Bool(false)
+			resp, err := s.client.Chat.Completions.New(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if calls := resp.Choices[0].Message.ToolCalls; len(calls) != 1 || !strings.Contains(calls[0].Function.Arguments, "Paris") {
+				t.Errorf("tool calls = %+v, want the one call for Paris", calls)
+			}
+			got, _ := collect(t, s, p)
+			if calls := got.Choices[0].Message.ToolCalls; len(calls) != 1 || got.Choices[0].FinishReason != "tool_calls" {
+				t.Errorf("streamed tool calls = %+v (%s), want one", calls, got.Choices[0].FinishReason)
+			}
+		})
+	}
+
+	// parallel_tool_calls true, or left out, keeps both calls.
+	p := userParams(twoCities)
+	p.Tools = []openai.ChatCompletionToolUnionParam{weatherTool}
+	p.ParallelToolCalls = openai.Bool(true)
+	resp, err := s.client.Chat.Completions.New(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(resp.Choices[0].Message.ToolCalls); n != 2 {
+		t.Errorf("parallel_tool_calls true: %d tool calls, want 2", n)
+	}
+
+	// A model Bedrock does not take the field for is refused, naming it.
+	p.Model = "claude-3-5-haiku"
+	p.ParallelToolCalls = openai.Bool(false)
+	_, err = s.client.Chat.Completions.New(ctx, p)
+	apiErr := wantAPIError(t, err, 400, "")
+	if apiErr.Param != "parallel_tool_calls" || apiErr.Type != "invalid_request_error" {
+		t.Errorf("error = %s, want invalid_request_error naming parallel_tool_calls", apiErr.RawJSON())
+	}
+}

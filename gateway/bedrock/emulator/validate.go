@@ -29,6 +29,8 @@ type thinkingConfig struct {
 // requestFields is the part of additionalModelRequestFields the emulator reads.
 type requestFields struct {
 	Thinking *thinkingConfig `json:"thinking"`
+	// ToolChoice is Anthropic's tool_choice, checked by validateToolChoice.
+	ToolChoice json.RawMessage `json:"tool_choice"`
 }
 
 // thinkingOn reports whether the request enables extended thinking.
@@ -50,6 +52,9 @@ func (e *Emulator) validate(modelID string, req *bedrock.ConverseRequest, fields
 		return msg
 	}
 	if msg := validateTools(req); msg != "" {
+		return msg
+	}
+	if msg := validateToolChoice(req, caps, fields); msg != "" {
 		return msg
 	}
 	if msg := validateInference(req.InferenceConfig, caps, fields); msg != "" {

@@ -3,11 +3,15 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+
+	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/gateway"
 )
 
 // Requests that work against OpenAI work here too: what Claude would
@@ -196,5 +200,42 @@ func TestDropIn_ParallelToolCallsFalse(t *testing.T) {
 	apiErr := wantAPIError(t, err, 400, "")
 	if apiErr.Param != "parallel_tool_calls" || apiErr.Type != "invalid_request_error" {
 		t.Errorf("error = %s, want invalid_request_error naming parallel_tool_calls", apiErr.RawJSON())
+	}
+}
+
+// TestDropIn_ModelsOfALimitedKey lists what a key limited to some models
+// may use, and answers for the others as OpenAI does for models a key
+// cannot access.
+func TestDropIn_ModelsOfALimitedKey(t *testing.T) {
+	t.Parallel()
+	store := keyStore(t)
+	s := startGateway(t, startEmulator(t), nil, gateway.Deps{Keys: store})
+	secret, _ := newKey(t, store, func(k *convertor.APIKey) {
+		k.AllowedModels = []string{"claude-haiku-4-5", "claude-sonnet-4-5"}
+	})
+	ctx := context.Background()
+	page, err := s.client.Models.List(ctx, option.WithAPIKey(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range page.Data {
+		ids = append(ids, m.ID)
+	}
+	if want := []string{"claude-sonnet-4-5", "claude-haiku-4-5"}; !slices.Equal(ids, want) {
+		t.Errorf("listed %v, want %v", ids, want)
+	}
+	if m, err := s.client.Models.Get(ctx, "claude-haiku-4-5", option.WithAPIKey(secret)); err != nil || m.ID != "claude-haiku-4-5" {
+		t.Errorf("get an allowed model = %+v, %v", m, err)
+	}
+	_, err = s.client.Models.Get(ctx, "claude-opus-4-5", option.WithAPIKey(secret))
+	apiErr := wantAPIError(t, err, 404, "model_not_found")
+	if apiErr.Message != "The model `claude-opus-4-5` does not exist or you do not have access to it." {
+		t.Errorf("message = %q", apiErr.Message)
+	}
+	// The master key sees every model.
+	page, err = s.client.Models.List(ctx)
+	if err != nil || len(page.Data) != len(convertor.DefaultRoutes) {
+		t.Errorf("master key lists %d models (%v), want %d", len(page.Data), err, len(convertor.DefaultRoutes))
 	}
 }

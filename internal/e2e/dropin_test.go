@@ -239,3 +239,40 @@ func TestDropIn_ModelsOfALimitedKey(t *testing.T) {
 		t.Errorf("master key lists %d models (%v), want %d", len(page.Data), err, len(convertor.DefaultRoutes))
 	}
 }
+
+// TestDropIn_ReasoningTokens reads usage.completion_tokens_details.reasoning_tokens
+// of a thinking answer, streamed and not: the estimate from the thinking
+// text, the same both ways.
+func TestDropIn_ReasoningTokens(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, nil)
+	const thought = "First the square, then the root; both sides agree, so the answer is 42."
+	p := userParams("Think first.\n@emulator thinking " + thought + "\n@emulator text 42")
+	thinking := option.WithJSONSet("thinking", map[string]any{"type": "enabled", "budget_tokens": 2048})
+	want := int64((len(thought) + 3) / 4)
+
+	resp, err := s.client.Chat.Completions.New(context.Background(), p, thinking)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := resp.Usage
+	if u.CompletionTokensDetails.ReasoningTokens != want || u.CompletionTokens < want {
+		t.Errorf("reasoning_tokens = %d of %d completion tokens, want %d", u.CompletionTokensDetails.ReasoningTokens, u.CompletionTokens, want)
+	}
+
+	p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	_, chunks := collect(t, s, p, thinking)
+	last := chunks[len(chunks)-1]
+	if got := last.Usage.CompletionTokensDetails.ReasoningTokens; got != want {
+		t.Errorf("streamed reasoning_tokens = %d, want %d", got, want)
+	}
+
+	// Without thinking there is nothing to count.
+	resp, err = s.client.Chat.Completions.New(context.Background(), userParams("@emulator text plain"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Usage.CompletionTokensDetails.ReasoningTokens; got != 0 {
+		t.Errorf("reasoning_tokens without thinking = %d, want 0", got)
+	}
+}

@@ -89,13 +89,7 @@ func (s *Server) checkBudget(ctx context.Context, x *exchange) error {
 	return &convertor.Error{
 		Code:   convertor.EQuota,
 		Reason: "insufficient_quota",
-		Message: fmt.Sprintf("You exceeded this API key's monthly budget of $%s (spent $%s this month). It renews on the first of next month (UTC), or an admin can raise it.",
-			formatUSD(x.key.MonthlyBudgetMicros), formatUSD(spent)),
+		Message: fmt.Sprintf("You exceeded this API key's monthly budget of %s (spent %s this month). It renews on the first of next month (UTC), or an admin can raise it.",
+			convertor.FormatUSD(x.key.MonthlyBudgetMicros), convertor.FormatUSD(spent)),
 	}
-}
-
-// formatUSD writes micro-dollars as dollars with cents, exactly.
-func formatUSD(micros int64) string {
-	cents := (micros + 5000) / 10000
-	return fmt.Sprintf("%d.%02d", cents/100, cents%100)
 }

@@ -276,3 +276,19 @@ func TestDropIn_ReasoningTokens(t *testing.T) {
 		t.Errorf("reasoning_tokens without thinking = %d, want 0", got)
 	}
 }
+
+// TestDropIn_BudgetMessageExact refuses a key past a budget of a fraction
+// of a cent, and names both amounts exactly rather than as "$0.00".
+func TestDropIn_BudgetMessageExact(t *testing.T) {
+	t.Parallel()
+	store := keyStore(t)
+	spend := &fakeSpend{}
+	spend.set(250)
+	s := startGateway(t, startEmulator(t), nil, gateway.Deps{Keys: store, Spend: spend})
+	secret, _ := newKey(t, store, func(k *convertor.APIKey) { k.MonthlyBudgetMicros = 200 })
+	_, err := s.client.Chat.Completions.New(context.Background(), userParams("hi"), option.WithAPIKey(secret))
+	apiErr := wantAPIError(t, err, 429, "insufficient_quota")
+	if !strings.Contains(apiErr.Message, "monthly budget of $0.0002 (spent $0.00025 this month)") {
+		t.Errorf("message = %q, want the exact budget and spend", apiErr.Message)
+	}
+}

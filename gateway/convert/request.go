@@ -82,13 +82,16 @@ func (c *requestConverter) convert() (*bedrock.ConverseRequest, error) {
 	if out.InferenceConfig, err = c.inferenceConfig(); err != nil {
 		return nil, err
 	}
+	if err = c.verbosity(); err != nil {
+		return nil, err
+	}
 	if out.AdditionalModelRequestFields, err = c.additionalFields(out.ToolConfig); err != nil {
 		return nil, err
 	}
 	if out.OutputConfig, err = c.outputConfig(&out.System); err != nil {
 		return nil, err
 	}
-	out.RequestMetadata = requestMetadata(c.req.User)
+	out.RequestMetadata = requestMetadata(c.req.User, c.req.SafetyIdentifier)
 	return out, nil
 }
 

@@ -292,9 +292,15 @@ func TestRequestMetadata(t *testing.T) {
 		{"Replaced", "jürgen#1\n", map[string]string{"user": "j_rgen_1_"}},
 		{"Clipped", strings.Repeat("é", 300), map[string]string{"user": strings.Repeat("_", 256)}},
 	}
+	if got, want := requestMetadata("u-1", "sid 2"), map[string]string{"user": "u-1", "safety_identifier": "sid 2"}; !cmp.Equal(got, want) {
+		t.Errorf("requestMetadata(user, safety_identifier) = %v, want %v", got, want)
+	}
+	if got, want := requestMetadata("", "sid#3"), map[string]string{"safety_identifier": "sid_3"}; !cmp.Equal(got, want) {
+		t.Errorf("requestMetadata(safety_identifier only) = %v, want %v", got, want)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, requestMetadata(tt.user)); diff != "" {
+			if diff := cmp.Diff(tt.want, requestMetadata(tt.user, "")); diff != "" {
 				t.Errorf("requestMetadata(%q) mismatch (-want +got):\n%s", tt.user, diff)
 			}
 		})

@@ -292,3 +292,29 @@ func TestDropIn_BudgetMessageExact(t *testing.T) {
 		t.Errorf("message = %q, want the exact budget and spend", apiErr.Message)
 	}
 }
+
+// TestDropIn_NewerOpenAIFields sends fields the newer OpenAI SDKs set:
+// each is served, reported or refused as the README's table says.
+func TestDropIn_NewerOpenAIFields(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, nil)
+	ctx := context.Background()
+	p := userParams("@emulator text ok")
+	p.SafetyIdentifier = openai.String("user-hash-42")
+	p.PromptCacheKey = openai.String("tenant-7")
+	p.Verbosity = openai.ChatCompletionNewParamsVerbosityLow
+	var raw *http.Response
+	if _, err := s.client.Chat.Completions.New(ctx, p, option.WithResponseInto(&raw)); err != nil {
+		t.Fatal(err)
+	}
+	if got := raw.Header.Get(adjustedHeader); got != "verbosity ignored (Claude has no verbosity setting)" {
+		t.Errorf("%s = %q", adjustedHeader, got)
+	}
+
+	p = userParams("hi")
+	p.WebSearchOptions = openai.ChatCompletionNewParamsWebSearchOptions{SearchContextSize: "low"}
+	_, err := s.client.Chat.Completions.New(ctx, p)
+	if apiErr := wantAPIError(t, err, 400, ""); apiErr.Param != "web_search_options" {
+		t.Errorf("error = %s, want one naming web_search_options", apiErr.RawJSON())
+	}
+}

@@ -137,7 +137,7 @@ func (r *report) summary() {
 	if total == 1 {
 		noun = "test"
 	}
-	fmt.Fprintf(r.w, "\nskipped %d %s (CI=true fails those that need a server instead):\n", total, noun)
+	fmt.Fprintf(r.w, "\nskipped %d %s, by reason:\n", total, noun)
 	for _, reason := range r.order {
 		g := r.skips[reason]
 		fmt.Fprintf(r.w, "%6d  %s\n        in %s\n", g.tests, reason, strings.Join(shortNames(g.packages), ", "))

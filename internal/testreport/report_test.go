@@ -58,7 +58,7 @@ accountant/x.go:1:1: syntax error
 FAIL	github.com/openai-api-convertor/convertor/accountant [build failed]
 not an event: go test's own complaint
 
-skipped 3 tests (CI=true fails those that need a server instead):
+skipped 3 tests, by reason:
      2  TEST_REDIS_ADDR is not set: start redis-server
         in gateway/ratelimit
      1  TEST_SQS_ENDPOINT is not set

@@ -56,10 +56,10 @@ func (c *requestConverter) toolConfig() (*bedrock.ToolConfig, error) {
 				choice = bedrock.ToolChoice{}
 			}
 		case choice.Tool == nil:
-			// Refused rather than ignored: Claude may call several tools
-			// at once. A forced function is let through, as before
-			// these models took the field: Claude answers it with a
-			// call of that one tool.
+			// The model cannot take the field: refused rather than
+			// ignored, since Claude may call several tools at once. A
+			// forced function is let through: Claude answers a forced
+			// tool_choice with a call of that one tool.
 			return nil, convertor.ParamErrorf("parallel_tool_calls", "parallel_tool_calls=false cannot be honoured on Bedrock for this model (%s): it may call several tools in one turn; omit the field, force one function with tool_choice, or use a Claude 4.5 model or later", c.caps.Family)
 		}
 	}

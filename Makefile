@@ -21,8 +21,11 @@ run: build
 test: lint unit fuzz cdk-test
 	BENCH_PIPELINE_EVENTS=2000 BENCH_STATS_KEYS=20 BENCH_DASHBOARD_KEYS=20 $(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
 
+# unit prints what go test prints, then which tests skipped and why (tests
+# that need redis-server or the SQS server skip without them; CI=true makes
+# those skips failures).
 unit:
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) run ./internal/testreport -race -count=1 -timeout 20m $(PKGS)
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzChatRequestToConverse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert

@@ -89,8 +89,8 @@ func (s *Server) checkBudget(ctx context.Context, x *exchange) error {
 	return &convertor.Error{
 		Code:   convertor.EQuota,
 		Reason: "insufficient_quota",
-		Message: fmt.Sprintf("You exceeded this API key's monthly budget of $%s (spent $%s this month). It renews on the first of next month (UTC), or an admin can raise it.",
-			formatUSD(x.key.MonthlyBudgetMicros), formatUSD(spent)),
+		Message: fmt.Sprintf("You exceeded this API key's monthly budget of %s (spent %s this month). It renews on the first of next month (UTC), or an admin can raise it.",
+			convertor.FormatUSD(x.key.MonthlyBudgetMicros), convertor.FormatUSD(spent)),
 	}
 }
 
@@ -122,10 +122,4 @@ func (s *Server) checkPriced(x *exchange) error {
 		Message: fmt.Sprintf("This API key has a monthly budget, and the model %s has no price, so its cost could not be counted against the budget. An admin can add its price (convertor prices set, or POST /api/prices), or use a key without a budget.",
 			quoteForMessage(x.model)),
 	}
-}
-
-// formatUSD writes micro-dollars as dollars with cents, exactly.
-func formatUSD(micros int64) string {
-	cents := (micros + 5000) / 10000
-	return fmt.Sprintf("%d.%02d", cents/100, cents%100)
 }

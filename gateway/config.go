@@ -83,6 +83,10 @@ type Config struct {
 	// Features are ENABLE_VISION, ENABLE_TOOL_USE and
 	// ENABLE_EXTENDED_THINKING, each default true.
 	Features convert.Features
+	// StrictParams is STRICT_PARAMS, default false: refuse temperature and
+	// top_p values Claude does not take with 400, as earlier releases did,
+	// instead of adjusting them (see convert.Adjustment).
+	StrictParams bool
 	// ImageFetch is ENABLE_IMAGE_URL_FETCH, default false: whether https
 	// image URLs are downloaded by the gateway.
 	ImageFetch bool
@@ -154,6 +158,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			ToolUse:  r.Bool("ENABLE_TOOL_USE", true),
 			Thinking: r.Bool("ENABLE_EXTENDED_THINKING", true),
 		},
+		StrictParams:          r.Bool("STRICT_PARAMS", false),
 		ImageFetch:            r.Bool("ENABLE_IMAGE_URL_FETCH", false),
 		ImageFetchMaxBytes:    r.Int64("IMAGE_FETCH_MAX_BYTES", DefaultImageFetchMaxBytes, 1),
 		ImageFetchTimeout:     r.Duration("IMAGE_FETCH_TIMEOUT", DefaultImageFetchTimeout, envvar.Positive),

@@ -78,6 +78,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 			return 2
 		}
 		fmt.Fprintf(stderr, "convertor %s: %v\n", args[0], err)
+		if hint := storeHint(args[0], getenv, err); hint != "" {
+			fmt.Fprintln(stderr, hint)
+		}
 		return 1
 	}
 	return 0

@@ -321,7 +321,33 @@ func (e *Emitter) publish(evs []*convertor.UsageEvent) error {
 	}
 	e.publishing.Store(time.Now().UnixNano())
 	defer e.publishing.Store(0)
+	if e.busDown.Load() {
+		e.spoolQueued()
+	}
 	return e.pub.Publish(e.topic, msgs...)
+}
+
+// spoolQueued moves the queued events to the spool before a retry of a
+// bus that last failed: should the retry hang, they would otherwise wait
+// in memory behind it. Taking e.mu waits out any Emit that queued before
+// the retry was marked in progress; later ones see hung and spool
+// themselves, so no event is left queued behind a hanging retry.
+func (e *Emitter) spoolQueued() {
+	e.mu.Lock()
+	e.mu.Unlock() //nolint:staticcheck // empty on purpose: only the wait matters
+	var evs []*convertor.UsageEvent
+	for {
+		select {
+		case ev := <-e.queue:
+			evs = append(evs, ev)
+			continue
+		default:
+		}
+		break
+	}
+	if len(evs) > 0 {
+		e.toSpool(evs)
+	}
 }
 
 // markDown records a failed publish and schedules the next try with

@@ -5,7 +5,7 @@ PKGS     := ./...
 # Fuzz targets run briefly in `make test`; longer runs: make fuzz FUZZTIME=10m
 FUZZTIME ?= 15s
 
-.PHONY: all build run test unit fuzz bench bench-load lint fmt clean
+.PHONY: all build run test unit fuzz bench bench-load lint fmt clean cdk-test cdk-deps
 
 all: build
 
@@ -18,11 +18,14 @@ run: build
 
 # test is what CI runs: vet, the race-checked suite, short fuzzing and every
 # benchmark once (so benchmarks keep compiling and checking their output).
-test: lint unit fuzz
+test: lint unit fuzz cdk-test
 	BENCH_PIPELINE_EVENTS=2000 BENCH_STATS_KEYS=20 BENCH_DASHBOARD_KEYS=20 $(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
 
+# unit prints what go test prints, then which tests skipped and why (tests
+# that need redis-server or the SQS server skip without them; CI=true makes
+# those skips failures).
 unit:
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) run ./internal/testreport -race -count=1 -timeout 20m $(PKGS)
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzChatRequestToConverse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
@@ -43,6 +46,25 @@ bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 . ./gateway/... ./events/ ./accountant/ ./adminapi/ ./internal/dynamo/ ./internal/dynamolocal/
 	$(GO) test -run='^$$' -bench=Pipeline ./internal/pipeline/
 	$(GO) run ./internal/loadbench
+
+# cdk-test checks the AWS deployment offline: types, lint, the Jest tests
+# (resources, routing, IAM scoping, HTTPS variants, settings errors,
+# cdk-nag, snapshots) and a synth of dev and prod with placeholder
+# account and region (which also runs CDK's CloudFormation schema checks).
+CDK_DIR  := deploy/cdk
+CDK_ENV  := CDK_DISABLE_VERSION_CHECK=1 CDK_DEFAULT_ACCOUNT=123456789012 CDK_DEFAULT_REGION=us-east-1
+CDK_PROD := -c domainName=api.example.com -c hostedZoneId=Z0123456789ABCDEFGHIJ -c hostedZoneName=example.com
+
+cdk-deps:
+	@[ -d $(CDK_DIR)/node_modules ] && [ $(CDK_DIR)/node_modules/.package-lock.json -nt $(CDK_DIR)/package-lock.json ] || \
+		(cd $(CDK_DIR) && npm ci --no-audit --no-fund --loglevel=error)
+
+cdk-test: cdk-deps
+	cd $(CDK_DIR) && npx tsc --noEmit
+	cd $(CDK_DIR) && npx eslint .
+	cd $(CDK_DIR) && npx jest --ci
+	cd $(CDK_DIR) && $(CDK_ENV) npx cdk synth --quiet -c environment=dev -o cdk.out/dev
+	cd $(CDK_DIR) && $(CDK_ENV) npx cdk synth --quiet -c environment=prod $(CDK_PROD) -o cdk.out/prod
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -88,8 +87,8 @@ func (a *Aggregator) Apply(ctx context.Context, recs []*convertor.UsageRecord) e
 
 // Consume reads priced records from topic in batches, up to BatchSize or
 // what arrived within BatchWait of the first, and applies each batch
-// (events.Settle): acked when Apply succeeds, nacked for redelivery when it
-// fails, records the store refuses as invalid dead-lettered. Invalid
+// (events.Settle): acked when Apply succeeds, held and applied again while
+// it fails, records the store refuses as invalid dead-lettered. Invalid
 // payloads go to DeadLetter. The subscription is kept alive
 // (events.KeepSubscribed). It returns nil when ctx ends (the batch being
 // collected is nacked; those being applied finish).
@@ -97,7 +96,8 @@ func (a *Aggregator) Consume(ctx context.Context, sub message.Subscriber, topic 
 	// A shutdown lets a batch being applied finish its transaction rather
 	// than fail it half-way; it is acked if it makes it.
 	applyCtx := context.WithoutCancel(ctx)
-	var failures atomic.Int64
+	apply := func(_ context.Context, recs []*convertor.UsageRecord) error { return a.Apply(applyCtx, recs) }
+	opts := events.SettleOptions{DeadLetter: a.opts.DeadLetter, Pause: a.opts.BatchWait, Log: a.log, Metrics: a.opts.Events}
 	return events.KeepSubscribed(ctx, sub, topic, a.log.With("topic", topic), a.opts.Events, func(msgs <-chan *message.Message) error {
 		return events.BatchLoop[*convertor.UsageRecord]{
 			Size:    a.opts.BatchSize,
@@ -105,17 +105,7 @@ func (a *Aggregator) Consume(ctx context.Context, sub message.Subscriber, topic 
 			Workers: a.opts.Concurrency,
 			Decode:  a.decode,
 			Handle: func(msgs []*message.Message, recs []*convertor.UsageRecord) {
-				err := events.Settle(applyCtx, msgs, recs, a.Apply, a.opts.DeadLetter, a.log, a.opts.Events)
-				if err == nil {
-					failures.Store(0)
-					return
-				}
-				n := failures.Add(1)
-				a.log.Error("usage batch failed; nacked for redelivery", "records", len(recs), "failures_in_a_row", n, "error", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(events.FailurePause(a.opts.BatchWait, n)):
-				}
+				_ = events.Settle(ctx, msgs, recs, apply, opts)
 			},
 		}.Run(ctx, msgs)
 	})

@@ -20,8 +20,10 @@ const (
 	DefaultAckWait = 30 * time.Second
 	// DefaultMaxDeliver is SQS's RedrivePolicy maxReceiveCount for queues
 	// created here: after that many receives SQS moves a message to the
-	// dead-letter queue. JetStream redelivers without limit (see
-	// natsSubscriber.Subscribe).
+	// dead-letter queue. A store outage does not count against it, since
+	// consumers hold a failing batch rather than give it back (Settle);
+	// what does is a consumer dying with messages in hand, over and over.
+	// JetStream redelivers without limit (see natsSubscriber.Subscribe).
 	DefaultMaxDeliver = 20
 	// DefaultMaxInFlight is how many unacknowledged messages one
 	// subscription holds at once; it caps a consumer batch.

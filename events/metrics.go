@@ -22,7 +22,10 @@ type Metrics struct {
 
 	Consumed      prometheus.Counter // valid events handed to a consumer's handler and acked
 	DeadLettered  prometheus.Counter // invalid payloads sent to the dead letter
-	HandlerErrors prometheus.Counter // handler failures; their batches were nacked
+	HandlerErrors prometheus.Counter // handler failures; their batches are tried again
+	// Retrying is how many messages consumers hold after a failure of
+	// their handler (a store that is down), to try them again.
+	Retrying prometheus.Gauge
 
 	// SubscribeFailures counts failed subscriptions, each retried;
 	// Subscribed is 1 while a consumer's subscription is live.
@@ -75,7 +78,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Held:              gauge("held", "Usage events held in memory because the spool refuses them."),
 		Consumed:          counter("consumed_total", "Usage events processed by a consumer and acknowledged."),
 		DeadLettered:      counter("deadlettered_total", "Invalid usage event payloads sent to the dead letter."),
-		HandlerErrors:     counter("handler_errors_total", "Consumer batches whose handler failed and were nacked."),
+		HandlerErrors:     counter("handler_errors_total", "Consumer batches whose handler failed; they are held and tried again."),
+		Retrying:          gauge("retrying", "Messages a consumer holds to try again after its handler failed."),
 		SubscribeFailures: counter("subscribe_failures_total", "Consumer subscriptions that failed and are being retried."),
 		Subscribed:        gauge("subscribed", "1 while the consumer's subscription to the bus is live."),
 	}

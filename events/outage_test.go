@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/openai-api-convertor/convertor"
@@ -103,5 +108,60 @@ func TestConsume_KeepsSubscribing(t *testing.T) {
 	}
 	if testutil.ToFloat64(m.Subscribed) != 1 || m.Ready() != nil {
 		t.Errorf("subscribed gauge = %v, ready %v; want 1 and ready", testutil.ToFloat64(m.Subscribed), m.Ready())
+	}
+}
+
+// TestConsume_SQSOutageKeepsReceiveCounts: on SQS a message goes to the
+// dead-letter queue after EVENTS_MAX_DELIVER receives. A store outage
+// lasting far longer than that many visibility timeouts must move none
+// there: the consumer holds what failed and receives nothing else, so
+// every event is handled once the store is back and the dead-letter
+// queue stays empty.
+func TestConsume_SQSOutageKeepsReceiveCounts(t *testing.T) {
+	t.Parallel()
+	endpoint := testenv.SQS(t)
+	name := uniqueName(t)
+	cfg := events.Config{
+		SQSEndpoint:          endpoint,
+		SQSQueueURL:          endpoint + "/123456789012/" + name,
+		SQSDeadLetterURL:     endpoint + "/123456789012/" + name + "-dlq",
+		SQSVisibilityTimeout: time.Second,
+		SQSWorkers:           4,
+		MaxDeliver:           2,
+	}
+	b := openConfig(t, cfg)
+	evs := testEvents(t, 6)
+	got := newSeen()
+	m := events.NewMetrics(nil)
+	// The store is down for the first 25 handler calls: with the pauses
+	// between tries, several seconds, many visibility timeouts.
+	const outage = 25
+	var calls atomic.Int64
+	consume(t, b.sub(t, "outage"), b.topic, func(_ context.Context, batch []*convertor.UsageEvent) error {
+		if calls.Add(1) <= outage {
+			return convertor.Errorf(convertor.EUnavailable, "the store is unavailable")
+		}
+		got.add(batch)
+		return nil
+	}, events.ConsumeOptions{BatchSize: 4, BatchWait: time.Millisecond, Metrics: m, Log: testLog(t)})
+	publish(t, b.pub, b.topic, evs)
+	waitFor(t, 2*time.Minute, "every event after the outage", func() bool { return got.missing(evs) == 0 })
+
+	client := sqs.New(sqs.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	out, err := client.GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(cfg.SQSDeadLetterURL),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)]; n != "0" {
+		t.Errorf("dead-letter queue holds %s messages after the outage, want 0", n)
+	}
+	if testutil.ToFloat64(m.HandlerErrors) < outage || testutil.ToFloat64(m.Retrying) != 0 {
+		t.Errorf("handler errors %v, retrying %v; want at least %d and 0", testutil.ToFloat64(m.HandlerErrors), testutil.ToFloat64(m.Retrying), outage)
 	}
 }

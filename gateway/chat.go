@@ -45,6 +45,11 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 			Message: fmt.Sprintf("This API key may not use the model %s.", quoteForMessage(req.Model))})
 		return
 	}
+	if err := s.checkPriced(x); err != nil {
+		x.refused = true
+		s.writeError(ctx, x, err)
+		return
+	}
 
 	// Upstream work hangs off the server's base context, not the request:
 	// a stream outlives the handler, and Shutdown must be able to end it.
@@ -53,8 +58,9 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 	// (which enforces the image cap) and the admission estimate need their
 	// number, not their bytes, and a refused request must cost no fetch.
 	images, blocks := s.remoteImages(req)
-	creq, err := s.chatRequestToConverse(upCtx, req, route, blocks)
+	creq, adjusted, err := s.chatRequestToConverse(upCtx, req, route, blocks)
 	if err == nil {
+		s.reportAdjustments(ctx, x, adjusted)
 		err = s.admit(ctx, x, creq)
 	}
 	if err == nil && len(images) > 0 {
@@ -82,16 +88,33 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 // chatRequestToConverse gathers what conversion needs from the world (the
 // reasoning of earlier tool calls) and converts. The request refers to
 // images, the blocks of its https image URLs, which are filled in later.
-func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequest, route convertor.Route, images map[string]*bedrock.ImageBlock) (*bedrock.ConverseRequest, error) {
+func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequest, route convertor.Route, images map[string]*bedrock.ImageBlock) (*bedrock.ConverseRequest, []convert.Adjustment, error) {
 	opts := convert.Options{
 		Capabilities: convertor.CapabilitiesFor(route.BedrockModelID),
 		Features:     s.cfg.Features,
+		StrictParams: s.cfg.StrictParams,
 		Images:       images,
 	}
 	if ids := convert.ToolCallIDs(req); len(ids) > 0 {
 		opts.Reasoning = s.deps.Reasoning.Get(ctx, ids)
 	}
 	return convert.ChatRequestToConverse(req, &opts)
+}
+
+// headerAdjusted tells the client which request fields the gateway changed
+// because Claude would have refused them as sent (convert.Adjustment); its
+// value is convert.FormatAdjustments'. Set on the response whatever its
+// outcome, streamed or not, since the headers go out before any event.
+const headerAdjusted = "x-convertor-adjusted"
+
+// reportAdjustments sets the adjusted header and keeps the adjustments for
+// the request's access line.
+func (s *Server) reportAdjustments(ctx *fasthttp.RequestCtx, x *exchange, adjusted []convert.Adjustment) {
+	if len(adjusted) == 0 {
+		return
+	}
+	x.adjusted = convert.FormatAdjustments(adjusted)
+	ctx.Response.Header.Set(headerAdjusted, x.adjusted)
 }
 
 // converse serves a non-streamed completion.

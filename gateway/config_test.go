@@ -29,7 +29,7 @@ func TestLoadConfig(t *testing.T) {
 			MaxRequestBodyBytes: 20 << 20, ThinkingCacheEntries: 10000, ThinkingCacheMaxBytes: 64 << 20,
 			ThinkingCacheTTL: time.Hour, ShutdownTimeout: 25 * time.Second,
 			KeyStore: KeyStoreDynamoDB, KeyCacheTTL: 5 * time.Second, RoutesRefresh: 5 * time.Second, RateLimitRequests: 100,
-			RateLimitWindow: time.Minute, RateLimitFailOpen: true,
+			RateLimitWindow: time.Minute, RateLimitFailOpen: true, RateLimitRedisTimeout: 100 * time.Millisecond,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)
@@ -40,13 +40,14 @@ func TestLoadConfig(t *testing.T) {
 			"GATEWAY_ADDR": "127.0.0.1:9000", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://generic",
 			"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:8010", "BEDROCK_MAX_RETRIES": "0",
 			"GATEWAY_UPSTREAM_TIMEOUT": "90s", "REQUIRE_API_KEY": "0", "ENABLE_VISION": "false",
-			"ENABLE_TOOL_USE": "FALSE", "ENABLE_EXTENDED_THINKING": "1", "ENABLE_IMAGE_URL_FETCH": "true",
+			"ENABLE_TOOL_USE": "FALSE", "ENABLE_EXTENDED_THINKING": "1", "STRICT_PARAMS": "true", "ENABLE_IMAGE_URL_FETCH": "true",
 			"IMAGE_FETCH_MAX_BYTES": "1000", "IMAGE_FETCH_TIMEOUT": "3", "MAX_REQUEST_BODY_BYTES": "2048",
 			"IMAGE_FETCH_CONCURRENCY": "4", "IMAGE_FETCH_MAX_TOTAL_BYTES": "5000",
 			"THINKING_CACHE_ENTRIES": "5", "THINKING_CACHE_MAX_BYTES": "4096", "THINKING_CACHE_TTL": "10m",
 			"SHUTDOWN_TIMEOUT": "0s", "KEY_STORE": "None", "KEY_CACHE_TTL": "2s", "ROUTES_REFRESH": "30", "REDIS_URL": "redis://127.0.0.1:6379/0",
 			"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS": "50", "RATE_LIMIT_TOKENS": "90000",
 			"RATE_LIMIT_WINDOW": "30", "RATE_LIMIT_FAIL_OPEN": "false", // bare numbers are seconds
+			"RATE_LIMIT_REDIS_TIMEOUT": "250ms",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -54,11 +55,12 @@ func TestLoadConfig(t *testing.T) {
 		want := Config{
 			Addr: "127.0.0.1:9000", Region: "eu-west-1", BedrockEndpoint: "http://127.0.0.1:8010", MaxRetries: 0,
 			UpstreamTimeout: 90 * time.Second, RequireAPIKey: false, Features: convert.Features{Thinking: true},
-			ImageFetch: true, ImageFetchMaxBytes: 1000, ImageFetchTimeout: 3 * time.Second, MaxRequestBodyBytes: 2048,
+			StrictParams: true, ImageFetch: true, ImageFetchMaxBytes: 1000, ImageFetchTimeout: 3 * time.Second, MaxRequestBodyBytes: 2048,
 			ImageFetchConcurrency: 4, ImageFetchMaxTotalBytes: 5000,
 			ThinkingCacheEntries: 5, ThinkingCacheMaxBytes: 4096, ThinkingCacheTTL: 10 * time.Minute,
 			KeyStore: KeyStoreNone, KeyCacheTTL: 2 * time.Second, RoutesRefresh: 30 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
 			RateLimitEnabled: true, RateLimitRequests: 50, RateLimitTokens: 90000, RateLimitWindow: 30 * time.Second,
+			RateLimitRedisTimeout: 250 * time.Millisecond,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)

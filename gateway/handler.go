@@ -54,6 +54,9 @@ type exchange struct {
 	usage        bedrock.TokenUsage
 	ttft         time.Duration
 	quiet        bool // probe endpoints log at debug level
+	// adjusted lists the request fields changed to values Claude takes,
+	// as the x-convertor-adjusted header says; empty when none were.
+	adjusted string
 }
 
 // Paths the gateway serves. OpenAI's base URL includes /v1, so the API is
@@ -164,7 +167,7 @@ func (s *Server) allow(ctx *fasthttp.RequestCtx, x *exchange, method []byte, wan
 const (
 	corsAllowMethods  = "GET, POST, OPTIONS"
 	corsAllowHeaders  = "Authorization, Content-Type, X-Api-Key, X-Client-Request-Id, OpenAI-Organization, OpenAI-Project, OpenAI-Beta"
-	corsExposeHeaders = "X-Request-Id, X-Client-Request-Id, Retry-After, X-Ratelimit-Limit-Requests, X-Ratelimit-Remaining-Requests, X-Ratelimit-Reset-Requests, X-Ratelimit-Limit-Tokens, X-Ratelimit-Remaining-Tokens, X-Ratelimit-Reset-Tokens"
+	corsExposeHeaders = "X-Request-Id, X-Client-Request-Id, X-Convertor-Adjusted, Retry-After, X-Ratelimit-Limit-Requests, X-Ratelimit-Remaining-Requests, X-Ratelimit-Reset-Requests, X-Ratelimit-Limit-Tokens, X-Ratelimit-Remaining-Tokens, X-Ratelimit-Reset-Tokens"
 	corsMaxAge        = "86400"
 )
 
@@ -337,6 +340,9 @@ func (s *Server) finish(x *exchange) {
 	}
 	if x.stream || x.disconnected {
 		attrs = append(attrs, slog.Bool("disconnected", x.disconnected))
+	}
+	if x.adjusted != "" {
+		attrs = append(attrs, slog.String("adjusted", x.adjusted))
 	}
 	if x.errCode != "" {
 		attrs = append(attrs, slog.String("error", x.errCode))

@@ -11,17 +11,13 @@ import (
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/convert"
 	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
 )
 
 // imageTokenEstimate is what one image is reserved at: Claude bills an
 // image by its pixels, up to about 1,600 tokens for the largest it keeps.
 const imageTokenEstimate = 1600
-
-// bytesPerToken is the admission estimate's tokenizer: English averages
-// about four bytes per Claude token. The estimate is corrected once
-// Bedrock reports the real count.
-const bytesPerToken = 4
 
 // limitsFor returns the limits a key is held to: its own RPM and TPM where
 // set, else the global defaults when RATE_LIMIT_ENABLED.
@@ -87,7 +83,8 @@ func (s *Server) settle(x *exchange) {
 }
 
 // estimatePromptTokens estimates the prompt's tokens: its text at about
-// four bytes a token and a flat figure per image.
+// four bytes a token (convert.EstimateTokens) and a flat figure per image.
+// The estimate is corrected once Bedrock reports the real count.
 func estimatePromptTokens(creq *bedrock.ConverseRequest) int64 {
 	var bytes, images int
 	for _, sb := range creq.System {
@@ -127,7 +124,7 @@ func estimatePromptTokens(creq *bedrock.ConverseRequest) int64 {
 			}
 		}
 	}
-	return int64((bytes+bytesPerToken-1)/bytesPerToken + images*imageTokenEstimate)
+	return int64(convert.EstimateTokens(bytes) + images*imageTokenEstimate)
 }
 
 // setRateLimitHeaders writes OpenAI's x-ratelimit-* headers for the
@@ -208,5 +205,7 @@ func newLimiter(cfg Config, log *slog.Logger, reg prometheus.Registerer) (rateli
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	return ratelimit.NewLeasing(ratelimit.NewRedis(client, ratelimit.RedisOptions{FailClosed: !cfg.RateLimitFailOpen, Log: log, Registerer: reg})), nil
+	return ratelimit.NewLeasing(ratelimit.NewRedis(client, ratelimit.RedisOptions{
+		FailClosed: !cfg.RateLimitFailOpen, Timeout: cfg.RateLimitRedisTimeout, Log: log, Registerer: reg,
+	})), nil
 }

@@ -78,6 +78,10 @@ type Deps struct {
 	Limiter ratelimit.Limiter
 	// Spend reads month-to-date spend for budgets; nil disables budgets.
 	Spend SpendReader
+	// Prices says which models have a price; a key with a budget may not
+	// use one that has none, since its cost could not be counted. Nil
+	// skips that check.
+	Prices PriceChecker
 	// Gatherer adds metrics of the process's other parts (the usage-event
 	// emitter) to GET /metrics; nil adds none.
 	Gatherer prometheus.Gatherer

@@ -336,3 +336,57 @@ func TestServer_RateLimitMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestServer_SlowRedisFailsOpen: a Redis that does not answer within
+// RATE_LIMIT_REDIS_TIMEOUT admits the request uncounted, and says so on
+// /metrics; with RATE_LIMIT_FAIL_OPEN=false it is refused with 503.
+func TestServer_SlowRedisFailsOpen(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go io.Copy(io.Discard, c) // swallow commands, answer nothing
+		}
+	}()
+	for _, failOpen := range []bool{true, false} {
+		ts := newTestServer(t, nil, func(c *Config, d *Deps) {
+			c.RateLimitEnabled, c.RateLimitRequests = true, 10
+			c.RedisURL = "redis://" + ln.Addr().String() + "?read_timeout=1h&write_timeout=1h"
+			c.RateLimitRedisTimeout, c.RateLimitFailOpen = 50*time.Millisecond, failOpen
+		})
+		r := ts.post(t, helloRequest)
+		m := ts.do(t, "GET", "/metrics", "", nil)
+		want, metric := http.StatusOK, `convertor_gateway_ratelimit_decisions_total{result="failed_open"} 1`
+		if !failOpen {
+			want, metric = http.StatusServiceUnavailable, `convertor_gateway_ratelimit_decisions_total{result="failed_closed"} 1`
+		}
+		if r.status != want {
+			t.Errorf("fail open %t: status %d, want %d; body %s", failOpen, r.status, want, r.body)
+		}
+		if !strings.Contains(string(m.body), metric) {
+			t.Errorf("fail open %t: /metrics lacks %s", failOpen, metric)
+		}
+	}
+}

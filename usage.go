@@ -8,7 +8,17 @@ import (
 
 // UsageEventVersion is the schema version of UsageEvent. Consumers refuse
 // (dead-letter) versions they do not know instead of guessing.
-const UsageEventVersion = 1
+//
+// Version 2 added CacheWrite1hTokens. It is a version and not only a new
+// field because a version-1 consumer would read such an event without
+// error and price its 1-hour cache writes at the 5-minute rate; refusing
+// it is the safer failure during a rolling upgrade.
+const UsageEventVersion = 2
+
+// MinUsageEventVersion is the oldest schema version still read. A
+// version-1 event is a version-2 event without 1-hour cache writes, which
+// is what it was: the gateway wrote only 5-minute cache points then.
+const MinUsageEventVersion = 1
 
 // Usage event statuses.
 const (
@@ -37,6 +47,11 @@ type UsageEvent struct {
 	OutputTokens     int64 `json:"output_tokens"`
 	CacheReadTokens  int64 `json:"cache_read_tokens"`
 	CacheWriteTokens int64 `json:"cache_write_tokens"`
+	// CacheWrite1hTokens are those of CacheWriteTokens written with a
+	// 1-hour TTL (Bedrock's cacheDetails), which AWS bills at a higher
+	// rate than 5-minute writes; the rest of CacheWriteTokens are 5-minute
+	// writes.
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens,omitempty"`
 	// Estimated is set when Bedrock's own count never arrived (a stream the
 	// client left before its end) and the tokens were estimated.
 	Estimated bool `json:"estimated,omitempty"`
@@ -55,16 +70,18 @@ type UsageEvent struct {
 // Validate checks what a consumer relies on. Returns EInvalid.
 func (e *UsageEvent) Validate() error {
 	switch {
-	case e.Version != UsageEventVersion:
-		return Errorf(EInvalid, "usage event version %d is not supported (want %d)", e.Version, UsageEventVersion)
+	case e.Version < MinUsageEventVersion || e.Version > UsageEventVersion:
+		return Errorf(EInvalid, "usage event version %d is not supported (want %d to %d)", e.Version, MinUsageEventVersion, UsageEventVersion)
 	case e.ID == "":
 		return Errorf(EInvalid, "usage event id required")
 	case e.Time.IsZero():
 		return Errorf(EInvalid, "usage event %s: time required", e.ID)
 	case e.Model == "":
 		return Errorf(EInvalid, "usage event %s: model required", e.ID)
-	case e.InputTokens < 0 || e.OutputTokens < 0 || e.CacheReadTokens < 0 || e.CacheWriteTokens < 0:
+	case e.InputTokens < 0 || e.OutputTokens < 0 || e.CacheReadTokens < 0 || e.CacheWriteTokens < 0 || e.CacheWrite1hTokens < 0:
 		return Errorf(EInvalid, "usage event %s: negative token count", e.ID)
+	case e.CacheWrite1hTokens > e.CacheWriteTokens:
+		return Errorf(EInvalid, "usage event %s: 1-hour cache writes exceed all cache writes", e.ID)
 	}
 	switch e.Status {
 	case UsageOK, UsageError, UsageRefused, UsageCanceled:

@@ -109,8 +109,32 @@ type Price struct {
 	OutputMicros     int64 `json:"output_micros_per_mtok"`
 	CacheReadMicros  int64 `json:"cache_read_micros_per_mtok"`
 	CacheWriteMicros int64 `json:"cache_write_micros_per_mtok"`
+	// CacheWrite1hMicros is the rate of 1-hour cache writes (AWS bills
+	// them at 2× input, 5-minute ones at 1.25×). 0 means not given: such
+	// writes are then priced at 2× InputMicros, AWS's rule for every Claude
+	// model that has them, so a price entered before 1-hour caching
+	// existed does not make them free.
+	CacheWrite1hMicros int64 `json:"cache_write_1h_micros_per_mtok,omitempty"`
+	// Tiers are higher rates for large requests: a request whose prompt
+	// (input + cache read + cache write tokens) exceeds a tier's
+	// AboveTokens pays that tier's rates for all of its tokens, as AWS
+	// bills Claude Sonnet 4.5 above 200,000 prompt tokens. The tier with
+	// the highest AboveTokens exceeded applies.
+	Tiers []PriceTier `json:"tiers,omitempty"`
 	// Source says where the figures come from (a URL and date).
 	Source string `json:"source,omitempty"`
+}
+
+// PriceTier is the rates of a Price above a prompt size.
+type PriceTier struct {
+	// AboveTokens is exceeded by the prompt (input + cache read + cache
+	// write tokens) of the requests this tier prices.
+	AboveTokens        int64 `json:"above_tokens"`
+	InputMicros        int64 `json:"input_micros_per_mtok"`
+	OutputMicros       int64 `json:"output_micros_per_mtok"`
+	CacheReadMicros    int64 `json:"cache_read_micros_per_mtok"`
+	CacheWriteMicros   int64 `json:"cache_write_micros_per_mtok"`
+	CacheWrite1hMicros int64 `json:"cache_write_1h_micros_per_mtok,omitempty"`
 }
 
 // Validate checks what pricing relies on. Returns EInvalid.
@@ -122,8 +146,18 @@ func (p *Price) Validate() error {
 		return ParamErrorf("route", "price route %q: want a geography prefix such as \"global\" or \"us\", without the dot", p.Route)
 	case p.EffectiveFrom.IsZero():
 		return ParamErrorf("effective_from", "price of %s: effective_from required", p.Model)
-	case p.InputMicros < 0 || p.OutputMicros < 0 || p.CacheReadMicros < 0 || p.CacheWriteMicros < 0:
+	case p.InputMicros < 0 || p.OutputMicros < 0 || p.CacheReadMicros < 0 || p.CacheWriteMicros < 0 || p.CacheWrite1hMicros < 0:
 		return Errorf(EInvalid, "price of %s: negative rate", p.Model)
+	}
+	for i, t := range p.Tiers {
+		switch {
+		case t.AboveTokens <= 0:
+			return ParamErrorf("tiers", "price of %s: tier %d: above_tokens must be positive", p.Model, i)
+		case i > 0 && t.AboveTokens <= p.Tiers[i-1].AboveTokens:
+			return ParamErrorf("tiers", "price of %s: tiers must be in increasing above_tokens", p.Model)
+		case t.InputMicros < 0 || t.OutputMicros < 0 || t.CacheReadMicros < 0 || t.CacheWriteMicros < 0 || t.CacheWrite1hMicros < 0:
+			return ParamErrorf("tiers", "price of %s: tier %d: negative rate", p.Model, i)
+		}
 	}
 	return nil
 }

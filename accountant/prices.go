@@ -69,7 +69,11 @@ var DefaultPrices = []convertor.Price{
 const LongContextTokens = 200_000
 
 // checkedSource is cited on the default prices from checkedEffectiveFrom.
-const checkedSource = "https://aws.amazon.com/bedrock/pricing/ (on-demand, Anthropic; 1-hour cache writes and long context), checked 2025-12-01"
+// The figures are AWS's on-demand rates for the global profiles, which
+// equal Anthropic's list prices, with AWS's stated 10% premium for the
+// regional ones; 1-hour writes at 2x input and Sonnet 4.5's long-context
+// rates are as AWS bills them.
+const checkedSource = "https://aws.amazon.com/bedrock/pricing/ (on-demand, Anthropic: global; regional +10%; 1-hour cache writes; Sonnet 4.5 long context), as of 2025-12"
 
 // checkedEffectiveFrom is when the default prices with 1-hour cache
 // writes and long-context tiers apply from.

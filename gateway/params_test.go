@@ -145,9 +145,9 @@ var paramSamples = map[string]map[string]paramSample{
 		"ignored": {with: `{"modalities":["text"]}`},
 		"refused": {with: `{"modalities":["text","audio"]}`},
 	},
-	"audio":                  {"refused": {with: `{"audio":{"voice":"alloy","format":"mp3"}}`}},
-	"prediction":             {"ignored": {with: `{"prediction":{"type":"content","content":"Hello"}}`}},
-	"prompt_cache_key":       {"ignored": {with: `{"prompt_cache_key":"tenant-7"}`}},
+	"audio":            {"refused": {with: `{"audio":{"voice":"alloy","format":"mp3"}}`}},
+	"prediction":       {"ignored": {with: `{"prediction":{"type":"content","content":"Hello"}}`}},
+	"prompt_cache_key": {"ignored": {with: `{"prompt_cache_key":"tenant-7"}`}},
 	"prompt_cache_ttl": {
 		"mapped":  {base: paramLongSystem, with: `{"prompt_cache_ttl":"1h"}`},
 		"refused": {with: `{"prompt_cache_ttl":"2h"}`},

@@ -123,8 +123,9 @@ func ResponsesRequestToChat(req *openai.ResponsesRequest, history []openai.Item)
 }
 
 // checkResponsesUnsupported refuses what only OpenAI's side can do.
-// include, truncation "disabled", store and metadata are accepted: they
-// change nothing in the generated output.
+// include, truncation "disabled", metadata, access_programs, image and the
+// prompt cache fields are accepted: they change nothing in the generated
+// output.
 func checkResponsesUnsupported(req *openai.ResponsesRequest) error {
 	switch {
 	case req.Background != nil && *req.Background:
@@ -135,6 +136,10 @@ func checkResponsesUnsupported(req *openai.ResponsesRequest) error {
 		return convertor.ParamErrorf("prompt", "stored prompt templates are not supported; send the instructions and input themselves")
 	case req.Truncation != "" && req.Truncation != "disabled":
 		return convertor.ParamErrorf("truncation", "truncation %q is not supported: the gateway never drops input; omit truncation or send \"disabled\"", req.Truncation)
+	case isSet(req.ContextManagement):
+		return convertor.ParamErrorf("context_management", "context_management is not supported: the gateway never compacts the conversation; omit it, and shorten the input when it nears the context window")
+	case isSet(req.Moderation):
+		return convertor.ParamErrorf("moderation", "moderation is not supported: Bedrock runs no OpenAI moderation; an operator can attach a Bedrock guardrail to the model instead")
 	case req.MaxToolCalls != nil:
 		return convertor.ParamErrorf("max_tool_calls", "max_tool_calls is not supported: it limits OpenAI's built-in tools, which Claude on Bedrock does not have")
 	}
@@ -277,6 +282,20 @@ var chatParams = []struct{ chat, responses string }{
 	{"response_format", "text.format"},
 	{"reasoning_effort", "reasoning.effort"},
 	{"verbosity", "text.verbosity"},
+}
+
+// Adjustments renames the fields of the adjustments the converter made,
+// as Error does for errors.
+func (m *ResponsesMapping) Adjustments(adj []Adjustment) []Adjustment {
+	if m == nil || len(adj) == 0 {
+		return adj
+	}
+	out := make([]Adjustment, len(adj))
+	for i, a := range adj {
+		a.Param = m.param(a.Param)
+		out[i] = a
+	}
+	return out
 }
 
 // Error renames the chat fields in a conversion error to the Responses

@@ -38,7 +38,7 @@ func NewResponse(req *openai.ResponsesRequest, meta Meta, store bool) openai.Res
 		Tools:             req.Tools,
 		Truncation:        "disabled",
 		Metadata:          req.Metadata,
-		Text:              openai.ResponsesText{Format: &openai.TextFormat{Type: "text"}},
+		Text:              openai.ResponsesText{Format: &openai.TextFormat{Type: "text"}, Verbosity: "medium"},
 	}
 	if !isSet(r.ToolChoice) {
 		r.ToolChoice = []byte(`"auto"`)
@@ -59,7 +59,9 @@ func NewResponse(req *openai.ResponsesRequest, meta Meta, store bool) openai.Res
 		r.Reasoning = *req.Reasoning
 	}
 	if t := req.Text; t != nil {
-		r.Text.Verbosity = t.Verbosity
+		if t.Verbosity != "" {
+			r.Text.Verbosity = t.Verbosity
+		}
 		if t.Format != nil {
 			r.Text.Format = t.Format
 		}

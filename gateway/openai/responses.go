@@ -47,6 +47,15 @@ type ResponsesRequest struct {
 	ServiceTier          string          `json:"service_tier,omitempty"`
 	PromptCacheKey       string          `json:"prompt_cache_key,omitempty"`
 	PromptCacheRetention string          `json:"prompt_cache_retention,omitempty"`
+	PromptCacheOptions   json.RawMessage `json:"prompt_cache_options,omitempty"`
+	// ContextManagement asks OpenAI to compact long conversations.
+	ContextManagement json.RawMessage `json:"context_management,omitempty"`
+	// Moderation asks OpenAI to moderate the input and output.
+	Moderation json.RawMessage `json:"moderation,omitempty"`
+	// AccessPrograms and Image select OpenAI account programs and OpenAI's
+	// image context compression.
+	AccessPrograms json.RawMessage `json:"access_programs,omitempty"`
+	Image          json.RawMessage `json:"image,omitempty"`
 }
 
 // ResponseInput is the input of a Responses request: a string, or a list

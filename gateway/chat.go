@@ -47,8 +47,10 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 // fields, and how answers are written. Everything else, admission,
 // limits, the Bedrock call and usage, is the same for both.
 type apiFormat interface {
-	// convertError names the client's own fields in a conversion error.
+	// convertError names the client's own fields in a conversion error,
+	// and convertAdjustments in the adjustments reported.
 	convertError(err error) error
+	convertAdjustments(adj []convert.Adjustment) []convert.Adjustment
 	// body returns the body of a non-streamed answer.
 	body(resp *bedrock.ConverseResponse) ([]byte, error)
 	// stream returns the writer of a streamed answer.
@@ -59,6 +61,8 @@ type apiFormat interface {
 type chatFormat struct{ meta convert.Meta }
 
 func (f *chatFormat) convertError(err error) error { return err }
+
+func (f *chatFormat) convertAdjustments(adj []convert.Adjustment) []convert.Adjustment { return adj }
 
 func (f *chatFormat) body(resp *bedrock.ConverseResponse) ([]byte, error) {
 	b, err := json.Marshal(convert.ConverseResponseToChat(resp, f.meta))
@@ -103,7 +107,7 @@ func (s *Server) serveConverse(ctx *fasthttp.RequestCtx, x *exchange, req *opena
 	if err != nil {
 		err = f.convertError(err)
 	} else {
-		s.reportAdjustments(ctx, x, adjusted)
+		s.reportAdjustments(ctx, x, f.convertAdjustments(adjusted))
 		err = s.admit(ctx, x, creq)
 	}
 	if err == nil && len(images) > 0 {

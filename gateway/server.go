@@ -129,6 +129,8 @@ type Server struct {
 	imageSlots chan struct{}
 	// adjuster sends token corrections; its loop ends with baseCtx.
 	adjuster *adjuster
+	// responses keeps Responses API responses; nil when storing is off.
+	responses *ResponseStore
 
 	// baseCtx parents every upstream call; Shutdown cancels it when the
 	// grace period ends, which aborts the streams still running.
@@ -211,6 +213,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		imageSlots: make(chan struct{}, cfg.ImageFetchConcurrency)}
 	if deps.Spend != nil {
 		s.spend = newSpendCache(deps.Spend)
+	}
+	if cfg.ResponseStoreEntries > 0 {
+		s.responses = NewResponseStore(cfg.ResponseStoreEntries, cfg.ResponseStoreKeyBytes, cfg.ResponseStoreMaxBytes, cfg.ResponseStoreTTL, nil)
 	}
 	if deps.Gatherer != nil {
 		s.metrics.handler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(

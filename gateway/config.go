@@ -60,8 +60,8 @@ const (
 	// DefaultResponseStoreMaxBytes caps the store's memory in the process.
 	DefaultResponseStoreMaxBytes = 256 << 20
 	// DefaultResponseStoreTTL outlives a working day's pauses in a
-	// conversation; OpenAI keeps responses longer, but in a process's
-	// memory a day is what a restart would lose anyway.
+	// conversation. OpenAI keeps responses for weeks, but clients continue
+	// a conversation within hours, and every kept day costs memory.
 	DefaultResponseStoreTTL = 24 * time.Hour
 	// DefaultRateLimitRequests and DefaultRateLimitWindow are the global
 	// defaults of earlier releases (100 requests a minute), applied when
@@ -129,14 +129,16 @@ type Config struct {
 	// ThinkingCacheTTL is THINKING_CACHE_TTL, default 1h.
 	ThinkingCacheTTL time.Duration
 	// ResponseStoreEntries is RESPONSES_STORE_ENTRIES, default 1000: the
-	// Responses API responses each key keeps in the process for
-	// previous_response_id and GET; 0 turns storing off.
+	// Responses API responses each key keeps for previous_response_id and
+	// GET, in Redis when REDIS_URL is set, else in the process; 0 turns
+	// storing off.
 	ResponseStoreEntries int
 	// ResponseStoreKeyBytes is RESPONSES_STORE_KEY_BYTES, default 32 MiB
 	// per key.
 	ResponseStoreKeyBytes int64
 	// ResponseStoreMaxBytes is RESPONSES_STORE_MAX_BYTES, default 256 MiB
-	// for all keys together.
+	// for all keys together in the process (Redis's memory policy bounds
+	// them there).
 	ResponseStoreMaxBytes int64
 	// ResponseStoreTTL is RESPONSES_STORE_TTL, default 24h.
 	ResponseStoreTTL time.Duration

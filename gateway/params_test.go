@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -357,7 +358,9 @@ func sendParamRequest(t *testing.T, path, body string, stored *StoredResponse) p
 	fake := &fakeConverser{}
 	ts := newTestServer(t, fake, nil)
 	if stored != nil {
-		ts.responses.Put(MasterKeyID, stored)
+		if err := ts.responses.Put(context.Background(), MasterKeyID, stored); err != nil {
+			t.Fatal(err)
+		}
 	}
 	r := ts.do(t, http.MethodPost, path, body, nil)
 	res := paramResult{resp: r}

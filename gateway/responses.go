@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -63,7 +64,10 @@ func (s *Server) responseHistory(x *exchange, id string) ([]openai.Item, error) 
 		return nil, convertor.ParamErrorf("previous_response_id",
 			"previous_response_id is not available: this gateway does not store responses (RESPONSES_STORE_ENTRIES=0); send the whole conversation as input instead")
 	}
-	r, ok := s.responses.Get(storeKeyID(x), id)
+	r, ok, err := s.responses.Get(s.baseCtx, storeKeyID(x), id)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, &convertor.Error{Code: convertor.ENotFound, Reason: "previous_response_not_found", Param: "previous_response_id",
 			Message: fmt.Sprintf("Previous response with id '%s' not found.", quoteForMessage(id))}
@@ -152,7 +156,10 @@ func (f *responsesFormat) keep(r *openai.Response, body []byte) {
 		f.s.log.Error("response not stored", "request_id", f.x.id, "err", err)
 		return
 	}
-	f.s.responses.Put(storeKeyID(f.x), &StoredResponse{ID: r.ID, Body: body, Items: b})
+	if err := f.s.responses.Put(f.s.baseCtx, storeKeyID(f.x), &StoredResponse{ID: r.ID, Body: body, Items: b}); err != nil {
+		// The client has its answer; only a follow-up by id will miss it.
+		f.s.log.Warn("response not stored", "request_id", f.x.id, "err", err)
+	}
 }
 
 // responsesStream writes Responses events and keeps the response once the
@@ -204,15 +211,16 @@ func (s *Server) handleResponseByID(ctx *fasthttp.RequestCtx, x *exchange, id st
 	}
 	var body []byte
 	if method == http.MethodDelete {
-		if !s.responses.Delete(storeKeyID(x), id) {
-			s.writeError(ctx, x, notFound)
+		ok, err := s.responses.Delete(s.baseCtx, storeKeyID(x), id)
+		if err != nil || !ok {
+			s.writeError(ctx, x, cmp.Or(err, error(notFound)))
 			return
 		}
 		body, _ = json.Marshal(openai.ResponseDeleted{ID: id, Object: "response.deleted", Deleted: true})
 	} else {
-		r, ok := s.responses.Get(storeKeyID(x), id)
-		if !ok {
-			s.writeError(ctx, x, notFound)
+		r, ok, err := s.responses.Get(s.baseCtx, storeKeyID(x), id)
+		if err != nil || !ok {
+			s.writeError(ctx, x, cmp.Or(err, error(notFound)))
 			return
 		}
 		body = r.Body

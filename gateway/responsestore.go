@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"container/list"
+	"context"
 	"sync"
 	"time"
 )
@@ -28,15 +29,28 @@ func (r *StoredResponse) size() int64 {
 // an entry beside its bytes, so many small entries still count.
 const storedResponseOverhead = 256
 
-// ResponseStore keeps the responses of each API key, bounded per key in
-// number and bytes and in total bytes, each for a TTL; the oldest go
-// first. A key reads and deletes only its own responses: the id of
+// ResponseStore keeps the Responses API responses of each API key,
+// bounded per key in number and bytes, each for a TTL; the oldest go first
+// past a bound. A key reads and deletes only its own responses: the id of
 // another key's response is not found, as if it did not exist.
-//
-// It lives in the gateway process: with several replicas, a follow-up
+type ResponseStore interface {
+	// Get returns keyID's response id; ok is false when it is not held
+	// (never stored, expired, evicted, deleted, or another key's). An
+	// error means the store could not be read.
+	Get(ctx context.Context, keyID, id string) (r *StoredResponse, ok bool, err error)
+	// Put keeps r for keyID. A response larger than a key's whole budget
+	// is not kept.
+	Put(ctx context.Context, keyID string, r *StoredResponse) error
+	// Delete removes keyID's response id and reports whether it was held.
+	Delete(ctx context.Context, keyID, id string) (bool, error)
+}
+
+// MemoryResponseStore is a ResponseStore in the gateway process, also
+// bounded in total bytes. With several replicas a follow-up
 // (previous_response_id, GET, DELETE) must reach the replica that served
-// the response, or it is not found. Safe for concurrent use.
-type ResponseStore struct {
+// the response, or it is not found; RedisResponseStore shares them. Safe
+// for concurrent use.
+type MemoryResponseStore struct {
 	maxEntries  int   // per key
 	maxKeyBytes int64 // per key
 	maxBytes    int64 // in all
@@ -67,43 +81,44 @@ type keyResponses struct {
 	bytes int64
 }
 
-// NewResponseStore returns a store keeping at most maxEntries responses
-// and maxKeyBytes bytes per key, maxBytes bytes in all, each for ttl. now
-// is the clock; nil means time.Now.
-func NewResponseStore(maxEntries int, maxKeyBytes, maxBytes int64, ttl time.Duration, now func() time.Time) *ResponseStore {
+// NewMemoryResponseStore returns a store keeping at most maxEntries
+// responses and maxKeyBytes bytes per key, maxBytes bytes in all, each for
+// ttl. now is the clock; nil means time.Now.
+func NewMemoryResponseStore(maxEntries int, maxKeyBytes, maxBytes int64, ttl time.Duration, now func() time.Time) *MemoryResponseStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &ResponseStore{
+	return &MemoryResponseStore{
 		maxEntries: maxEntries, maxKeyBytes: maxKeyBytes, maxBytes: maxBytes, ttl: ttl, now: now,
 		all: list.New(), byID: map[storedKey]*storedEntry{}, keys: map[string]*keyResponses{},
 	}
 }
 
-// Get returns keyID's response id, or false when it is not held (never
-// stored, expired, evicted, deleted, or another key's).
-func (s *ResponseStore) Get(keyID, id string) (*StoredResponse, bool) {
+var _ ResponseStore = (*MemoryResponseStore)(nil)
+
+// Get implements ResponseStore; it never fails.
+func (s *MemoryResponseStore) Get(_ context.Context, keyID, id string) (*StoredResponse, bool, error) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.byID[storedKey{keyID, id}]
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
 	if !now.Before(e.expires) {
 		s.removeLocked(e)
-		return nil, false
+		return nil, false, nil
 	}
-	return e.r, true
+	return e.r, true, nil
 }
 
-// Put keeps r for keyID, evicting the key's oldest responses past its
-// bounds and then the oldest of any key past the total. A response larger
-// than a key's whole budget is not kept.
-func (s *ResponseStore) Put(keyID string, r *StoredResponse) {
+// Put implements ResponseStore, evicting the key's oldest responses past
+// its bounds and then the oldest of any key past the total. It never
+// fails.
+func (s *MemoryResponseStore) Put(_ context.Context, keyID string, r *StoredResponse) error {
 	size := r.size()
 	if size > s.maxKeyBytes || size > s.maxBytes || s.maxEntries <= 0 {
-		return
+		return nil
 	}
 	now := s.now()
 	s.mu.Lock()
@@ -138,30 +153,31 @@ func (s *ResponseStore) Put(keyID string, r *StoredResponse) {
 		}
 		break
 	}
+	return nil
 }
 
-// Delete removes keyID's response id and reports whether it was held.
-func (s *ResponseStore) Delete(keyID, id string) bool {
+// Delete implements ResponseStore; it never fails.
+func (s *MemoryResponseStore) Delete(_ context.Context, keyID, id string) (bool, error) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.byID[storedKey{keyID, id}]
 	if !ok {
-		return false
+		return false, nil
 	}
 	s.removeLocked(e)
-	return now.Before(e.expires)
+	return now.Before(e.expires), nil
 }
 
 // Len returns the number of responses held, expired or not.
-func (s *ResponseStore) Len() int {
+func (s *MemoryResponseStore) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.all.Len()
 }
 
 // removeLocked drops one entry; s.mu must be held.
-func (s *ResponseStore) removeLocked(e *storedEntry) {
+func (s *MemoryResponseStore) removeLocked(e *storedEntry) {
 	s.all.Remove(e.inAll)
 	kr := s.keys[e.key.keyID]
 	kr.list.Remove(e.inKey)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/accountant"
 	"github.com/openai-api-convertor/convertor/gateway"
+	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
 // weatherFunction is weatherTool as a Responses function tool.
@@ -560,4 +562,61 @@ func TestResponses_UsageAccountedLikeChat(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResponses_SharedAcrossReplicas continues a thinking + tools
+// conversation by previous_response_id on another replica, and reads and
+// deletes it there: with Redis the stored responses and the signed
+// thinking are shared, so no replica needs to be sticky.
+func TestResponses_SharedAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	endpoint := startEmulator(t)
+	rc := testenv.Redis(t)
+	log := slog.New(slog.DiscardHandler)
+	replica := func() *stack {
+		return startGateway(t, endpoint, nil, gateway.Deps{
+			Reasoning: gateway.NewRedisReasoningStore(rc, time.Hour, nil, log),
+			Responses: gateway.NewRedisResponseStore(rc, 100, 1<<20, time.Hour, nil),
+		})
+	}
+	a, b := replica(), replica()
+	ctx := context.Background()
+	thinking := option.WithJSONSet("thinking", map[string]any{"type": "enabled", "budget_tokens": 2048})
+	p := inputText("Plan a trip.\n@emulator tool get_weather {\"city\":\"Rome\"}")
+	p.Tools = []responses.ToolUnionParam{weatherFunction}
+	r1, err := a.client.Responses.New(ctx, p, thinking)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var callID string
+	for _, it := range r1.Output {
+		if it.Type == "function_call" {
+			callID = it.CallID
+		}
+	}
+	if callID == "" {
+		t.Fatalf("no function call in %s", r1.RawJSON())
+	}
+	r2, err := b.client.Responses.New(ctx, responses.ResponseNewParams{
+		Model: model, Tools: p.Tools, PreviousResponseID: openai.String(r1.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
+			{OfFunctionCallOutput: &responses.ResponseInputItemFunctionCallOutputParam{
+				CallID: openai.String(callID), Output: responses.ResponseInputItemFunctionCallOutputOutputUnionParam{OfString: openai.String("sunny")},
+			}},
+		}},
+	}, thinking)
+	if err != nil {
+		t.Fatalf("second turn on the other replica: %v", err)
+	}
+	if !strings.Contains(r2.OutputText(), "sunny") {
+		t.Errorf("text = %q", r2.OutputText())
+	}
+	if got, err := b.client.Responses.Get(ctx, r1.ID, responses.ResponseGetParams{}); err != nil || got.ID != r1.ID {
+		t.Errorf("GET on the other replica = %v, %v", got, err)
+	}
+	if err := b.client.Responses.Delete(ctx, r1.ID); err != nil {
+		t.Errorf("DELETE on the other replica: %v", err)
+	}
+	_, err = a.client.Responses.Get(ctx, r1.ID, responses.ResponseGetParams{})
+	wantAPIError(t, err, http.StatusNotFound, "")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -225,5 +226,29 @@ func TestResponsesStream_Failed(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(events[n-1].RawJSON()), &last); err != nil || last.Type != "error" || last.Code != code || last.Error == nil || last.Error.Message != "Bedrock failed." {
 		t.Errorf("last event %s (%v)", events[n-1].RawJSON(), err)
+	}
+}
+
+// BenchmarkResponsesStream measures the Responses streaming path: read
+// frames, convert events, write typed SSE events.
+func BenchmarkResponsesStream(b *testing.B) {
+	for _, name := range []string{"text_tool_call", "reasoning_tool_calls"} {
+		b.Run(name, func(b *testing.B) {
+			frames, _, _ := benchStreamCase(b, name)
+			want, err := os.ReadFile(filepath.Join("testdata", "stream", name+".responses.sse"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got := replayResponses(b, bytes.NewReader(frames)); !bytes.Equal(got, want) {
+				b.Fatalf("output differs from golden:\n%s", got)
+			}
+			var r bytes.Reader
+			b.ReportAllocs()
+			b.SetBytes(int64(len(frames)))
+			for b.Loop() {
+				r.Reset(frames)
+				replayResponses(b, &r)
+			}
+		})
 	}
 }

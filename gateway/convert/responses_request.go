@@ -298,6 +298,14 @@ func (m *ResponsesMapping) Adjustments(adj []Adjustment) []Adjustment {
 	return out
 }
 
+// callIDWords turn the chat converter's words about tool call ids into
+// the Responses API's.
+var callIDWords = strings.NewReplacer(
+	"tool_call_id", "call_id",
+	"a tool call of an earlier assistant message", "an earlier function_call item",
+	"on tool messages", "on function_call_output items",
+)
+
 // Error renames the chat fields in a conversion error to the Responses
 // request's: messages[i] becomes the input item it came from, tools[i]
 // loses the function level, and the renamed top-level fields take their
@@ -315,6 +323,11 @@ func (m *ResponsesMapping) Error(err error) error {
 	c := *e
 	c.Param = param
 	c.Message = strings.ReplaceAll(e.Message, e.Param, param)
+	if strings.HasSuffix(param, ".call_id") {
+		// The chat converter speaks of tool messages and assistant tool
+		// calls; here they are items.
+		c.Message = callIDWords.Replace(c.Message)
+	}
 	return &c
 }
 

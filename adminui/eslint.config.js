@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist', 'node_modules', 'test-results', 'src/api/schema.d.ts'] },
+  { ignores: ['dist', 'node_modules', 'test-results', 'src/api/schema.d.ts', 'scripts/*.d.mts'] },
   {
     files: ['src/**/*.{ts,tsx}'],
     extends: [js.configs.recommended, ...tseslint.configs.strictTypeChecked],
@@ -21,9 +21,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['vite.config.ts'],
-    extends: [js.configs.recommended, ...tseslint.configs.recommended],
-    languageOptions: { globals: globals.node },
+    files: ['vite.config.ts', 'scripts/**/*.ts'],
+    extends: [js.configs.recommended, ...tseslint.configs.strictTypeChecked],
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: { project: ['./tsconfig.node.json'], tsconfigRootDir: import.meta.dirname },
+    },
   },
   {
     files: ['**/*.{js,mjs}'],

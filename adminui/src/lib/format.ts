@@ -38,7 +38,8 @@ export function formatMoneyShort(micros: number): string {
 }
 
 function trimFixed(n: number, digits: number): string {
-  return n.toFixed(digits).replace(/\.?0+$/, '');
+  const s = n.toFixed(digits);
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
 
 /**

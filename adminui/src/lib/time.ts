@@ -83,7 +83,7 @@ export function offsetLabel(tz: string, instant: Date): string {
   const part = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' })
     .formatToParts(instant)
     .find((p) => p.type === 'timeZoneName')?.value;
-  if (!part || part === 'GMT') return 'UTC';
+  if (!part || part === 'GMT' || part === 'GMT+00:00') return 'UTC';
   return part.replace('GMT', 'UTC');
 }
 

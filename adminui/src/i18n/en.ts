@@ -95,7 +95,7 @@ export const en = {
     unpriced: 'no price', routed: 'routed',
     unpricedTitle_one: '{{count}} model has no price', unpricedTitle_other: '{{count}} models have no price',
     unpricedBody: 'Requests to these models are recorded with cost 0 until a price is added.', requests30d: '{{n}} requests in 30 days',
-    preview: 'Re-pricing preview', previewCaption: 'What re-pricing the period with the current prices (and the price below) would change, as `convertor replay --reprice` would. Nothing is changed.',
+    preview: 'Re-pricing preview', previewCaption: 'What re-pricing the period would change: each record priced with its model’s newest price (a scheduled one included) or the price below, as `convertor replay --reprice` prices it. Nothing is changed.',
     previewWithPrice: 'Include a price not yet added', runPreview: 'Preview',
     records: 'Records', changed: 'Would change', costBefore: 'Cost now', costAfter: 'Cost re-priced', delta: 'Difference', unpricedAfter: 'Still unpriced',
   },

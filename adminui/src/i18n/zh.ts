@@ -96,7 +96,7 @@ export const zh: typeof en = {
     unpriced: '无价格', routed: '已路由',
     unpricedTitle_one: '{{count}} 个模型没有价格', unpricedTitle_other: '{{count}} 个模型没有价格',
     unpricedBody: '在添加价格之前，这些模型的请求费用记为 0。', requests30d: '30 天内 {{n}} 次请求',
-    preview: '重新计价预览', previewCaption: '用当前价格（及下方价格）重新计价此时间段会带来的变化，与 `convertor replay --reprice` 相同。不会修改任何数据。',
+    preview: '重新计价预览', previewCaption: '重新计价此时间段会带来的变化：每条记录按其模型的最新价格（包括待生效的价格）或下方价格计价，与 `convertor replay --reprice` 相同。不会修改任何数据。',
     previewWithPrice: '包含一个尚未添加的价格', runPreview: '预览',
     records: '记录数', changed: '将变化', costBefore: '当前费用', costAfter: '重新计价后', delta: '差额', unpricedAfter: '仍无价格',
   },

@@ -21,9 +21,9 @@ export function TimeZonePicker() {
   const { tz, setTz } = useSettings();
   const [zones] = useState(() => timeZones(tz));
   return (
-    <label className="flex items-center gap-1.5 text-sm text-slate-600">
-      <span className="hidden sm:inline">{t('settings.timeZone')}</span>
-      <select aria-label={t('settings.timeZone')} value={tz} onChange={(e) => setTz(e.target.value)} className={`${inputClass} w-44`} data-testid="tz-picker">
+    <label className="flex items-center gap-1.5 text-sm text-slate-600" title={t('settings.timeZone')}>
+      <span aria-hidden="true">🕒</span>
+      <select aria-label={t('settings.timeZone')} value={tz} onChange={(e) => setTz(e.target.value)} className={`${inputClass} w-40`} data-testid="tz-picker">
         {zones.map((z) => (
           <option key={z} value={z}>
             {z}
@@ -73,7 +73,7 @@ export function Layout({ children }: { children: ReactNode }) {
         </div>
       )}
       <header className="border-b border-slate-200 bg-white">
-        <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-2">
+        <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-3 gap-y-2 px-4 py-2">
           <Link to="/" className="flex items-center gap-2 font-semibold text-slate-900">
             <img src="/admin/favicon.svg" alt="" className="h-6 w-6" />
             <span>{t('app.title')}</span>
@@ -93,7 +93,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <div className="ml-auto flex flex-wrap items-center gap-2">
             <TimeZonePicker />
             <LanguagePicker />
-            <span className="hidden text-sm text-slate-600 md:inline" data-testid="whoami">
+            <span className="hidden max-w-48 truncate text-sm text-slate-600 md:inline" data-testid="whoami" title={`${me.name} · ${me.role}`}>
               {me.name} · {t(me.role === 'viewer' ? 'auth.roleViewer' : 'auth.roleAdmin')}
             </span>
             {mode !== 'none' && (

@@ -32,9 +32,18 @@ export function ZoneCaption({ tz }: { tz: string }) {
   );
 }
 
-function NoData({ rows }: { rows: ChartRow[] }) {
+function NoData() {
   const { t } = useTranslation();
-  return rows.length === 0 ? <p className="py-10 text-center text-sm text-slate-500">{t('charts.noData')}</p> : null;
+  return (
+    <p className="flex items-center justify-center text-center text-sm text-slate-500" style={{ height: chartHeight }}>
+      {t('charts.noData')}
+    </p>
+  );
+}
+
+/** empty says whether a series has nothing to draw: no request in any bucket. */
+function empty(s: Series): boolean {
+  return s.totals.requests === 0 && s.totals.total_tokens === 0 && s.totals.cost_micros === 0;
 }
 
 const chartHeight = 240;
@@ -45,8 +54,9 @@ export function StackedChart({ series, metric, label }: { series: Series; metric
   const fmt = valueFormatter(metric);
   return (
     <figure aria-label={label}>
-      <NoData rows={rows} />
-      {rows.length > 0 && (
+      {empty(series) ? (
+        <NoData />
+      ) : (
         <ResponsiveContainer width="100%" height={chartHeight}>
           <BarChart data={rows} margin={{ top: 8, right: 8, left: 8, bottom: 0 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
@@ -77,6 +87,7 @@ export function TokensChart({ series }: { series: Series }) {
   };
   return (
     <figure aria-label={t('dashboard.tokensByKind')}>
+      {empty(series) ? <NoData /> : (
       <ResponsiveContainer width="100%" height={chartHeight}>
         <AreaChart data={rows} margin={{ top: 8, right: 8, left: 8, bottom: 0 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
@@ -89,6 +100,7 @@ export function TokensChart({ series }: { series: Series }) {
           ))}
         </AreaChart>
       </ResponsiveContainer>
+      )}
       <ZoneCaption tz={series.tz} />
     </figure>
   );
@@ -100,12 +112,13 @@ export function RequestsChart({ series }: { series: Series }) {
   const rows = requestRows(series);
   return (
     <figure aria-label={t('dashboard.requestsAndErrors')}>
+      {empty(series) ? <NoData /> : (
       <ResponsiveContainer width="100%" height={chartHeight}>
         <ComposedChart data={rows} margin={{ top: 8, right: 8, left: 8, bottom: 0 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={12} />
           <YAxis yAxisId="n" tickFormatter={formatTokensShort} tick={{ fontSize: 11 }} width={48} allowDecimals={false} />
-          <YAxis yAxisId="rate" orientation="right" tickFormatter={(v: number) => formatPercent(v, 0)} tick={{ fontSize: 11 }} width={44} domain={[0, 'auto']} />
+          <YAxis yAxisId="rate" orientation="right" tickFormatter={(v: number) => formatPercent(v, 0)} tick={{ fontSize: 11 }} width={44} domain={[0, (max: number) => Math.max(max, 0.05)]} />
           <Tooltip
             formatter={(v, name) => (name === t('metrics.error_rate') ? formatPercent(Number(v)) : formatCount(Number(v)))}
             labelFormatter={(_, p) => rangeOf(p)}
@@ -116,6 +129,7 @@ export function RequestsChart({ series }: { series: Series }) {
           <Line yAxisId="rate" type="monotone" dataKey="error_rate" name={t('metrics.error_rate')} stroke={PALETTE[2]} dot={false} isAnimationActive={false} />
         </ComposedChart>
       </ResponsiveContainer>
+      )}
       <ZoneCaption tz={series.tz} />
     </figure>
   );

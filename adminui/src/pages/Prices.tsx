@@ -371,7 +371,7 @@ function PreviewCard() {
             <table className="mt-3 w-full text-sm">
               <thead className="text-left text-xs text-slate-500">
                 <tr>
-                  <th className="py-1 pr-3 font-medium">{t('prices.model')}</th>
+                  <th className="py-1 pr-3 font-medium">{t('usage.model')}</th>
                   <th className="py-1 pr-3 text-right font-medium">{t('prices.records')}</th>
                   <th className="py-1 pr-3 text-right font-medium">{t('prices.changed')}</th>
                   <th className="py-1 pr-3 text-right font-medium">{t('prices.costBefore')}</th>

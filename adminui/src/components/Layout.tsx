@@ -22,7 +22,10 @@ export function TimeZonePicker() {
   const [zones] = useState(() => timeZones(tz));
   return (
     <label className="flex items-center gap-1.5 text-sm text-slate-600" title={t('settings.timeZone')}>
-      <span aria-hidden="true">🕒</span>
+      <svg aria-hidden="true" viewBox="0 0 20 20" className="h-4 w-4 fill-none stroke-current stroke-2">
+        <circle cx="10" cy="10" r="7.5" />
+        <path d="M10 6v4l2.5 2" strokeLinecap="round" />
+      </svg>
       <select aria-label={t('settings.timeZone')} value={tz} onChange={(e) => setTz(e.target.value)} className={`${inputClass} w-40`} data-testid="tz-picker">
         {zones.map((z) => (
           <option key={z} value={z}>

@@ -92,7 +92,7 @@ function TopTable({ top, by }: { top: Top; by: 'key' | 'model' }) {
             <tr key={e.id} className="border-t border-slate-100">
               <td className="py-1.5 pr-2 text-slate-500">{e.rank}</td>
               <td className="max-w-[14rem] truncate py-1.5 pr-2">
-                {by === 'key' ? <Link to={`/keys/${encodeURIComponent(e.id)}`} className="text-teal-800 hover:underline">{e.name || e.id}</Link> : e.id}
+                {by === 'key' && e.id.startsWith('key_') ? <Link to={`/keys/${encodeURIComponent(e.id)}`} className="text-teal-800 hover:underline">{e.name || e.id}</Link> : e.name || e.id}
               </td>
               <td className="py-1.5 pr-2 text-right tabular-nums">{formatCount(e.totals.requests)}</td>
               <td className="py-1.5 pr-2 text-right tabular-nums">{formatTokens(e.totals.total_tokens)}</td>

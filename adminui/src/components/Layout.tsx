@@ -26,7 +26,7 @@ export function TimeZonePicker() {
         <circle cx="10" cy="10" r="7.5" />
         <path d="M10 6v4l2.5 2" strokeLinecap="round" />
       </svg>
-      <select aria-label={t('settings.timeZone')} value={tz} onChange={(e) => setTz(e.target.value)} className={`${inputClass} w-40`} data-testid="tz-picker">
+      <select aria-label={t('settings.timeZone')} value={tz} onChange={(e) => setTz(e.target.value)} className={`${inputClass.replace('w-full ', '')} w-40`} data-testid="tz-picker">
         {zones.map((z) => (
           <option key={z} value={z}>
             {z}

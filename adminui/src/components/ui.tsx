@@ -274,7 +274,7 @@ export function Select({ value, onChange, options, label, className = '', id }: 
   id?: string;
 }) {
   return (
-    <select id={id} aria-label={label} value={value} onChange={(e) => onChange(e.target.value)} className={`${inputClass} w-auto ${className}`}>
+    <select id={id} aria-label={label} value={value} onChange={(e) => onChange(e.target.value)} className={`${inputClass.replace('w-full ', '')} ${className || 'w-auto'}`}>
       {options.map((o) => (
         <option key={o.value} value={o.value}>
           {o.label}

@@ -2,6 +2,9 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api, unwrap } from './client';
 
+/** REFRESH is how often usage views refresh themselves while open: roll-ups land within seconds. */
+const REFRESH = 60_000;
+
 export interface WindowQuery {
   from: string;
   to: string;
@@ -17,6 +20,7 @@ function clean<T extends object>(q: T): T {
 export function useSummary(q: WindowQuery) {
   return useQuery({
     queryKey: ['usage', 'summary', q],
+    refetchInterval: REFRESH,
     queryFn: async () => unwrap(await api.GET('/api/usage/summary', { params: { query: clean(q) } })),
     placeholderData: keepPreviousData,
   });
@@ -30,6 +34,7 @@ export interface SeriesQuery extends WindowQuery {
 export function useSeries(q: SeriesQuery) {
   return useQuery({
     queryKey: ['usage', 'series', q],
+    refetchInterval: REFRESH,
     queryFn: async () => unwrap(await api.GET('/api/usage/series', { params: { query: clean(q) } })),
     placeholderData: keepPreviousData,
   });
@@ -38,6 +43,7 @@ export function useSeries(q: SeriesQuery) {
 export function useTop(q: WindowQuery & { by: 'key' | 'model'; metric?: 'cost' | 'tokens' | 'requests'; limit?: number }) {
   return useQuery({
     queryKey: ['usage', 'top', q],
+    refetchInterval: REFRESH,
     queryFn: async () => unwrap(await api.GET('/api/usage/top', { params: { query: clean(q) } })),
     placeholderData: keepPreviousData,
   });

@@ -182,6 +182,14 @@ describe('admin portal', () => {
     const saved = await api('GET', `/api/keys/${keyId}`);
     assert.equal(saved.body.monthly_budget_micros, 12_500_000);
     assert.equal(saved.body.owner, 'someone-else');
+    // The key's page charts its usage and lists its request, once rolled up.
+    await waitFor("the key's request to be rolled up", async () => {
+      const q = new URLSearchParams({ key_id: keyId, from: new Date(Date.now() - 86_400_000).toISOString(), tz: TZ });
+      return (await api('GET', `/api/usage/summary?${q}`)).body.current?.totals.requests === 1;
+    }, { timeout: 60_000, interval: 250 });
+    await page.reload();
+    await text(page.getByTestId('key-usage-totals'), '1 request · 15 tokens · $0.000035');
+    await text(page.getByTestId('request-log').locator('tbody tr'), /claude-haiku-4-5\s*200 ok\s*10\s*5\s*\$0\.000035/);
     await shot(page, 'key-detail');
 
     // Revoked, the key stops working on the gateway within KEY_CACHE_TTL.

@@ -64,7 +64,7 @@ export const en = {
     graceOptions: { g0: 'No grace: stop at once', g3600: '1 hour', g86400: '1 day', g604800: '7 days' },
     revokeTitle: 'Revoke {{name}}?', revokeBody: 'Every secret of this key stops working on every gateway within a few seconds (KEY_CACHE_TTL). This cannot be undone.',
     revokedAt: 'Revoked', previousSecret: 'Previous secret', worksUntil: 'works until {{date}}',
-    usage: 'Usage', usageTotals: '{{requests}} requests · {{tokens}} tokens · {{cost}}',
+    usage: 'Usage', usageTotals_one: '{{requests}} request · {{tokens}} tokens · {{cost}}', usageTotals_other: '{{requests}} requests · {{tokens}} tokens · {{cost}}',
     requestLog: 'Requests', noRequests: 'No requests in this period.', time: 'Time', latency: 'Latency', requestId: 'Request id', streamed: 'streamed',
   },
   usage: {

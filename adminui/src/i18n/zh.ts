@@ -65,7 +65,7 @@ export const zh: typeof en = {
     graceOptions: { g0: '无宽限：立即失效', g3600: '1 小时', g86400: '1 天', g604800: '7 天' },
     revokeTitle: '吊销 {{name}}？', revokeBody: '此密钥的所有密钥值将在几秒内（KEY_CACHE_TTL）在所有网关上失效。此操作无法撤销。',
     revokedAt: '吊销时间', previousSecret: '旧密钥值', worksUntil: '有效至 {{date}}',
-    usage: '用量', usageTotals: '{{requests}} 次请求 · {{tokens}} 令牌 · {{cost}}',
+    usage: '用量', usageTotals_one: '{{requests}} 次请求 · {{tokens}} 令牌 · {{cost}}', usageTotals_other: '{{requests}} 次请求 · {{tokens}} 令牌 · {{cost}}',
     requestLog: '请求记录', noRequests: '此时间段没有请求。', time: '时间', latency: '延迟', requestId: '请求 ID', streamed: '流式',
   },
   usage: {

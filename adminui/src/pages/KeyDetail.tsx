@@ -283,7 +283,7 @@ function KeyUsage({ id }: { id: string }) {
         {(s) => (
           <>
             <p className="mb-2 text-sm text-slate-600" data-testid="key-usage-totals">
-              {t('keys.usageTotals', { requests: formatCount(s.totals.requests), tokens: formatTokens(s.totals.total_tokens), cost: formatMoney(s.totals.cost_micros) })}
+              {t('keys.usageTotals', { count: s.totals.requests, requests: formatCount(s.totals.requests), tokens: formatTokens(s.totals.total_tokens), cost: formatMoney(s.totals.cost_micros) })}
             </p>
             <StackedChart series={s} metric={metric} label={t('keys.usage')} />
           </>

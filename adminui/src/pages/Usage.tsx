@@ -109,7 +109,7 @@ export function UsagePage() {
           <>
             <Card className="mt-4" title={t(`metrics.${p.metric}`)}>
               <p className="mb-2 text-sm text-slate-600" data-testid="usage-totals">
-                {t('keys.usageTotals', { requests: formatCount(s.totals.requests), tokens: formatTokens(s.totals.total_tokens), cost: formatMoney(s.totals.cost_micros) })}
+                {t('keys.usageTotals', { count: s.totals.requests, requests: formatCount(s.totals.requests), tokens: formatTokens(s.totals.total_tokens), cost: formatMoney(s.totals.cost_micros) })}
               </p>
               <StackedChart series={s} metric={p.metric} label={t(`metrics.${p.metric}`)} />
             </Card>

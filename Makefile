@@ -14,7 +14,7 @@ UI_SRC   := $(shell find $(UI)/src $(UI)/public -type f 2>/dev/null) $(UI)/index
             $(UI)/tsconfig.json $(UI)/tsconfig.app.json $(UI)/package.json $(UI)/package-lock.json
 HAVE_NPM := $(shell command -v $(NPM) 2>/dev/null)
 
-.PHONY: all build run test unit fuzz bench bench-load lint fmt clean ui ui-deps ui-missing ui-test e2e openapi
+.PHONY: all build run test unit fuzz bench bench-load lint fmt clean ui ui-deps ui-missing ui-test e2e openapi cdk-test cdk-deps
 
 all: build
 
@@ -61,12 +61,15 @@ run: build
 
 # test is what CI runs: vet, the race-checked suite, short fuzzing, every
 # benchmark once (so benchmarks keep compiling and checking their output),
-# and the admin portal's checks and browser tests.
-test: lint unit fuzz ui-test e2e
+# the CDK app's tests, and the admin portal's checks and browser tests.
+test: lint unit fuzz cdk-test ui-test e2e
 	BENCH_PIPELINE_EVENTS=2000 BENCH_STATS_KEYS=20 BENCH_DASHBOARD_KEYS=20 $(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
 
+# unit prints what go test prints, then which tests skipped and why (tests
+# that need redis-server or the SQS server skip without them; CI=true makes
+# those skips failures).
 unit:
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) run ./internal/testreport -race -count=1 -timeout 20m $(PKGS)
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzChatRequestToConverse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
@@ -87,6 +90,25 @@ bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 . ./gateway/... ./events/ ./accountant/ ./adminapi/ ./internal/dynamo/ ./internal/dynamolocal/
 	$(GO) test -run='^$$' -bench=Pipeline ./internal/pipeline/
 	$(GO) run ./internal/loadbench
+
+# cdk-test checks the AWS deployment offline: types, lint, the Jest tests
+# (resources, routing, IAM scoping, HTTPS variants, settings errors,
+# cdk-nag, snapshots) and a synth of dev and prod with placeholder
+# account and region (which also runs CDK's CloudFormation schema checks).
+CDK_DIR  := deploy/cdk
+CDK_ENV  := CDK_DISABLE_VERSION_CHECK=1 CDK_DEFAULT_ACCOUNT=123456789012 CDK_DEFAULT_REGION=us-east-1
+CDK_PROD := -c domainName=api.example.com -c hostedZoneId=Z0123456789ABCDEFGHIJ -c hostedZoneName=example.com
+
+cdk-deps:
+	@[ -d $(CDK_DIR)/node_modules ] && [ $(CDK_DIR)/node_modules/.package-lock.json -nt $(CDK_DIR)/package-lock.json ] || \
+		(cd $(CDK_DIR) && npm ci --no-audit --no-fund --loglevel=error)
+
+cdk-test: cdk-deps
+	cd $(CDK_DIR) && npx tsc --noEmit
+	cd $(CDK_DIR) && npx eslint .
+	cd $(CDK_DIR) && npx jest --ci
+	cd $(CDK_DIR) && $(CDK_ENV) npx cdk synth --quiet -c environment=dev -o cdk.out/dev
+	cd $(CDK_DIR) && $(CDK_ENV) npx cdk synth --quiet -c environment=prod $(CDK_PROD) -o cdk.out/prod
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

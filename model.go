@@ -41,6 +41,12 @@ type Capabilities struct {
 	// StructuredOutput reports whether the model takes
 	// outputConfig.textFormat (JSON schema constrained output).
 	StructuredOutput bool
+	// DisableParallelToolUse reports whether the model takes Anthropic's
+	// tool_choice.disable_parallel_tool_use through Converse's
+	// additionalModelRequestFields, which limits it to one tool call a
+	// turn (OpenAI's parallel_tool_calls false). Bedrock refused the
+	// field for earlier Claude models.
+	DisableParallelToolUse bool
 }
 
 // capabilityTable is matched by substring against the Bedrock model id, in
@@ -50,10 +56,10 @@ var capabilityTable = []struct {
 	match string
 	caps  Capabilities
 }{
-	{"claude-opus-4-6", Capabilities{Family: "claude-opus-4-6", MaxOutputTokens: 128000, DefaultMaxTokens: 16384, Thinking: ThinkingAdaptive, Effort: true, TemperatureXorTopP: true, Vision: true, StructuredOutput: true}},
-	{"claude-opus-4-5", Capabilities{Family: "claude-opus-4-5", MaxOutputTokens: 64000, DefaultMaxTokens: 16384, Thinking: ThinkingBudget, Effort: true, TemperatureXorTopP: true, Vision: true, StructuredOutput: true}},
-	{"claude-sonnet-4-5", Capabilities{Family: "claude-sonnet-4-5", MaxOutputTokens: 64000, DefaultMaxTokens: 16384, Thinking: ThinkingBudget, TemperatureXorTopP: true, Vision: true, StructuredOutput: true}},
-	{"claude-haiku-4-5", Capabilities{Family: "claude-haiku-4-5", MaxOutputTokens: 64000, DefaultMaxTokens: 16384, Thinking: ThinkingBudget, TemperatureXorTopP: true, Vision: true, StructuredOutput: true}},
+	{"claude-opus-4-6", Capabilities{Family: "claude-opus-4-6", MaxOutputTokens: 128000, DefaultMaxTokens: 16384, Thinking: ThinkingAdaptive, Effort: true, TemperatureXorTopP: true, Vision: true, StructuredOutput: true, DisableParallelToolUse: true}},
+	{"claude-opus-4-5", Capabilities{Family: "claude-opus-4-5", MaxOutputTokens: 64000, DefaultMaxTokens: 16384, Thinking: ThinkingBudget, Effort: true, TemperatureXorTopP: true, Vision: true, StructuredOutput: true, DisableParallelToolUse: true}},
+	{"claude-sonnet-4-5", Capabilities{Family: "claude-sonnet-4-5", MaxOutputTokens: 64000, DefaultMaxTokens: 16384, Thinking: ThinkingBudget, TemperatureXorTopP: true, Vision: true, StructuredOutput: true, DisableParallelToolUse: true}},
+	{"claude-haiku-4-5", Capabilities{Family: "claude-haiku-4-5", MaxOutputTokens: 64000, DefaultMaxTokens: 16384, Thinking: ThinkingBudget, TemperatureXorTopP: true, Vision: true, StructuredOutput: true, DisableParallelToolUse: true}},
 	{"claude-opus-4-1", Capabilities{Family: "claude-opus-4-1", MaxOutputTokens: 32000, DefaultMaxTokens: 16384, Thinking: ThinkingBudget, TemperatureXorTopP: true, Vision: true}},
 	{"claude-opus-4", Capabilities{Family: "claude-opus-4", MaxOutputTokens: 32000, DefaultMaxTokens: 16384, Thinking: ThinkingBudget, Vision: true}},
 	{"claude-sonnet-4", Capabilities{Family: "claude-sonnet-4", MaxOutputTokens: 64000, DefaultMaxTokens: 16384, Thinking: ThinkingBudget, Vision: true}},
@@ -67,7 +73,7 @@ var capabilityTable = []struct {
 // passed through, or an ARN): permissive, so Bedrock stays the judge. An
 // application inference profile ARN hides a current model, which takes
 // structured output.
-var unknownCapabilities = Capabilities{Family: "unknown", MaxOutputTokens: 0, DefaultMaxTokens: 4096, Thinking: ThinkingBudget, Vision: true, StructuredOutput: true}
+var unknownCapabilities = Capabilities{Family: "unknown", MaxOutputTokens: 0, DefaultMaxTokens: 4096, Thinking: ThinkingBudget, Vision: true, StructuredOutput: true, DisableParallelToolUse: true}
 
 // CapabilitiesFor returns the capabilities of a Bedrock model id,
 // inference-profile id or ARN. MaxOutputTokens is 0 for unknown models,

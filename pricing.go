@@ -2,9 +2,11 @@ package convertor
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -165,4 +167,21 @@ func (pt *PriceTable) Prices() []Price {
 		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.Route, b.Route), a.EffectiveFrom.Compare(b.EffectiveFrom))
 	})
 	return out
+}
+
+// FormatUSD writes micro-dollars as dollars exactly, with every significant
+// digit and at least the cents: 12500000 is "$12.50", 200 is "$0.0002",
+// -1500000 is "-$1.50". Money shown to people (a budget in an error, a
+// cost in a table) is never rounded to cents: $0.0002 is not $0.00.
+func FormatUSD(micros int64) string {
+	sign := ""
+	u := uint64(micros)
+	if micros < 0 {
+		sign, u = "-", -u
+	}
+	frac := strings.TrimRight(fmt.Sprintf("%06d", u%1_000_000), "0")
+	if len(frac) < 2 {
+		frac += strings.Repeat("0", 2-len(frac))
+	}
+	return sign + "$" + strconv.FormatUint(u/1_000_000, 10) + "." + frac
 }

@@ -202,3 +202,21 @@ func BenchmarkPriceTable_Record(b *testing.B) {
 		pt.Record(ev)
 	}
 }
+
+func TestFormatUSD(t *testing.T) {
+	for micros, want := range map[int64]string{
+		12_500_000:    "$12.50",
+		1:             "$0.000001",
+		200:           "$0.0002",
+		3_000_000:     "$3.00",
+		1_234_500:     "$1.2345",
+		0:             "$0.00",
+		-1_500_000:    "-$1.50",
+		math.MinInt64: "-$9223372036854.775808",
+		math.MaxInt64: "$9223372036854.775807",
+	} {
+		if got := FormatUSD(micros); got != want {
+			t.Errorf("FormatUSD(%d) = %q, want %q", micros, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package convertor
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 )
@@ -50,6 +51,13 @@ var DefaultRoutes = []Route{
 // Bedrock puts in front of a model id to name a cross-region inference
 // profile.
 var inferenceProfileGeographies = []string{"global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"}
+
+// InferenceProfileGeographies returns the geography prefixes of
+// cross-region inference-profile ids ("global", "us", ...), for tools that
+// split ids as SplitInferenceProfile does (the AWS CDK app's IAM policy).
+func InferenceProfileGeographies() []string {
+	return slices.Clone(inferenceProfileGeographies)
+}
 
 // SplitInferenceProfile splits a cross-region inference-profile id
 // ("us.anthropic.claude-…") into its geography ("us") and the model id

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,9 +103,21 @@ func New(usage convertor.UsageStore, prices convertor.PriceStore, pub message.Pu
 // store being down shows up on the writes anyway); without any table it is
 // an error, since pricing everything as unpriced would be wrong.
 func (a *Accountant) priceTable(ctx context.Context) (*convertor.PriceTable, error) {
+	return a.loadPrices(ctx, a.refresh)
+}
+
+// unpricedReload is how old the price table must be before an event it
+// cannot price makes it reload: a price just added then prices the event
+// at once, while a model that truly has no price costs a reload only
+// this often.
+const unpricedReload = 5 * time.Second
+
+// loadPrices returns the cached price table, reloading it when older than
+// maxAge.
+func (a *Accountant) loadPrices(ctx context.Context, maxAge time.Duration) (*convertor.PriceTable, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.table != nil && time.Since(a.loadedAt) < a.refresh {
+	if a.table != nil && time.Since(a.loadedAt) < maxAge {
 		return a.table, nil
 	}
 	ps, err := a.prices.Prices(ctx)
@@ -130,14 +143,12 @@ func (a *Accountant) Handle(ctx context.Context, evs []*convertor.UsageEvent) er
 	if err != nil {
 		return err
 	}
-	seen := make(map[string]bool, len(evs))
-	recs := make([]*convertor.UsageRecord, 0, len(evs))
-	for _, ev := range evs {
-		if seen[ev.ID] {
-			continue
+	recs := priceBatch(pt, evs)
+	if slices.ContainsFunc(recs, func(r *convertor.UsageRecord) bool { return r.Unpriced }) {
+		// A price added since the last load must not miss these events.
+		if fresh, err := a.loadPrices(ctx, unpricedReload); err == nil && fresh != pt {
+			recs = priceBatch(fresh, evs)
 		}
-		seen[ev.ID] = true
-		recs = append(recs, pt.Record(ev))
 	}
 	if err := a.write(ctx, recs); err != nil {
 		return err
@@ -153,6 +164,20 @@ func (a *Accountant) Handle(ctx context.Context, evs []*convertor.UsageEvent) er
 	}
 	a.m.Published.Add(float64(len(msgs)))
 	return nil
+}
+
+// priceBatch prices each distinct event of evs once.
+func priceBatch(pt *convertor.PriceTable, evs []*convertor.UsageEvent) []*convertor.UsageRecord {
+	seen := make(map[string]bool, len(evs))
+	recs := make([]*convertor.UsageRecord, 0, len(evs))
+	for _, ev := range evs {
+		if seen[ev.ID] {
+			continue
+		}
+		seen[ev.ID] = true
+		recs = append(recs, pt.Record(ev))
+	}
+	return recs
 }
 
 // batchPutter is a UsageStore that writes many records per request
@@ -246,7 +271,8 @@ func Run(ctx context.Context, cfg Config, deps Deps, log *slog.Logger) error {
 	}
 
 	reg := metricsserver.NewRegistry()
-	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log)
+	em := events.NewMetrics(reg)
+	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log, em.Ready)
 	if err != nil {
 		return err
 	}
@@ -289,7 +315,7 @@ func Run(ctx context.Context, cfg Config, deps Deps, log *slog.Logger) error {
 		Concurrency: cfg.Concurrency,
 		DeadLetter:  events.NewDeadLetter(dlPub, cfg.Events.DeadLetterTopic),
 		Log:         log,
-		Metrics:     events.NewMetrics(reg),
+		Metrics:     em,
 	})
 	if err != nil {
 		return fmt.Errorf("accountant: %w", err)

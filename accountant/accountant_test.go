@@ -368,6 +368,11 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("LoadConfig() = %+v", cfg)
 	}
 
+	cfg, err = LoadConfig(func(k string) string { return map[string]string{"NATS_URL": "nats://127.0.0.1:4222"}[k] })
+	if err != nil || cfg.MetricsAddr != "127.0.0.1:8006" {
+		t.Errorf("LoadConfig() defaults = %+v, %v; the metrics listener must default to loopback", cfg, err)
+	}
+
 	bad := map[string]string{
 		"ACCOUNTANT_BATCH_SIZE": "0", "ACCOUNTANT_BATCH_WAIT": "-1s",
 		"ACCOUNTANT_SEED_PRICES": "yes", "ACCOUNTANT_PRICE_REFRESH": "0",
@@ -441,4 +446,38 @@ func counterValue(t testing.TB, c interface{ Write(*dto.Metric) error }) float64
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+func TestAccountant_PriceAddedSinceLoad(t *testing.T) {
+	ctx := context.Background()
+	usage, prices := memstore.NewUsageStore(), memstore.NewPriceStore()
+	a := New(usage, prices, &recordingPublisher{}, "usage.priced", Options{PriceRefresh: time.Hour})
+	ev := func(i int) *convertor.UsageEvent {
+		e := sonnetEvent(i)
+		e.Model, e.BedrockModelID = "custom", "us.anthropic.claude-custom-v1:0"
+		return e
+	}
+	if err := a.Handle(ctx, []*convertor.UsageEvent{ev(0)}); err != nil {
+		t.Fatal(err)
+	}
+	// The admin adds the missing price; the next event must not wait for
+	// the hourly reload to be priced.
+	if err := prices.CreatePrice(ctx, convertor.Price{Model: "anthropic.claude-custom-v1:0", EffectiveFrom: eventBase.Add(-time.Hour),
+		InputMicros: 1_000_000, OutputMicros: 2_000_000}); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	a.loadedAt = a.loadedAt.Add(-unpricedReload)
+	a.mu.Unlock()
+	if err := a.Handle(ctx, []*convertor.UsageEvent{ev(1)}); err != nil {
+		t.Fatal(err)
+	}
+	var got []*convertor.UsageRecord
+	_ = usage.Usage(ctx, eventBase, eventBase.Add(time.Hour), "", func(p []*convertor.UsageRecord) error {
+		got = append(got, p...)
+		return nil
+	})
+	if len(got) != 2 || !got[0].Unpriced || got[1].Unpriced || got[1].CostMicros != 1001+200 {
+		t.Errorf("records = %+v, want the first unpriced and the second at 1201 micro-dollars", got)
+	}
 }

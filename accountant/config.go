@@ -62,13 +62,15 @@ type Config struct {
 	// start (ACCOUNTANT_SEED_PRICES, default true).
 	SeedPrices bool
 	// MetricsAddr serves Prometheus metrics at /metrics
-	// (ACCOUNTANT_METRICS_ADDR, default ":8006"; "off" disables).
+	// and /ready (ACCOUNTANT_METRICS_ADDR, default "127.0.0.1:8006";
+	// "off" disables).
 	MetricsAddr string
 }
 
 // DefaultMetricsAddr is the accountant's metrics listener: next to the
-// admin API's 8005.
-const DefaultMetricsAddr = ":8006"
+// admin API's 8005, and on loopback, so that what the process exposes is
+// reachable from elsewhere only when a deployment says so (":8006").
+const DefaultMetricsAddr = "127.0.0.1:8006"
 
 // LoadConfig reads and validates the configuration, reporting every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {

@@ -33,7 +33,7 @@ type KeyView struct {
 	Name          string    `json:"name"`
 	Owner         string    `json:"owner"`
 	Status        string    `json:"status" enum:"active,disabled,expired,revoked"`
-	Enabled       bool      `json:"enabled"`
+	Enabled       bool      `json:"enabled" doc:"Whether the key is switched on; always false for a revoked key, which can never be enabled again"`
 	CreatedAt     time.Time `json:"created_at"`
 	ExpiresAt     time.Time `json:"expires_at,omitzero" doc:"Absent when the key never expires"`
 	RevokedAt     time.Time `json:"revoked_at,omitzero"`
@@ -63,6 +63,11 @@ func keyView(k *convertor.APIKey, now time.Time) *KeyView {
 	}
 	if v.AllowedModels == nil {
 		v.AllowedModels = []string{}
+	}
+	// Revoking leaves the stored switch as it was; a revoked key is off
+	// for good, and showing it enabled would say otherwise.
+	if !k.RevokedAt.IsZero() {
+		v.Enabled = false
 	}
 	// A previous secret past its time is history, not state.
 	if !k.PreviousUntil.After(now) {

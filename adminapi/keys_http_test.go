@@ -77,8 +77,8 @@ func TestKeys_Lifecycle(t *testing.T) {
 	rev := want(t, a.do("POST", "/api/keys/"+k.ID+"/revoke", adminToken, nil), 200, "revoke")
 	got = KeyView{}
 	rev.json(t, &got)
-	if got.Status != "revoked" || got.RevokedAt.IsZero() {
-		t.Errorf("revoked = %+v", got)
+	if got.Status != "revoked" || got.RevokedAt.IsZero() || got.Enabled {
+		t.Errorf("revoked = %+v, want status revoked, a revocation time and enabled false", got)
 	}
 	want(t, a.do("POST", "/api/keys/"+k.ID+"/revoke", adminToken, nil), 200, "revoke again")
 	wantProblem(t, a.do("PATCH", "/api/keys/"+k.ID, adminToken, map[string]any{"enabled": true}), 409, "conflict", "")

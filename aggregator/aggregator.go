@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -34,6 +33,9 @@ type Options struct {
 	DeadLetter func(raw []byte, reason error) error
 	Log        *slog.Logger
 	Metrics    *Metrics // nil for unregistered ones
+	// Events counts the subscription and the dead letters (nil for
+	// unregistered ones).
+	Events *events.Metrics
 }
 
 // Aggregator applies batches of priced records to a StatsStore.
@@ -61,6 +63,9 @@ func New(store convertor.StatsStore, opts Options) *Aggregator {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
 	}
+	if opts.Events == nil {
+		opts.Events = events.NewMetrics(nil)
+	}
 	return &Aggregator{store: store, opts: opts, log: opts.Log, m: opts.Metrics}
 }
 
@@ -81,43 +86,29 @@ func (a *Aggregator) Apply(ctx context.Context, recs []*convertor.UsageRecord) e
 }
 
 // Consume reads priced records from topic in batches, up to BatchSize or
-// what arrived within BatchWait of the first, and applies each batch: acked
-// when Apply succeeds, nacked for redelivery when it fails. Invalid
-// payloads go to DeadLetter. It returns nil when ctx ends (the batch being
-// collected is nacked; those being applied finish), events.ErrSubscriptionClosed
-// when the subscriber ends the subscription, or the error of Subscribe.
+// what arrived within BatchWait of the first, and applies each batch
+// (events.Settle): acked when Apply succeeds, held and applied again while
+// it fails, records the store refuses as invalid dead-lettered. Invalid
+// payloads go to DeadLetter. The subscription is kept alive
+// (events.KeepSubscribed). It returns nil when ctx ends (the batch being
+// collected is nacked; those being applied finish).
 func (a *Aggregator) Consume(ctx context.Context, sub message.Subscriber, topic string) error {
-	msgs, err := sub.Subscribe(ctx, topic)
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", topic, err)
-	}
 	// A shutdown lets a batch being applied finish its transaction rather
 	// than fail it half-way; it is acked if it makes it.
 	applyCtx := context.WithoutCancel(ctx)
-	var failures atomic.Int64
-	return events.BatchLoop[*convertor.UsageRecord]{
-		Size:    a.opts.BatchSize,
-		Wait:    a.opts.BatchWait,
-		Workers: a.opts.Concurrency,
-		Decode:  a.decode,
-		Handle: func(msgs []*message.Message, recs []*convertor.UsageRecord) {
-			if err := a.Apply(applyCtx, recs); err != nil {
-				a.log.Error("usage batch failed; nacked for redelivery", "records", len(recs), "error", err)
-				for _, msg := range msgs {
-					msg.Nack()
-				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(events.FailurePause(a.opts.BatchWait, failures.Add(1))):
-				}
-				return
-			}
-			failures.Store(0)
-			for _, msg := range msgs {
-				msg.Ack()
-			}
-		},
-	}.Run(ctx, msgs)
+	apply := func(_ context.Context, recs []*convertor.UsageRecord) error { return a.Apply(applyCtx, recs) }
+	opts := events.SettleOptions{DeadLetter: a.opts.DeadLetter, Pause: a.opts.BatchWait, Log: a.log, Metrics: a.opts.Events}
+	return events.KeepSubscribed(ctx, sub, topic, a.log.With("topic", topic), a.opts.Events, func(msgs <-chan *message.Message) error {
+		return events.BatchLoop[*convertor.UsageRecord]{
+			Size:    a.opts.BatchSize,
+			Wait:    a.opts.BatchWait,
+			Workers: a.opts.Concurrency,
+			Decode:  a.decode,
+			Handle: func(msgs []*message.Message, recs []*convertor.UsageRecord) {
+				_ = events.Settle(ctx, msgs, recs, apply, opts)
+			},
+		}.Run(ctx, msgs)
+	})
 }
 
 // decode decodes msg into a record; an invalid one is dead-lettered
@@ -153,7 +144,8 @@ func Run(ctx context.Context, cfg Config, stats convertor.StatsStore, log *slog.
 	}
 
 	reg := metricsserver.NewRegistry()
-	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log)
+	em := events.NewMetrics(reg)
+	stopMetrics, err := metricsserver.Serve(cfg.MetricsAddr, reg, log, em.Ready)
 	if err != nil {
 		return err
 	}
@@ -178,6 +170,7 @@ func Run(ctx context.Context, cfg Config, stats convertor.StatsStore, log *slog.
 		DeadLetter:  events.NewDeadLetter(dlPub, priced.DeadLetterTopic),
 		Log:         log,
 		Metrics:     NewMetrics(reg),
+		Events:      em,
 	})
 	cfg.Events.WarnInFlight(log, cfg.BatchSize, cfg.Concurrency)
 	log.Info("aggregator consuming", "topic", priced.Topic, "consumer", cfg.ConsumerName)

@@ -161,8 +161,8 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatalf("LoadConfig() error = %v", err)
 	}
 	if cfg.BatchSize != DefaultBatchSize || cfg.BatchWait != DefaultBatchWait || cfg.Concurrency != DefaultConcurrency ||
-		cfg.ConsumerName != DefaultConsumerName || cfg.MetricsAddr != DefaultMetricsAddr {
-		t.Errorf("LoadConfig() defaults = %+v", cfg)
+		cfg.ConsumerName != DefaultConsumerName || cfg.MetricsAddr != "127.0.0.1:8007" {
+		t.Errorf("LoadConfig() defaults = %+v; the metrics listener must default to loopback", cfg)
 	}
 	cfg, err = LoadConfig(env(map[string]string{
 		"NATS_URL": "nats://127.0.0.1:4222", "AGGREGATOR_BATCH_SIZE": "500", "AGGREGATOR_CONCURRENCY": "2",

@@ -24,8 +24,9 @@ const (
 	DefaultConcurrency = 1
 	// DefaultConsumerName is the durable consumer group on NATS.
 	DefaultConsumerName = "aggregator"
-	// DefaultMetricsAddr serves /metrics next to the accountant's 8006.
-	DefaultMetricsAddr = ":8007"
+	// DefaultMetricsAddr serves /metrics next to the accountant's 8006,
+	// on loopback unless a deployment opens it (":8007").
+	DefaultMetricsAddr = "127.0.0.1:8007"
 )
 
 // Config is the aggregator's configuration.
@@ -39,7 +40,8 @@ type Config struct {
 	Concurrency  int           // AGGREGATOR_CONCURRENCY (batches at once), default 1
 	ConsumerName string        // AGGREGATOR_CONSUMER, default "aggregator"
 	// MetricsAddr serves Prometheus metrics at /metrics
-	// (AGGREGATOR_METRICS_ADDR, default ":8007"; "off" disables).
+	// (AGGREGATOR_METRICS_ADDR, default "127.0.0.1:8007"; "off"
+	// disables).
 	MetricsAddr string
 }
 

@@ -23,7 +23,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Applied:      counter("applied_total", "Priced records added to the roll-ups."),
 		Duplicates:   counter("duplicates_total", "Priced records delivered again and skipped."),
 		DeadLettered: counter("deadlettered_total", "Payloads that are not valid priced records, sent to the dead letter."),
-		BatchErrors:  counter("batch_errors_total", "Batches whose roll-up write failed; they were nacked for redelivery."),
+		BatchErrors:  counter("batch_errors_total", "Batches whose roll-up write failed; they are held and applied again."),
 		BatchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "convertor", Subsystem: "aggregator", Name: "batch_seconds",
 			Help:    "Time to apply one batch of priced records to the roll-ups.",

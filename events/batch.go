@@ -107,9 +107,12 @@ func (b batchOf[T]) nackAll() {
 	}
 }
 
-// FailurePause is how long a consumer rests after its failures-th failed
-// batch in a row: the redelivery comes at once, and a handler whose store
-// is down would spin on it without a pause.
-func FailurePause(wait time.Duration, failures int64) time.Duration {
+// failurePause is how long a consumer waits before its failures-th try
+// of a failed batch: a handler whose store is down would spin on it
+// without a pause.
+func failurePause(wait time.Duration, failures int64) time.Duration {
+	if wait <= 0 {
+		wait = DefaultBatchWait
+	}
 	return min(wait<<min(failures, 8), maxFailurePause)
 }

@@ -18,8 +18,12 @@ const (
 	// bus redelivers it: long enough for a batch write to DynamoDB with
 	// retries, short enough that a crashed consumer's batch comes back soon.
 	DefaultAckWait = 30 * time.Second
-	// DefaultMaxDeliver bounds redeliveries of a message whose batch keeps
-	// failing; on SQS it is the RedrivePolicy's maxReceiveCount.
+	// DefaultMaxDeliver is SQS's RedrivePolicy maxReceiveCount for queues
+	// created here: after that many receives SQS moves a message to the
+	// dead-letter queue. A store outage does not count against it, since
+	// consumers hold a failing batch rather than give it back (Settle);
+	// what does is a consumer dying with messages in hand, over and over.
+	// JetStream redelivers without limit (see natsSubscriber.Subscribe).
 	DefaultMaxDeliver = 20
 	// DefaultMaxInFlight is how many unacknowledged messages one
 	// subscription holds at once; it caps a consumer batch.
@@ -54,7 +58,7 @@ type Config struct {
 	DeadLetterTopic string // EVENTS_DEADLETTER_SUBJECT, default "usage.deadletter"
 
 	AckWait         time.Duration // EVENTS_ACK_WAIT, default 30s
-	MaxDeliver      int           // EVENTS_MAX_DELIVER, default 20
+	MaxDeliver      int           // EVENTS_MAX_DELIVER, default 20: SQS receives before the dead-letter queue
 	MaxInFlight     int           // EVENTS_MAX_IN_FLIGHT, default 512 (JetStream MaxAckPending)
 	DuplicateWindow time.Duration // EVENTS_DUPLICATE_WINDOW, default 1h
 	MaxAge          time.Duration // EVENTS_MAX_AGE, default 168h

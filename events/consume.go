@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -24,7 +23,8 @@ const (
 	DefaultBatchWait = 200 * time.Millisecond
 )
 
-// maxFailurePause caps the pause after a failed batch.
+// maxFailurePause caps the pause between tries of a failed batch: a store
+// that is back is used again within it.
 const maxFailurePause = 10 * time.Second
 
 // ErrSubscriptionClosed is returned by Consume when the subscriber ended
@@ -61,12 +61,13 @@ type ConsumeOptions struct {
 
 // Consume subscribes to topic and hands valid events to handler in
 // batches: up to BatchSize events, or what arrived within BatchWait of the
-// first. A batch is acked when handler returns nil and nacked, for
-// redelivery, when it fails: delivery is at least once, so handler must be
-// idempotent on event id. Invalid payloads go to DeadLetter and never
-// reach handler or block the batch. Consume returns nil when ctx ends
-// (the batch in hand is nacked), ErrSubscriptionClosed when the subscriber
-// closes, or the error of Subscribe.
+// first. A batch is acked when handler returns nil; while it fails it is
+// held and handed to handler again (Settle): delivery is at least once, so
+// handler must be idempotent on event id. Invalid payloads, and events the handler
+// refuses as invalid, go to DeadLetter and never block a batch. The
+// subscription is kept alive (KeepSubscribed): a failed or closed one is
+// made again until ctx ends. Consume returns nil when ctx ends (the
+// batches in hand are nacked, for redelivery).
 func Consume(ctx context.Context, sub message.Subscriber, topic string, handler func(context.Context, []*convertor.UsageEvent) error, opts ConsumeOptions) error {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
@@ -79,18 +80,16 @@ func Consume(ctx context.Context, sub message.Subscriber, topic string, handler 
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	msgs, err := sub.Subscribe(ctx, topic)
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", topic, err)
-	}
 	c := &consumer{handler: handler, opts: opts, log: log, m: m}
-	return BatchLoop[*convertor.UsageEvent]{
-		Size:    opts.BatchSize,
-		Wait:    opts.BatchWait,
-		Workers: opts.Concurrency,
-		Decode:  c.decode,
-		Handle:  func(msgs []*message.Message, evs []*convertor.UsageEvent) { c.handle(ctx, msgs, evs) },
-	}.Run(ctx, msgs)
+	return KeepSubscribed(ctx, sub, topic, log, m, func(msgs <-chan *message.Message) error {
+		return BatchLoop[*convertor.UsageEvent]{
+			Size:    opts.BatchSize,
+			Wait:    opts.BatchWait,
+			Workers: opts.Concurrency,
+			Decode:  c.decode,
+			Handle:  func(msgs []*message.Message, evs []*convertor.UsageEvent) { c.handle(ctx, msgs, evs) },
+		}.Run(ctx, msgs)
+	})
 }
 
 // consumer is what the batches of one Consume call share; its workers
@@ -100,8 +99,6 @@ type consumer struct {
 	opts    ConsumeOptions
 	log     *slog.Logger
 	m       *Metrics
-
-	failures atomic.Int64 // handler failures in a row
 }
 
 // decode decodes msg into an event; an invalid one is dead-lettered
@@ -127,25 +124,10 @@ func (c *consumer) decode(msg *message.Message) (*convertor.UsageEvent, bool) {
 	return nil, false
 }
 
-// handle hands a batch to the handler, then acks or nacks all of it.
+// handle hands a batch to the handler through Settle, which holds and
+// retries it while the handler fails.
 func (c *consumer) handle(ctx context.Context, msgs []*message.Message, evs []*convertor.UsageEvent) {
-	if err := c.handler(ctx, evs); err != nil {
-		c.m.HandlerErrors.Inc()
-		c.log.Error("usage batch failed; nacked for redelivery", "events", len(evs), "error", err)
-		for _, msg := range msgs {
-			msg.Nack()
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(FailurePause(c.opts.BatchWait, c.failures.Add(1))):
-		}
-		return
-	}
-	c.failures.Store(0)
-	for _, msg := range msgs {
-		msg.Ack()
-	}
-	c.m.Consumed.Add(float64(len(msgs)))
+	_ = Settle(ctx, msgs, evs, c.handler, SettleOptions{DeadLetter: c.opts.DeadLetter, Pause: c.opts.BatchWait, Log: c.log, Metrics: c.m})
 }
 
 func truncate(b []byte, n int) string {

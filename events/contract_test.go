@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/events"
@@ -155,6 +157,10 @@ func TestContract(t *testing.T) {
 				t.Parallel()
 				testInvalidPayloadDeadLettered(t, tr.open(t))
 			})
+			t.Run("RefusedEventsDeadLettered", func(t *testing.T) {
+				t.Parallel()
+				testRefusedEventsDeadLettered(t, tr.open(t))
+			})
 		})
 	}
 }
@@ -245,5 +251,57 @@ func testInvalidPayloadDeadLettered(t *testing.T, b bus) {
 		}
 	case <-time.After(deliveryTimeout):
 		t.Fatal("nothing reached the dead letter")
+	}
+}
+
+// testRefusedEventsDeadLettered: events the handler refuses as invalid
+// (EInvalid, as a store refuses what it can never take) are found among
+// their batch, dead-lettered one by one, and the rest of the batch is
+// handled; nothing is retried for ever and nothing vanishes.
+func testRefusedEventsDeadLettered(t *testing.T, b bus) {
+	evs := testEvents(t, 12)
+	bad := map[string]bool{evs[3].ID: true, evs[8].ID: true}
+	got := newSeen()
+	m := events.NewMetrics(nil)
+	consume(t, b.sub(t, "contract"), b.topic, func(_ context.Context, batch []*convertor.UsageEvent) error {
+		for _, ev := range batch {
+			if bad[ev.ID] {
+				return convertor.Errorf(convertor.EInvalid, "event %s names no key", ev.ID)
+			}
+		}
+		got.add(batch)
+		return nil
+	}, events.ConsumeOptions{
+		BatchSize: 12, BatchWait: 50 * time.Millisecond,
+		DeadLetter: events.NewDeadLetter(b.pub, b.deadTopc),
+		Metrics:    m, Log: testLog(t),
+	})
+	publish(t, b.pub, b.topic, evs)
+	var good []*convertor.UsageEvent
+	for _, ev := range evs {
+		if !bad[ev.ID] {
+			good = append(good, ev)
+		}
+	}
+	waitFor(t, deliveryTimeout, "every accepted event", func() bool { return got.missing(good) == 0 })
+	waitFor(t, deliveryTimeout, "both refused events dead-lettered", func() bool { return testutil.ToFloat64(m.DeadLettered) == 2 })
+	dl, err := b.sub(t, "deadletter").Subscribe(t.Context(), b.deadTopc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case msg := <-dl:
+			msg.Ack()
+			ev, err := events.Unmarshal(msg.Payload)
+			if err != nil || !bad[ev.ID] || !strings.Contains(msg.Metadata.Get(events.MetadataReason), "names no key") {
+				t.Errorf("dead letter = %s (%v), reason %q", msg.Payload, err, msg.Metadata.Get(events.MetadataReason))
+			}
+		case <-time.After(deliveryTimeout):
+			t.Fatal("no dead letter")
+		}
+	}
+	if n := got.distinct(); n != len(good) {
+		t.Errorf("consumer acked %d distinct ids, want %d", n, len(good))
 	}
 }

@@ -3,9 +3,12 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -26,6 +29,14 @@ const (
 	// is down; the first wait is retryMin.
 	DefaultRetryMax = 30 * time.Second
 	retryMin        = 100 * time.Millisecond
+	// DefaultHungAfter is how long a publish may take before the bus
+	// counts as hung: from then on Emit spools each event itself instead
+	// of queueing it behind the stuck publish, so a process killed while
+	// the bus hangs loses at most what was queued in this time.
+	DefaultHungAfter = time.Second
+	// DefaultHoldMax bounds the events held in memory while the spool
+	// refuses them (a full disk): about 50 MB, minutes of heavy traffic.
+	DefaultHoldMax = 100_000
 )
 
 // EmitterOptions tunes an Emitter. Zero fields take their defaults.
@@ -34,7 +45,13 @@ type EmitterOptions struct {
 	BatchSize     int
 	FlushInterval time.Duration
 	RetryMax      time.Duration
-	Log           *slog.Logger
+	// HoldMax bounds the events kept in memory while the spool refuses
+	// them; past it they are dropped, counted and logged.
+	HoldMax int
+	// HungAfter is how long a publish may take before Emit spools
+	// instead of queueing (DefaultHungAfter).
+	HungAfter time.Duration
+	Log       *slog.Logger
 	// Metrics, nil for unregistered ones.
 	Metrics *Metrics
 }
@@ -63,6 +80,18 @@ type Emitter struct {
 	done    chan struct{} // closed when the loop has returned
 	once    sync.Once
 
+	// held are events the spool refused (a full or failing disk), kept
+	// in memory until the bus or the spool takes them; e.heldMu guards it.
+	heldMu sync.Mutex
+	held   []*convertor.UsageEvent
+	// refusing is set from the spool's first refusal until it or the bus
+	// takes events again, so the refusal is logged once, not per try.
+	refusing bool
+
+	// publishing is when the publish in progress started, in Unix
+	// nanoseconds; 0 when none is.
+	publishing atomic.Int64
+
 	// Loop state, touched only by the loop goroutine.
 	down    bool
 	backoff time.Duration
@@ -86,6 +115,12 @@ func NewEmitter(pub message.Publisher, topic string, spool *Spool, opts EmitterO
 	}
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = DefaultRetryMax
+	}
+	if opts.HoldMax <= 0 {
+		opts.HoldMax = DefaultHoldMax
+	}
+	if opts.HungAfter <= 0 {
+		opts.HungAfter = DefaultHungAfter
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
@@ -123,7 +158,7 @@ func (e *Emitter) Emit(ev *convertor.UsageEvent) {
 		return
 	}
 	e.mu.RLock()
-	if !e.closed {
+	if !e.closed && !e.hung() {
 		select {
 		case e.queue <- ev:
 			e.mu.RUnlock()
@@ -133,6 +168,13 @@ func (e *Emitter) Emit(ev *convertor.UsageEvent) {
 	}
 	e.mu.RUnlock()
 	e.toSpool([]*convertor.UsageEvent{ev})
+}
+
+// hung reports whether the publish in progress has taken longer than
+// HungAfter: the bus neither answers nor refuses.
+func (e *Emitter) hung() bool {
+	since := e.publishing.Load()
+	return since != 0 && time.Since(time.Unix(0, since)) > e.opts.HungAfter
 }
 
 // Pending returns how many events wait in the queue.
@@ -183,6 +225,7 @@ func (e *Emitter) loop() {
 			e.flush(batch)
 			batch = batch[:0]
 			e.replay()
+			e.release()
 		case <-e.stop:
 			e.drain(batch)
 			return
@@ -203,6 +246,7 @@ func (e *Emitter) drain(batch []*convertor.UsageEvent) {
 			}
 		default:
 			e.flush(batch)
+			e.releaseAtClose()
 			return
 		}
 	}
@@ -214,7 +258,10 @@ func (e *Emitter) flush(batch []*convertor.UsageEvent) {
 	if len(batch) == 0 {
 		return
 	}
-	if e.abandoned() || e.down || e.spool.Len() > 0 {
+	// Spooled events go first, keeping the order, unless the spool is
+	// refusing writes: then a bus that answers takes the batch at once
+	// (consumers do not need the order; they need every event).
+	if e.abandoned() || e.down || e.spool.Len() > 0 && !e.holding() {
 		e.toSpool(batch)
 		e.replay()
 		return
@@ -263,6 +310,8 @@ func (e *Emitter) publish(evs []*convertor.UsageEvent) error {
 		}
 		msgs = append(msgs, msg)
 	}
+	e.publishing.Store(time.Now().UnixNano())
+	defer e.publishing.Store(0)
 	return e.pub.Publish(e.topic, msgs...)
 }
 
@@ -289,17 +338,129 @@ func (e *Emitter) abandoned() bool {
 	}
 }
 
-// toSpool writes evs to the spool; only a spool that refuses them loses
-// them, loudly.
+// toSpool writes evs to the spool; what the spool refuses is held in
+// memory (hold) until the bus or the spool takes it.
 func (e *Emitter) toSpool(evs []*convertor.UsageEvent) {
 	if err := e.spool.Append(evs); err != nil {
-		e.m.Dropped.Add(float64(len(evs)))
-		attrs := []any{"events", len(evs), "event_id", evs[0].ID, "error", err}
-		if errors.Is(err, ErrSpoolFull) {
-			attrs = append(attrs, "hint", "the bus has been down long enough to fill the spool")
-		}
-		e.log.Error("usage events dropped: spool refused them", attrs...)
+		e.hold(evs, err)
 		return
 	}
 	e.m.Spooled.Add(float64(len(evs)))
+	e.heldMu.Lock()
+	if e.refusing {
+		e.refusing = false
+		e.log.Info("usage spool takes events again")
+	}
+	e.heldMu.Unlock()
+}
+
+// hold keeps events the spool refused, up to HoldMax; only past that are
+// events lost, counted and logged with their ids.
+func (e *Emitter) hold(evs []*convertor.UsageEvent, err error) {
+	e.heldMu.Lock()
+	defer e.heldMu.Unlock()
+	if !e.refusing {
+		e.refusing = true
+		attrs := []any{"events", len(evs), "error", err}
+		if errors.Is(err, ErrSpoolFull) {
+			attrs = append(attrs, "hint", "the bus has been down long enough to fill the spool")
+		}
+		e.log.Error("usage spool refuses events; holding them in memory until the bus or the spool takes them", attrs...)
+	}
+	room := max(e.opts.HoldMax-len(e.held), 0)
+	if room < len(evs) {
+		lost := evs[room:]
+		ids := make([]string, 0, min(len(lost), 100))
+		for _, ev := range lost[:min(len(lost), 100)] {
+			ids = append(ids, ev.ID)
+		}
+		e.m.Dropped.Add(float64(len(lost)))
+		e.log.Error("usage events dropped: the spool refuses them and memory holds its limit", "events", len(lost),
+			"hold_max", e.opts.HoldMax, "first_event_ids", ids, "error", err)
+		evs = evs[:room]
+	}
+	e.held = append(e.held, evs...)
+	e.m.Held.Set(float64(len(e.held)))
+}
+
+func (e *Emitter) holding() bool {
+	e.heldMu.Lock()
+	defer e.heldMu.Unlock()
+	return len(e.held) > 0
+}
+
+// take removes and returns the held events.
+func (e *Emitter) take() []*convertor.UsageEvent {
+	e.heldMu.Lock()
+	defer e.heldMu.Unlock()
+	evs := e.held
+	e.held = nil
+	e.m.Held.Set(0)
+	return evs
+}
+
+// release sends the held events to the bus when it answers, else back to
+// the spool, which may take them again (disk space freed); what neither
+// takes is held again.
+func (e *Emitter) release() {
+	evs := e.take()
+	if len(evs) == 0 {
+		return
+	}
+	if !e.down || !time.Now().Before(e.retryAt) {
+		sent := 0
+		for chunk := range slices.Chunk(evs, e.opts.BatchSize) {
+			if err := e.publish(chunk); err != nil {
+				e.markDown(err)
+				break
+			}
+			sent += len(chunk)
+			e.m.Sent.Add(float64(len(chunk)))
+		}
+		if sent > 0 {
+			e.log.Info("held usage events published", "events", sent)
+		}
+		evs = evs[sent:]
+		if len(evs) == 0 {
+			return
+		}
+	}
+	e.toSpool(evs)
+}
+
+// releaseAtClose gives the held events a last chance at Close: the bus,
+// else the spool; what is left is logged with every id, the last record an
+// operator has of them.
+func (e *Emitter) releaseAtClose() {
+	if !e.holding() {
+		return
+	}
+	if !e.abandoned() {
+		e.down = false
+		e.release()
+	}
+	if evs := e.take(); len(evs) > 0 {
+		if err := e.spool.Append(evs); err == nil {
+			e.m.Spooled.Add(float64(len(evs)))
+			return
+		}
+		ids := make([]string, len(evs))
+		for i, ev := range evs {
+			ids[i] = ev.ID
+		}
+		e.m.Dropped.Add(float64(len(evs)))
+		e.log.Error("usage events dropped at shutdown: neither the bus nor the spool took them", "events", len(evs), "event_ids", ids)
+	}
+}
+
+// Ready returns nil unless the spool refuses events (they are then held in
+// memory, and lost if the process dies): the gateway's readiness reports it
+// so that an operator frees the disk or fixes the bus.
+func (e *Emitter) Ready() error {
+	e.heldMu.Lock()
+	defer e.heldMu.Unlock()
+	if n := len(e.held); n > 0 {
+		return fmt.Errorf("usage spool refuses writes; %d usage events held in memory", n)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/openai-api-convertor/convertor"
@@ -277,4 +278,127 @@ func value(c prometheus.Counter) float64 {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestEmitter_SpoolRefuses: while the bus is down and the spool refuses
+// every write (a full disk), no event is lost: they are held in memory,
+// readiness says so, and all reach the bus once it is back.
+func TestEmitter_SpoolRefuses(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartNATS(t)
+	cfg := jetStreamConfig(t, srv.URL())
+	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	sub, err := events.NewSubscriber(t.Context(), cfg, "spoolrefuses", testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	got := newSeen()
+	consume(t, sub, cfg.Topic, func(_ context.Context, evs []*convertor.UsageEvent) error {
+		got.add(evs)
+		return nil
+	}, events.ConsumeOptions{BatchSize: 50, BatchWait: 20 * time.Millisecond, Log: testLog(t)})
+
+	m := events.NewMetrics(nil)
+	// A spool that holds nothing: every Append fails as on a full disk.
+	spool := openSpool(t, t.TempDir(), events.SpoolOptions{MaxBytes: 1})
+	e := events.NewEmitter(pub, cfg.Topic, spool, events.EmitterOptions{
+		QueueSize: 50, BatchSize: 20, FlushInterval: 10 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		Metrics: m, Log: testLog(t),
+	})
+	if err := e.Ready(); err != nil {
+		t.Fatalf("Ready() before any refusal = %v", err)
+	}
+	evs := testEvents(t, 500)
+	srv.Stop()
+	for _, ev := range evs[:300] {
+		e.Emit(ev)
+	}
+	waitFor(t, deliveryTimeout, "events held while the bus is down and the spool refuses", func() bool {
+		return testutil.ToFloat64(m.Held) > 0 && e.Ready() != nil
+	})
+	srv.Start()
+	for _, ev := range evs[300:] {
+		e.Emit(ev)
+	}
+	waitFor(t, deliveryTimeout, "every event after the bus returned", func() bool { return got.missing(evs) == 0 })
+	waitFor(t, deliveryTimeout, "nothing held any more", func() bool { return e.Ready() == nil && testutil.ToFloat64(m.Held) == 0 })
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if d := value(m.Dropped); d != 0 {
+		t.Errorf("dropped = %v, want 0", d)
+	}
+}
+
+// hangingPublisher's Publish blocks until release is closed, as a bus that
+// accepts the connection and never answers.
+type hangingPublisher struct {
+	message.Publisher
+	release chan struct{}
+}
+
+func (h *hangingPublisher) Publish(topic string, msgs ...*message.Message) error {
+	<-h.release
+	return h.Publisher.Publish(topic, msgs...)
+}
+
+// TestEmitter_HungBus: while a publish hangs, events emitted once it has
+// taken HungAfter go to the spool at once instead of queueing behind it,
+// so a process killed then would lose only what was queued before; when
+// the bus answers again every event arrives.
+func TestEmitter_HungBus(t *testing.T) {
+	t.Parallel()
+	cfg := jetStreamConfig(t, testenv.NATS(t))
+	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	hang := &hangingPublisher{Publisher: pub, release: make(chan struct{})}
+	sub, err := events.NewSubscriber(t.Context(), cfg, "hung", testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	got := newSeen()
+	consume(t, sub, cfg.Topic, func(_ context.Context, evs []*convertor.UsageEvent) error {
+		got.add(evs)
+		return nil
+	}, events.ConsumeOptions{BatchSize: 50, BatchWait: 20 * time.Millisecond, Log: testLog(t)})
+
+	m := events.NewMetrics(nil)
+	e := events.NewEmitter(hang, cfg.Topic, openSpool(t, t.TempDir(), events.SpoolOptions{}), events.EmitterOptions{
+		BatchSize: 10, FlushInterval: 5 * time.Millisecond, HungAfter: 50 * time.Millisecond, Metrics: m, Log: testLog(t),
+	})
+	evs := testEvents(t, 200)
+	for _, ev := range evs[:10] { // a full batch: its publish hangs
+		e.Emit(ev)
+	}
+	waitFor(t, deliveryTimeout, "the publish to hang past HungAfter", func() bool {
+		probe := testEvent(t, 10_000)
+		before := value(m.Spooled)
+		e.Emit(probe)
+		evs = append(evs, probe)
+		return value(m.Spooled) > before
+	})
+	for _, ev := range evs[10:200] {
+		e.Emit(ev)
+	}
+	// Everything emitted after the hang was noticed is on disk already.
+	if spooled := value(m.Spooled); spooled < 190 {
+		t.Errorf("spooled %v events during the hang, want at least the 190 emitted after it", spooled)
+	}
+	close(hang.release)
+	waitFor(t, deliveryTimeout, "every event once the bus answers", func() bool { return got.missing(evs) == 0 })
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if d := value(m.Dropped); d != 0 {
+		t.Errorf("dropped = %v, want 0", d)
+	}
 }

@@ -236,7 +236,10 @@ func (s *natsSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *m
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       s.cfg.AckWait,
-		MaxDeliver:    s.cfg.MaxDeliver,
+		// Without limit: a message JetStream stops delivering is lost
+		// without a trace. The consumers retry what fails for a while
+		// (a store outage) and dead-letter what never can succeed.
+		MaxDeliver:    -1,
 		MaxAckPending: s.cfg.MaxInFlight,
 	})
 	cancel()

@@ -89,13 +89,37 @@ func (s *Server) checkBudget(ctx context.Context, x *exchange) error {
 	return &convertor.Error{
 		Code:   convertor.EQuota,
 		Reason: "insufficient_quota",
-		Message: fmt.Sprintf("You exceeded this API key's monthly budget of $%s (spent $%s this month). It renews on the first of next month (UTC), or an admin can raise it.",
-			formatUSD(x.key.MonthlyBudgetMicros), formatUSD(spent)),
+		Message: fmt.Sprintf("You exceeded this API key's monthly budget of %s (spent %s this month). It renews on the first of next month (UTC), or an admin can raise it.",
+			convertor.FormatUSD(x.key.MonthlyBudgetMicros), convertor.FormatUSD(spent)),
 	}
 }
 
-// formatUSD writes micro-dollars as dollars with cents, exactly.
-func formatUSD(micros int64) string {
-	cents := (micros + 5000) / 10000
-	return fmt.Sprintf("%d.%02d", cents/100, cents%100)
+// PriceChecker says whether requests to a Bedrock model will have a
+// price; PriceCache implements it.
+type PriceChecker interface {
+	// Priced reports whether a request to bedrockModelID at t will be
+	// priced; known is false when the prices could not be loaded yet.
+	Priced(bedrockModelID string, t time.Time) (priced, known bool)
+}
+
+// checkPriced refuses a key with a monthly budget a model that has no
+// price: the accountant would record its requests at $0, so the budget
+// could never stop them. While the prices cannot be loaded nothing is
+// refused, as with a spend that cannot be read.
+func (s *Server) checkPriced(x *exchange) error {
+	if x.key == nil || x.key.MonthlyBudgetMicros <= 0 || s.deps.Prices == nil {
+		return nil
+	}
+	priced, known := s.deps.Prices.Priced(x.bedrockModel, x.start)
+	if priced || !known {
+		return nil
+	}
+	s.metrics.rateLimited.WithLabelValues("unpriced").Inc()
+	return &convertor.Error{
+		Code:   convertor.EForbidden,
+		Reason: "model_not_priced",
+		Param:  "model",
+		Message: fmt.Sprintf("This API key has a monthly budget, and the model %s has no price, so its cost could not be counted against the budget. An admin can add its price (convertor prices set, or POST /api/prices), or use a key without a budget.",
+			quoteForMessage(x.model)),
+	}
 }

@@ -41,12 +41,18 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 			Message: fmt.Sprintf("This API key may not use the model %s.", quoteForMessage(req.Model))})
 		return
 	}
+	if err := s.checkPriced(x); err != nil {
+		x.refused = true
+		s.writeError(ctx, x, err)
+		return
+	}
 
 	// Upstream work hangs off the server's base context, not the request:
 	// a stream outlives the handler, and Shutdown must be able to end it.
 	upCtx, cancel := context.WithTimeout(s.baseCtx, s.cfg.UpstreamTimeout)
-	creq, err := s.chatRequestToConverse(upCtx, req, route)
+	creq, adjusted, err := s.chatRequestToConverse(upCtx, req, route)
 	if err == nil {
+		s.reportAdjustments(ctx, x, adjusted)
 		err = s.admit(ctx, x, creq)
 	}
 	if err != nil {
@@ -71,15 +77,16 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 // chatRequestToConverse gathers what conversion needs from the world (the
 // images behind https URLs, the reasoning of earlier tool calls) and
 // converts.
-func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequest, route convertor.Route) (*bedrock.ConverseRequest, error) {
+func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequest, route convertor.Route) (*bedrock.ConverseRequest, []convert.Adjustment, error) {
 	opts := convert.Options{
 		Capabilities: convertor.CapabilitiesFor(route.BedrockModelID),
 		Features:     s.cfg.Features,
+		StrictParams: s.cfg.StrictParams,
 	}
 	if s.cfg.ImageFetch && s.deps.Images != nil && s.cfg.Features.Vision {
 		images, err := fetchImages(ctx, s.deps.Images, convert.RemoteImageURLs(req))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		opts.Images = images
 	}
@@ -87,6 +94,22 @@ func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequ
 		opts.Reasoning = s.deps.Reasoning.Get(ctx, ids)
 	}
 	return convert.ChatRequestToConverse(req, &opts)
+}
+
+// headerAdjusted tells the client which request fields the gateway changed
+// because Claude would have refused them as sent (convert.Adjustment); its
+// value is convert.FormatAdjustments'. Set on the response whatever its
+// outcome, streamed or not, since the headers go out before any event.
+const headerAdjusted = "x-convertor-adjusted"
+
+// reportAdjustments sets the adjusted header and keeps the adjustments for
+// the request's access line.
+func (s *Server) reportAdjustments(ctx *fasthttp.RequestCtx, x *exchange, adjusted []convert.Adjustment) {
+	if len(adjusted) == 0 {
+		return
+	}
+	x.adjusted = convert.FormatAdjustments(adjusted)
+	ctx.Response.Header.Set(headerAdjusted, x.adjusted)
 }
 
 // converse serves a non-streamed completion.

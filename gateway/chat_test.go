@@ -12,6 +12,7 @@ import (
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/convert"
 	"github.com/openai-api-convertor/convertor/gateway/openai"
 )
 
@@ -429,4 +430,78 @@ func TestServer_Chat_ImageFetchOff(t *testing.T) {
 		t.Fatalf("status = %d, want 400 while fetching is off; body %s", r.status, r.body)
 	}
 	openAIError(t, r)
+}
+
+// TestServer_Chat_ConverterAdjustments replays the converter's cases that
+// adjust a field (their golden <case>.adjusted.json) through the server:
+// the request is served, streamed or not, the x-convertor-adjusted header
+// lists the adjustments, the access line carries them, and STRICT_PARAMS
+// refuses the same request with a 400 naming the first adjusted field.
+func TestServer_Chat_ConverterAdjustments(t *testing.T) {
+	t.Parallel()
+	paths, err := filepath.Glob("convert/testdata/chat/*.adjusted.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Fatal("no converter adjustment cases")
+	}
+	ts := newTestServer(t, nil, nil)
+	strict := newTestServer(t, nil, func(c *Config, _ *Deps) { c.StrictParams = true })
+	for _, p := range paths {
+		base := strings.TrimSuffix(p, ".adjusted.json")
+		if _, err := os.Stat(base + ".options.json"); err == nil {
+			continue // needs converter options the server does not set
+		}
+		t.Run(filepath.Base(base), func(t *testing.T) {
+			body, err := os.ReadFile(base + ".request.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var adjusted []convert.Adjustment
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(raw, &adjusted); err != nil || len(adjusted) == 0 {
+				t.Fatalf("%s: %v", p, err)
+			}
+			want := convert.FormatAdjustments(adjusted)
+			for _, stream := range []bool{false, true} {
+				req := string(body)
+				if stream {
+					req = strings.Replace(req, "{", `{"stream":true,`, 1)
+				}
+				r := ts.post(t, req)
+				if r.status != http.StatusOK {
+					t.Fatalf("stream %v: status = %d, want 200; body %s", stream, r.status, r.body)
+				}
+				if got := r.header.Get("X-Convertor-Adjusted"); got != want {
+					t.Errorf("stream %v: x-convertor-adjusted = %q, want %q", stream, got, want)
+				}
+			}
+			if logs := ts.logs.String(); !strings.Contains(logs, `"adjusted":`+strconvQuote(want)) {
+				t.Errorf("access log lacks the adjustments %q:\n%s", want, logs)
+			}
+			r := strict.post(t, string(body))
+			if r.status != http.StatusBadRequest {
+				t.Fatalf("STRICT_PARAMS: status = %d, want 400; body %s", r.status, r.body)
+			}
+			if e := openAIError(t, r); deref(e.Param) != adjusted[0].Param {
+				t.Errorf("STRICT_PARAMS: param = %q, want %q", deref(e.Param), adjusted[0].Param)
+			}
+			if got := r.header.Get("X-Convertor-Adjusted"); got != "" {
+				t.Errorf("STRICT_PARAMS: x-convertor-adjusted = %q on a refusal", got)
+			}
+		})
+	}
+	if r := ts.post(t, helloRequest); r.header.Get("X-Convertor-Adjusted") != "" {
+		t.Errorf("x-convertor-adjusted = %q on a request nothing was changed in", r.header.Get("X-Convertor-Adjusted"))
+	}
+}
+
+// strconvQuote quotes s as the JSON log handler writes a string.
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor/gateway/convert"
+	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
 	"github.com/openai-api-convertor/convertor/internal/envvar"
 )
 
@@ -82,6 +83,10 @@ type Config struct {
 	// Features are ENABLE_VISION, ENABLE_TOOL_USE and
 	// ENABLE_EXTENDED_THINKING, each default true.
 	Features convert.Features
+	// StrictParams is STRICT_PARAMS, default false: refuse temperature and
+	// top_p values Claude does not take with 400, as earlier releases did,
+	// instead of adjusting them (see convert.Adjustment).
+	StrictParams bool
 	// ImageFetch is ENABLE_IMAGE_URL_FETCH, default false: whether https
 	// image URLs are downloaded by the gateway.
 	ImageFetch bool
@@ -109,8 +114,8 @@ type Config struct {
 	// working on a replica.
 	KeyCacheTTL time.Duration
 	// RoutesRefresh is ROUTES_REFRESH, default 5s: how often the admin
-	// routes are reloaded when the gateway reads the stores, so the
-	// longest a route change takes to reach a replica.
+	// routes and the prices are reloaded when the gateway reads the
+	// stores, so the longest a route change takes to reach a replica.
 	RoutesRefresh time.Duration
 	// RedisURL is REDIS_URL (redis:// or rediss://); empty means the
 	// in-process rate limiter, exact only for a single replica.
@@ -129,6 +134,10 @@ type Config struct {
 	// RateLimitFailOpen is RATE_LIMIT_FAIL_OPEN, default true: while Redis
 	// is unreachable, admit requests uncounted rather than refuse them.
 	RateLimitFailOpen bool
+	// RateLimitRedisTimeout is RATE_LIMIT_REDIS_TIMEOUT, default 100ms:
+	// the longest one limiter call may add to a request; a slower call
+	// counts as Redis unreachable (RateLimitFailOpen decides).
+	RateLimitRedisTimeout time.Duration
 }
 
 // LoadConfig reads and validates the configuration, reporting every problem
@@ -149,6 +158,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			ToolUse:  r.Bool("ENABLE_TOOL_USE", true),
 			Thinking: r.Bool("ENABLE_EXTENDED_THINKING", true),
 		},
+		StrictParams:          r.Bool("STRICT_PARAMS", false),
 		ImageFetch:            r.Bool("ENABLE_IMAGE_URL_FETCH", false),
 		ImageFetchMaxBytes:    r.Int64("IMAGE_FETCH_MAX_BYTES", DefaultImageFetchMaxBytes, 1),
 		ImageFetchTimeout:     r.Duration("IMAGE_FETCH_TIMEOUT", DefaultImageFetchTimeout, envvar.Positive),
@@ -166,6 +176,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RateLimitTokens:       r.Int64("RATE_LIMIT_TOKENS", 0, 0),
 		RateLimitWindow:       r.Duration("RATE_LIMIT_WINDOW", DefaultRateLimitWindow, time.Second),
 		RateLimitFailOpen:     r.Bool("RATE_LIMIT_FAIL_OPEN", true),
+		RateLimitRedisTimeout: r.Duration("RATE_LIMIT_REDIS_TIMEOUT", ratelimit.DefaultTimeout, envvar.Positive),
 	}
 	return cfg, errors.Join(r.Err(), cfg.Validate())
 }

@@ -28,7 +28,7 @@ func TestLoadConfig(t *testing.T) {
 			MaxRequestBodyBytes: 20 << 20, ThinkingCacheEntries: 10000, ThinkingCacheMaxBytes: 64 << 20,
 			ThinkingCacheTTL: time.Hour, ShutdownTimeout: 25 * time.Second,
 			KeyStore: KeyStoreDynamoDB, KeyCacheTTL: 5 * time.Second, RoutesRefresh: 5 * time.Second, RateLimitRequests: 100,
-			RateLimitWindow: time.Minute, RateLimitFailOpen: true,
+			RateLimitWindow: time.Minute, RateLimitFailOpen: true, RateLimitRedisTimeout: 100 * time.Millisecond,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)
@@ -39,12 +39,13 @@ func TestLoadConfig(t *testing.T) {
 			"GATEWAY_ADDR": "127.0.0.1:9000", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://generic",
 			"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:8010", "BEDROCK_MAX_RETRIES": "0",
 			"GATEWAY_UPSTREAM_TIMEOUT": "90s", "REQUIRE_API_KEY": "0", "ENABLE_VISION": "false",
-			"ENABLE_TOOL_USE": "FALSE", "ENABLE_EXTENDED_THINKING": "1", "ENABLE_IMAGE_URL_FETCH": "true",
+			"ENABLE_TOOL_USE": "FALSE", "ENABLE_EXTENDED_THINKING": "1", "STRICT_PARAMS": "true", "ENABLE_IMAGE_URL_FETCH": "true",
 			"IMAGE_FETCH_MAX_BYTES": "1000", "IMAGE_FETCH_TIMEOUT": "3", "MAX_REQUEST_BODY_BYTES": "2048",
 			"THINKING_CACHE_ENTRIES": "5", "THINKING_CACHE_MAX_BYTES": "4096", "THINKING_CACHE_TTL": "10m",
 			"SHUTDOWN_TIMEOUT": "0s", "KEY_STORE": "None", "KEY_CACHE_TTL": "2s", "ROUTES_REFRESH": "30", "REDIS_URL": "redis://127.0.0.1:6379/0",
 			"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS": "50", "RATE_LIMIT_TOKENS": "90000",
 			"RATE_LIMIT_WINDOW": "30", "RATE_LIMIT_FAIL_OPEN": "false", // bare numbers are seconds
+			"RATE_LIMIT_REDIS_TIMEOUT": "250ms",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -52,10 +53,11 @@ func TestLoadConfig(t *testing.T) {
 		want := Config{
 			Addr: "127.0.0.1:9000", Region: "eu-west-1", BedrockEndpoint: "http://127.0.0.1:8010", MaxRetries: 0,
 			UpstreamTimeout: 90 * time.Second, RequireAPIKey: false, Features: convert.Features{Thinking: true},
-			ImageFetch: true, ImageFetchMaxBytes: 1000, ImageFetchTimeout: 3 * time.Second, MaxRequestBodyBytes: 2048,
+			StrictParams: true, ImageFetch: true, ImageFetchMaxBytes: 1000, ImageFetchTimeout: 3 * time.Second, MaxRequestBodyBytes: 2048,
 			ThinkingCacheEntries: 5, ThinkingCacheMaxBytes: 4096, ThinkingCacheTTL: 10 * time.Minute,
 			KeyStore: KeyStoreNone, KeyCacheTTL: 2 * time.Second, RoutesRefresh: 30 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
 			RateLimitEnabled: true, RateLimitRequests: 50, RateLimitTokens: 90000, RateLimitWindow: 30 * time.Second,
+			RateLimitRedisTimeout: 250 * time.Millisecond,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("LoadConfig() mismatch (-want +got):\n%s", diff)
@@ -76,6 +78,7 @@ func TestLoadConfig(t *testing.T) {
 			"MAX_REQUEST_BODY_BYTES": "-1", "THINKING_CACHE_TTL": "-5s", "AWS_ENDPOINT_URL": "localhost:8010",
 			"KEY_STORE": "none", "RATE_LIMIT_WINDOW": "0", "RATE_LIMIT_ENABLED": "maybe",
 			"KEY_CACHE_TTL": "5x", "SHUTDOWN_TIMEOUT": "-1", "IMAGE_FETCH_TIMEOUT": "0", "ROUTES_REFRESH": "0",
+			"RATE_LIMIT_REDIS_TIMEOUT": "0",
 		}))
 		if err == nil {
 			t.Fatal("LoadConfig() = nil error")
@@ -94,6 +97,7 @@ func TestLoadConfig(t *testing.T) {
 			`SHUTDOWN_TIMEOUT: "-1" is negative`,
 			`IMAGE_FETCH_TIMEOUT: "0" is not positive`,
 			`ROUTES_REFRESH: "0" is not positive`,
+			`RATE_LIMIT_REDIS_TIMEOUT: "0" is not positive`,
 		} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not contain %s", err, want)

@@ -54,6 +54,9 @@ type exchange struct {
 	usage        bedrock.TokenUsage
 	ttft         time.Duration
 	quiet        bool // probe endpoints log at debug level
+	// adjusted lists the request fields changed to values Claude takes,
+	// as the x-convertor-adjusted header says; empty when none were.
+	adjusted string
 }
 
 // Paths the gateway serves. OpenAI's base URL includes /v1, so the API is
@@ -164,7 +167,7 @@ func (s *Server) allow(ctx *fasthttp.RequestCtx, x *exchange, method []byte, wan
 const (
 	corsAllowMethods  = "GET, POST, OPTIONS"
 	corsAllowHeaders  = "Authorization, Content-Type, X-Api-Key, X-Client-Request-Id, OpenAI-Organization, OpenAI-Project, OpenAI-Beta"
-	corsExposeHeaders = "X-Request-Id, X-Client-Request-Id, Retry-After, X-Ratelimit-Limit-Requests, X-Ratelimit-Remaining-Requests, X-Ratelimit-Reset-Requests, X-Ratelimit-Limit-Tokens, X-Ratelimit-Remaining-Tokens, X-Ratelimit-Reset-Tokens"
+	corsExposeHeaders = "X-Request-Id, X-Client-Request-Id, X-Convertor-Adjusted, Retry-After, X-Ratelimit-Limit-Requests, X-Ratelimit-Remaining-Requests, X-Ratelimit-Reset-Requests, X-Ratelimit-Limit-Tokens, X-Ratelimit-Remaining-Tokens, X-Ratelimit-Reset-Tokens"
 	corsMaxAge        = "86400"
 )
 
@@ -264,21 +267,28 @@ func (s *Server) serveHTTPError(ctx *fasthttp.RequestCtx, err error) {
 	setCORSHeaders(ctx)
 	var small *fasthttp.ErrSmallBuffer
 	var ne interface{ Timeout() bool }
+	// The parser's error quotes the bytes it choked on, which can be an
+	// Authorization line with its key (a missing colon, a folded line):
+	// only its kind is logged, never its text.
+	kind := "malformed"
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		kind = "body_too_large"
 		s.writeError(ctx, x, &convertor.Error{Code: convertor.ETooLarge, Reason: "request_too_large",
 			Message: fmt.Sprintf("The request body is larger than the %d bytes this server accepts.", s.cfg.MaxRequestBodyBytes)})
 	case errors.As(err, &small):
+		kind = "headers_too_large"
 		s.writeWireError(ctx, x, http.StatusRequestHeaderFieldsTooLarge, "invalid_request_error", "request_header_too_large",
 			fmt.Sprintf("The request line and headers are larger than the %d bytes this server accepts.", readBufferSize))
 	case errors.As(err, &ne) && ne.Timeout():
+		kind = "timeout"
 		s.writeWireError(ctx, x, http.StatusRequestTimeout, "invalid_request_error", "request_timeout",
 			"The request was not received in time.")
 	default:
 		s.writeWireError(ctx, x, http.StatusBadRequest, "invalid_request_error", "malformed_request",
 			"The HTTP request could not be parsed.")
 	}
-	s.log.Info("unreadable request", "request_id", x.id, "status", x.status, "err", err)
+	s.log.Info("unreadable request", "request_id", x.id, "status", x.status, "kind", kind)
 	s.metrics.observeRequest(x.status, "", false)
 }
 
@@ -327,6 +337,9 @@ func (s *Server) finish(x *exchange) {
 	}
 	if x.stream {
 		attrs = append(attrs, slog.Duration("ttft", x.ttft), slog.Bool("disconnected", x.disconnected))
+	}
+	if x.adjusted != "" {
+		attrs = append(attrs, slog.String("adjusted", x.adjusted))
 	}
 	if x.errCode != "" {
 		attrs = append(attrs, slog.String("error", x.errCode))

@@ -7,13 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/openai"
+	"github.com/openai-api-convertor/convertor/internal/memstore"
 )
 
 func TestServer_Auth(t *testing.T) {
@@ -153,6 +157,50 @@ func TestServer_Models(t *testing.T) {
 	}
 	if r := ts.do(t, http.MethodGet, "/v1/models", "", map[string]string{"Authorization": ""}); r.status != http.StatusUnauthorized {
 		t.Errorf("models without a key: status = %d, want 401", r.status)
+	}
+}
+
+// TestServer_Models_LimitedKey lists, and describes, only the models a key
+// limited to some may use; others are 404 model_not_found, as OpenAI
+// answers for models a key cannot access.
+func TestServer_Models_LimitedKey(t *testing.T) {
+	t.Parallel()
+	keys := memstore.NewAPIKeyStore()
+	raw := "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+	secret, _ := createKey(t, keys, func(k *convertor.APIKey) {
+		k.AllowedModels = []string{"claude-haiku-4-5", raw, "no-such-model"}
+	})
+	ts := newTestServer(t, nil, func(_ *Config, d *Deps) {
+		d.Keys = keys
+		d.Auth = NewKeyAuthenticator(keys, KeyAuthConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	})
+	auth := map[string]string{"Authorization": "Bearer " + secret}
+	r := ts.do(t, http.MethodGet, "/v1/models", "", auth)
+	if r.status != http.StatusOK {
+		t.Fatalf("status = %d; body %s", r.status, r.body)
+	}
+	var list openai.ModelList
+	if err := json.Unmarshal(r.body, &list); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range list.Data {
+		ids = append(ids, m.ID)
+	}
+	if want := []string{"claude-haiku-4-5", raw}; !slices.Equal(ids, want) {
+		t.Errorf("listed %v, want %v", ids, want)
+	}
+	for id, want := range map[string]int{"claude-haiku-4-5": 200, raw: 200, "claude-sonnet-4-5": 404, "gpt-4o": 404} {
+		r := ts.do(t, http.MethodGet, "/v1/models/"+id, "", auth)
+		if r.status != want {
+			t.Errorf("GET /v1/models/%s status = %d, want %d; body %s", id, r.status, want, r.body)
+			continue
+		}
+		if want == 404 {
+			if e := openAIError(t, r); deref(e.Code) != "model_not_found" || e.Message != "The model `"+id+"` does not exist or you do not have access to it." {
+				t.Errorf("GET /v1/models/%s error = %+v", id, e)
+			}
+		}
 	}
 }
 

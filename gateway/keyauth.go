@@ -34,6 +34,13 @@ const (
 	// unreachable, so a DynamoDB outage does not take the gateway down; a
 	// key never seen before is refused with 503 then.
 	staleGrace = 5 * time.Minute
+	// staleWait is how long a request whose cached key has expired waits
+	// for the refresh before it is served the cached record: a healthy
+	// store answers well within it, so a change is seen as soon as the
+	// TTL allows, while a hung store adds no more than this to a request.
+	staleWait = 50 * time.Millisecond
+	// storeReadTimeout bounds one read of a key record.
+	storeReadTimeout = 2 * time.Second
 )
 
 // KeyAuthenticator authenticates per-client keys kept in an APIKeyStore,
@@ -54,6 +61,9 @@ type KeyAuthenticator struct {
 	lru      *list.List               // of *keyEntry, most recent first
 	inflight map[string]*keyLookup
 	touched  map[string]time.Time // key id → last use, pending write
+	// slow is set while refreshes outlast staleWait, so that is logged
+	// once; a.mu must be held.
+	slow bool
 }
 
 type keyEntry struct {
@@ -136,6 +146,7 @@ func (a *KeyAuthenticator) Authenticate(ctx context.Context, secret []byte) (Pri
 func (a *KeyAuthenticator) lookup(ctx context.Context, hash string) (*convertor.APIKey, error) {
 	now := a.now()
 	a.mu.Lock()
+	// A copy of the expired entry: the refresh updates the entry itself.
 	var stale *keyEntry
 	if el, ok := a.entries[hash]; ok {
 		e := el.Value.(*keyEntry)
@@ -148,37 +159,34 @@ func (a *KeyAuthenticator) lookup(ctx context.Context, hash string) (*convertor.
 			a.mu.Unlock()
 			return e.key, nil
 		}
-		stale = e
+		stale = &keyEntry{hash: e.hash, key: e.key, fetched: e.fetched}
 	}
 	l, shared := a.inflight[hash]
 	if !shared {
 		l = &keyLookup{done: make(chan struct{})}
 		a.inflight[hash] = l
+		// One read per key at a time, detached from the request: other
+		// requests wait on it, and one client hanging up must not fail
+		// them all.
+		go a.fetch(context.WithoutCancel(ctx), hash, l)
 	}
 	a.mu.Unlock()
 
-	if !shared {
-		// The read is detached from the request: other requests wait on it,
-		// and one client hanging up must not fail them all.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		l.key, l.err = a.store.APIKeyByHash(rctx, hash)
-		cancel()
-		if convertor.ErrorCode(l.err) == convertor.ENotFound {
-			l.key, l.err = nil, nil
-		}
-		a.mu.Lock()
-		delete(a.inflight, hash)
-		if l.err == nil {
-			a.put(hash, l.key, a.now())
-		}
-		a.mu.Unlock()
-		close(l.done)
-	} else {
-		select {
-		case <-l.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	// A request holding an expired record waits only briefly for the
+	// refresh, then is served the record it has (stale-while-revalidate).
+	var wait <-chan time.Time
+	if stale != nil && now.Sub(stale.fetched) < staleGrace {
+		t := time.NewTimer(staleWait)
+		defer t.Stop()
+		wait = t.C
+	}
+	select {
+	case <-l.done:
+	case <-wait:
+		a.slowStore(hash)
+		return stale.key, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	if l.err != nil {
 		if stale != nil && now.Sub(stale.fetched) < staleGrace {
@@ -188,6 +196,39 @@ func (a *KeyAuthenticator) lookup(ctx context.Context, hash string) (*convertor.
 		return nil, &convertor.Error{Code: convertor.EUnavailable, Message: "The API key could not be checked right now. Retry shortly."}
 	}
 	return l.key, nil
+}
+
+// fetch reads hash's record into the cache and wakes the requests
+// waiting on l.
+func (a *KeyAuthenticator) fetch(ctx context.Context, hash string, l *keyLookup) {
+	ctx, cancel := context.WithTimeout(ctx, storeReadTimeout)
+	l.key, l.err = a.store.APIKeyByHash(ctx, hash)
+	cancel()
+	if convertor.ErrorCode(l.err) == convertor.ENotFound {
+		l.key, l.err = nil, nil
+	}
+	a.mu.Lock()
+	delete(a.inflight, hash)
+	if l.err == nil {
+		a.put(hash, l.key, a.now())
+		if a.slow {
+			a.slow = false
+			a.log.Info("api key store answers promptly again")
+		}
+	}
+	a.mu.Unlock()
+	close(l.done)
+}
+
+// slowStore notes that a key's refresh outlasted staleWait and its cached
+// record was served instead; logged once until the store is prompt again.
+func (a *KeyAuthenticator) slowStore(hash string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.slow {
+		a.slow = true
+		a.log.Warn("api key store is slow; serving cached key records while it is refreshed", "wait", staleWait)
+	}
 }
 
 // put caches key under hash, evicting the least recently used entry when

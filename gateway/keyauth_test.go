@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -182,6 +183,62 @@ func TestKeyAuthenticator_StoreDown(t *testing.T) {
 	_, err = a.Authenticate(ctx, []byte(secret))
 	if convertor.ErrorCode(err) != convertor.EUnavailable {
 		t.Errorf("past the stale grace: %v, want EUnavailable", err)
+	}
+}
+
+func TestKeyAuthenticator_SlowStoreServesCachedRecord(t *testing.T) {
+	ctx := context.Background()
+	a, store, clock := newTestKeyAuth(t, KeyAuthConfig{})
+	secret, k := createKey(t, store, nil)
+	if _, err := a.Authenticate(ctx, []byte(secret)); err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	if _, err := store.UpdateAPIKey(ctx, k.ID, convertor.APIKeyUpdate{Enabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	store.gate = make(chan struct{})
+	clock.Add(DefaultKeyCacheTTL)
+
+	// The refresh hangs: every request is served the cached record, and
+	// they share one read.
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := a.Authenticate(ctx, []byte(secret))
+			if err == nil && p.KeyID != k.ID {
+				err = fmt.Errorf("principal %+v", p)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Authenticate() while the store hangs: %v, want the cached key", err)
+		}
+	}
+	if n := store.reads.Load(); n != 2 {
+		t.Errorf("store reads = %d, want 2: the first and one refresh", n)
+	}
+
+	// Once the store answers, the change it held is seen.
+	close(store.gate)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := a.Authenticate(ctx, []byte(secret))
+		if err != nil {
+			wantUnauthorized(t, err)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the disabled key is still accepted after the store answered")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -6,21 +6,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/convert"
 	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
 )
 
 // imageTokenEstimate is what one image is reserved at: Claude bills an
 // image by its pixels, up to about 1,600 tokens for the largest it keeps.
 const imageTokenEstimate = 1600
-
-// bytesPerToken is the admission estimate's tokenizer: English averages
-// about four bytes per Claude token. The estimate is corrected once
-// Bedrock reports the real count.
-const bytesPerToken = 4
 
 // limitsFor returns the limits a key is held to: its own RPM and TPM where
 // set, else the global defaults when RATE_LIMIT_ENABLED.
@@ -87,7 +84,8 @@ func (s *Server) settle(x *exchange) {
 }
 
 // estimatePromptTokens estimates the prompt's tokens: its text at about
-// four bytes a token and a flat figure per image.
+// four bytes a token (convert.EstimateTokens) and a flat figure per image.
+// The estimate is corrected once Bedrock reports the real count.
 func estimatePromptTokens(creq *bedrock.ConverseRequest) int64 {
 	var bytes, images int
 	for _, sb := range creq.System {
@@ -127,7 +125,7 @@ func estimatePromptTokens(creq *bedrock.ConverseRequest) int64 {
 			}
 		}
 	}
-	return int64((bytes+bytesPerToken-1)/bytesPerToken + images*imageTokenEstimate)
+	return int64(convert.EstimateTokens(bytes) + images*imageTokenEstimate)
 }
 
 // setRateLimitHeaders writes OpenAI's x-ratelimit-* headers for the
@@ -197,15 +195,18 @@ func (e *rateLimitError) RetryAfter() time.Duration { return e.retryAfter }
 func (e *rateLimitError) ErrorType() string         { return e.typ }
 
 // newLimiter builds the rate limiter the configuration asks for: Redis,
-// shared by every replica, when REDIS_URL is set; else in-process.
-func newLimiter(cfg Config, log *slog.Logger) (ratelimit.Limiter, error) {
+// shared by every replica, when REDIS_URL is set; else in-process. Its
+// metrics go to reg.
+func newLimiter(cfg Config, log *slog.Logger, reg prometheus.Registerer) (ratelimit.Limiter, error) {
 	if cfg.RedisURL == "" {
-		return ratelimit.NewMemory(ratelimit.MemoryOptions{}), nil
+		return ratelimit.NewMemory(ratelimit.MemoryOptions{Registerer: reg}), nil
 	}
 	ratelimit.SetRedisLogger(log)
 	client, err := ratelimit.ParseRedisURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	return ratelimit.NewLeasing(ratelimit.NewRedis(client, ratelimit.RedisOptions{FailClosed: !cfg.RateLimitFailOpen, Log: log})), nil
+	return ratelimit.NewLeasing(ratelimit.NewRedis(client, ratelimit.RedisOptions{
+		FailClosed: !cfg.RateLimitFailOpen, Timeout: cfg.RateLimitRedisTimeout, Log: log, Registerer: reg,
+	})), nil
 }

@@ -75,7 +75,7 @@ func newMetrics() *Metrics {
 		}, []string{"code"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "rate_limited_total",
-			Help: "Requests refused by the gateway's own rate limits, by exhausted limit (requests, tokens).",
+			Help: "Requests refused by the gateway's own limits, by limit: requests, tokens, budget, or unpriced (a budgeted key asking for a model without a price).",
 		}, []string{"limit"}),
 	}
 	m.registry.MustRegister(m.requests, m.upstreamLatency, m.ttft, m.tokens, m.inflightStreams,

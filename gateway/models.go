@@ -13,7 +13,10 @@ import (
 	"github.com/openai-api-convertor/convertor/gateway/openai"
 )
 
-// handleModels serves GET /v1/models: every named route.
+// handleModels serves GET /v1/models: the named routes the caller's key
+// may use, as OpenAI lists only the models a key can access. A key limited
+// to models also sees those of them that are not named routes (Bedrock
+// ids passed through), since it may use them.
 func (s *Server) handleModels(ctx *fasthttp.RequestCtx, x *exchange) {
 	if err := s.authenticate(ctx, x); err != nil {
 		s.writeError(ctx, x, err)
@@ -25,8 +28,25 @@ func (s *Server) handleModels(ctx *fasthttp.RequestCtx, x *exchange) {
 		return
 	}
 	list := openai.ModelList{Object: "list", Data: make([]openai.Model, 0, len(routes))}
+	listed := make(map[string]bool, len(routes))
 	for _, r := range routes {
+		if x.key != nil && !x.key.AllowsModel(r.Model) {
+			continue
+		}
+		listed[r.Model] = true
 		list.Data = append(list.Data, routeToModel(r.Model, r))
+	}
+	if x.key != nil {
+		for _, m := range x.key.AllowedModels {
+			if listed[m] {
+				continue
+			}
+			// A name that resolves to nothing is no model the key can use.
+			if r, err := s.deps.Routes.ResolveRoute(s.baseCtx, m); err == nil {
+				listed[m] = true
+				list.Data = append(list.Data, routeToModel(m, r))
+			}
+		}
 	}
 	s.writeJSON(ctx, x, list)
 }
@@ -40,6 +60,12 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, x *exchange, id string) {
 	}
 	if id == "" {
 		s.writeError(ctx, x, convertor.ParamErrorf("model", "Missing model id in the URL."))
+		return
+	}
+	// A model the key may not use does not exist for it, in OpenAI's words
+	// and status: the answer must not tell it apart from an unknown one.
+	if x.key != nil && !x.key.AllowsModel(id) {
+		s.writeError(ctx, x, errModelNotFound(id))
 		return
 	}
 	r, err := s.deps.Routes.ResolveRoute(s.baseCtx, id)

@@ -89,28 +89,7 @@ func sameRoute(a, b convertor.Route) bool {
 // at Info, so an outage does not flood the log. Call Refresh once before
 // serving, so that the first requests see the admin routes.
 func (c *RouteCache) Run(ctx context.Context) {
-	t := time.NewTicker(c.every)
-	defer t.Stop()
-	failing := c.set.Load() == nil
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		err := c.Refresh(ctx)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return
-		case err != nil && !failing:
-			c.log.Warn("admin routes not refreshed; serving the last ones loaded", "err", err, "every", c.every)
-		case err != nil:
-			c.log.Debug("admin routes not refreshed", "err", err)
-		case failing:
-			c.log.Info("admin routes refreshed again")
-		}
-		failing = err != nil
-	}
+	refreshEvery(ctx, c.every, c.set.Load() == nil, c.Refresh, c.log, "admin routes")
 }
 
 // Check is a readiness check: it fails only while no load has ever

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"sync"
 	"time"
 
@@ -77,6 +78,10 @@ type Deps struct {
 	Limiter ratelimit.Limiter
 	// Spend reads month-to-date spend for budgets; nil disables budgets.
 	Spend SpendReader
+	// Prices says which models have a price; a key with a budget may not
+	// use one that has none, since its cost could not be counted. Nil
+	// skips that check.
+	Prices PriceChecker
 	// Gatherer adds metrics of the process's other parts (the usage-event
 	// emitter) to GET /metrics; nil adds none.
 	Gatherer prometheus.Gatherer
@@ -169,8 +174,11 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 			deps.Auth = NewMasterKeyAuthenticator(cfg.MasterAPIKey)
 		}
 	}
+	// Created first: the limiter the configuration asks for registers its
+	// convertor_gateway_ratelimit_* metrics here.
+	metrics := newMetrics()
 	if deps.Limiter == nil {
-		l, err := newLimiter(cfg, log)
+		l, err := newLimiter(cfg, log, metrics.registry)
 		if err != nil {
 			return nil, fmt.Errorf("new gateway: %w", err)
 		}
@@ -179,7 +187,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if deps.Usage == nil {
 		deps.Usage = nopUsageSink{}
 	}
-	s := &Server{cfg: cfg, deps: deps, log: log, metrics: newMetrics()}
+	s := &Server{cfg: cfg, deps: deps, log: log, metrics: metrics}
 	if deps.Spend != nil {
 		s.spend = newSpendCache(deps.Spend)
 	}
@@ -401,7 +409,19 @@ func RunDeps(ctx context.Context, cfg Config, deps Deps, log *slog.Logger) error
 // structured log at debug level: they are per-connection noise.
 type fasthttpLogger struct{ log *slog.Logger }
 
-// Printf implements fasthttp.Logger.
+// quoted matches the quoted strings fasthttp puts in its messages: the
+// bytes of a request it could not parse, an Authorization line among them.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// maxFasthttpMessage bounds what is kept of one fasthttp message.
+const maxFasthttpMessage = 300
+
+// Printf implements fasthttp.Logger. Quoted request bytes are cut out of
+// every message: no key may reach the log, whatever the client sent.
 func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Debug("fasthttp", "msg", fmt.Sprintf(format, args...))
+	msg := quoted.ReplaceAllString(fmt.Sprintf(format, args...), `"…"`)
+	if len(msg) > maxFasthttpMessage {
+		msg = msg[:maxFasthttpMessage] + "…"
+	}
+	l.log.Debug("fasthttp", "msg", msg)
 }

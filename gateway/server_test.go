@@ -311,3 +311,82 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 var errTestBoom = errors.New("boom")
+
+// TestServer_RateLimitMetrics: the limiter the configuration builds reports
+// its decisions on GET /metrics, as convertor_gateway_ratelimit_*.
+func TestServer_RateLimitMetrics(t *testing.T) {
+	t.Parallel()
+	fake := &fakeConverser{}
+	fake.setConverse(func(ctx context.Context, modelID string, req *bedrock.ConverseRequest) (*bedrock.ConverseResponse, error) {
+		return textResponse("ok"), nil
+	})
+	ts := newTestServer(t, fake, func(c *Config, d *Deps) {
+		c.RateLimitEnabled, c.RateLimitRequests = true, 1
+	})
+	if r := ts.post(t, `{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"hi"}]}`); r.status != 200 {
+		t.Fatalf("first request = %d %s", r.status, r.body)
+	}
+	if r := ts.post(t, `{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"hi"}]}`); r.status != 429 {
+		t.Fatalf("second request at 1 per window = %d", r.status)
+	}
+	m := ts.do(t, "GET", "/metrics", "", nil)
+	for _, want := range []string{`convertor_gateway_ratelimit_decisions_total{result="allowed"} 1`, `convertor_gateway_ratelimit_decisions_total{result="refused_requests"} 1`} {
+		if !strings.Contains(string(m.body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestServer_SlowRedisFailsOpen: a Redis that does not answer within
+// RATE_LIMIT_REDIS_TIMEOUT admits the request uncounted, and says so on
+// /metrics; with RATE_LIMIT_FAIL_OPEN=false it is refused with 503.
+func TestServer_SlowRedisFailsOpen(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go io.Copy(io.Discard, c) // swallow commands, answer nothing
+		}
+	}()
+	for _, failOpen := range []bool{true, false} {
+		ts := newTestServer(t, nil, func(c *Config, d *Deps) {
+			c.RateLimitEnabled, c.RateLimitRequests = true, 10
+			c.RedisURL = "redis://" + ln.Addr().String() + "?read_timeout=1h&write_timeout=1h"
+			c.RateLimitRedisTimeout, c.RateLimitFailOpen = 50*time.Millisecond, failOpen
+		})
+		r := ts.post(t, helloRequest)
+		m := ts.do(t, "GET", "/metrics", "", nil)
+		want, metric := http.StatusOK, `convertor_gateway_ratelimit_decisions_total{result="failed_open"} 1`
+		if !failOpen {
+			want, metric = http.StatusServiceUnavailable, `convertor_gateway_ratelimit_decisions_total{result="failed_closed"} 1`
+		}
+		if r.status != want {
+			t.Errorf("fail open %t: status %d, want %d; body %s", failOpen, r.status, want, r.body)
+		}
+		if !strings.Contains(string(m.body), metric) {
+			t.Errorf("fail open %t: /metrics lacks %s", failOpen, metric)
+		}
+	}
+}

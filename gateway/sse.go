@@ -187,7 +187,7 @@ func (p *streamPump) end(upErr error) {
 		// usage is estimated rather than recorded as nothing.
 		x.usage = bedrock.TokenUsage{
 			InputTokens:  int(x.promptEstimate),
-			OutputTokens: (p.conv.GeneratedBytes() + bytesPerToken - 1) / bytesPerToken,
+			OutputTokens: convert.EstimateTokens(p.conv.GeneratedBytes()),
 		}
 		x.usageEstimated = true
 	}

@@ -34,13 +34,14 @@ var commands = map[string]command{
 	"bedrock-emulator": {"serve a Bedrock Runtime emulator that speaks the real wire protocol", runEmulator},
 	"dev":              {"run the whole stack in one process on embedded defaults", runDev},
 	"keys":             {"create, list, update, revoke, rotate, disable and enable API keys", runKeys},
-	"tables":           {"create the DynamoDB tables (idempotent)", runTables},
+	"tables":           {"create the DynamoDB tables (idempotent), or print their definitions", runTables},
 	"accountant":       {"price usage events into usage records (NATS_URL or SQS_QUEUE_URL)", runAccountant},
 	"adminapi":         {"serve the admin API (ADMIN_ADDR, default :8005; ADMIN_AUTH required)", runAdminAPI},
 	"routes":           {"list, set and delete model routes", runRoutes},
 	"prices":           {"list prices and add new ones", runPrices},
 	"usage":            {"print the usage and cost of a period, per key or model", runUsage},
 	"replay":           {"re-price a period's usage, rebuild its stats and write a billing report", runReplay},
+	"healthcheck":      {"GET a URL and exit 0 when it answers 2xx (container health checks)", runHealthcheck},
 }
 
 // errUsage makes Main exit 2. A bare errUsage means the subcommand already
@@ -77,6 +78,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 			return 2
 		}
 		fmt.Fprintf(stderr, "convertor %s: %v\n", args[0], err)
+		if hint := storeHint(args[0], getenv, err); hint != "" {
+			fmt.Fprintln(stderr, hint)
+		}
 		return 1
 	}
 	return 0

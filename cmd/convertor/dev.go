@@ -270,12 +270,13 @@ func runDevStack(ctx context.Context, env *environment, ready func(devInfo)) (er
 	}
 	info.Upstream = upstream
 	deps.Usage, deps.Gatherer = usage, usageMetrics
-	// The key store, the month spend that budgets read, and the admin
-	// routes.
+	deps.Ready = append(deps.Ready, usageReadiness(usage))
+	// The key store, the month spend that budgets read, the admin routes
+	// and the prices.
 	if usesKeyStore(cfg) {
 		addKeyStore(st, &deps)
-		stopRoutes := addRouteStore(ctx, st, cfg, &deps, env.log)
-		stack.push(func() error { stopRoutes(); return nil })
+		stopCatalog := addCatalog(ctx, st, cfg, &deps, env.log)
+		stack.push(func() error { stopCatalog(); return nil })
 	}
 	if !cfg.RequireAPIKey {
 		env.log.Warn("REQUIRE_API_KEY is false: the gateway serves any caller without an API key")

@@ -156,10 +156,10 @@ func keysList(ctx context.Context, env *environment, open openService, args []st
 		}
 		budget, spent := "-", "-"
 		if k.MonthlyBudgetMicros > 0 {
-			budget = formatDollars(k.MonthlyBudgetMicros)
+			budget = convertor.FormatUSD(k.MonthlyBudgetMicros)
 		}
 		if k.MonthSpendMicros != nil {
-			spent = formatDollars(*k.MonthSpendMicros)
+			spent = convertor.FormatUSD(*k.MonthSpendMicros)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			k.ID, k.Prefix, k.Name, orDash(k.Owner), k.Status, formatTime(k.ExpiresAt), models,
@@ -401,17 +401,6 @@ func parseDollars(s string) (int64, error) {
 		frac, _ = strconv.ParseInt(m[2]+strings.Repeat("0", 6-len(m[2])), 10, 64)
 	}
 	return whole*1_000_000 + frac, nil
-}
-
-// formatDollars prints micro-dollars as "$12.50", keeping every
-// significant digit.
-func formatDollars(micros int64) string {
-	s := fmt.Sprintf("%d.%06d", micros/1_000_000, micros%1_000_000)
-	s = strings.TrimRight(s, "0")
-	if i := strings.IndexByte(s, '.'); len(s)-i < 3 {
-		s += strings.Repeat("0", 3-(len(s)-i))
-	}
-	return "$" + s
 }
 
 // parseExpiry reads a date (midnight UTC), an RFC 3339 time, or a duration

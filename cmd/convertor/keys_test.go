@@ -173,7 +173,7 @@ func TestKeys_ErrUsage(t *testing.T) {
 		{"StrayArgument", []string{"keys", "create", "--name", "x", "extra"}, `unexpected arguments ["extra"]`},
 		{"MissingID", []string{"keys", "revoke"}, "a key id is required"},
 		{"TwoIDs", []string{"keys", "rotate", "key_a", "key_b"}, `unexpected arguments ["key_b"]`},
-		{"TablesNoSubcommand", []string{"tables"}, "want exactly the subcommand create"},
+		{"TablesNoSubcommand", []string{"tables"}, "want create or definitions [--json]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := c.run(tc.args...)
@@ -240,19 +240,6 @@ func TestParseDollars(t *testing.T) {
 	}
 }
 
-func TestFormatDollars(t *testing.T) {
-	for micros, want := range map[int64]string{
-		12_500_000: "$12.50",
-		1:          "$0.000001",
-		3_000_000:  "$3.00",
-		1_234_500:  "$1.2345",
-	} {
-		if got := formatDollars(micros); got != want {
-			t.Errorf("formatDollars(%d) = %q, want %q", micros, got, want)
-		}
-	}
-}
-
 func TestParseExpiry(t *testing.T) {
 	now := time.Date(2026, 1, 10, 8, 30, 0, 0, time.UTC)
 	for in, want := range map[string]time.Time{
@@ -270,5 +257,86 @@ func TestParseExpiry(t *testing.T) {
 		if got, err := parseExpiry(in, now); err == nil {
 			t.Errorf("parseExpiry(%q) = %v, want an error", in, got)
 		}
+	}
+}
+
+// TestKeys_Revoked shows a revoked key as revoked and off everywhere, and
+// refuses to switch it back on.
+func TestKeys_Revoked(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	stdout, _ := c.ok("keys", "create", "--name", "gone", "--budget-usd", "0.0002")
+	id := keyIDRE.FindString(stdout)
+	c.ok("keys", "revoke", id)
+
+	stdout, _ = c.ok("keys", "list")
+	if !regexp.MustCompile(id + `\s+sk-\S+\s+gone\s+-\s+revoked\s`).MatchString(stdout) {
+		t.Errorf("keys list does not show the key as revoked:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "$0.0002") {
+		t.Errorf("keys list does not show the budget exactly:\n%s", stdout)
+	}
+	var keys []struct {
+		Status  string `json:"status"`
+		Enabled bool   `json:"enabled"`
+	}
+	stdout, _ = c.ok("keys", "list", "--json")
+	if err := json.Unmarshal([]byte(stdout), &keys); err != nil || len(keys) != 1 {
+		t.Fatalf("keys list --json = %s, %v", stdout, err)
+	}
+	if keys[0].Status != "revoked" || keys[0].Enabled {
+		t.Errorf("keys list --json: status %q, enabled %v; want revoked and false", keys[0].Status, keys[0].Enabled)
+	}
+
+	for _, sub := range []string{"enable", "disable"} {
+		code, stdout, stderr := c.run("keys", sub, id)
+		if code != 1 || !strings.Contains(stderr, "is revoked") || stdout != "" {
+			t.Errorf("keys %s (revoked) = exit %d, stdout %q, stderr %q; want 1, nothing done and a message", sub, code, stdout, stderr)
+		}
+	}
+	if k := c.only(); k.Enabled || k.RevokedAt.IsZero() {
+		t.Errorf("after enable: %+v, want it still revoked and off", k)
+	}
+}
+
+// TestKeys_NoStoreHint runs the commands with no DynamoDB to reach: the
+// error comes with a hint at the two ways to give them one.
+func TestKeys_NoStoreHint(t *testing.T) {
+	// Nothing of the machine's own AWS setup may leak in: no credentials
+	// anywhere, and no instance metadata service to ask.
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": t.TempDir() + "/none", "AWS_SHARED_CREDENTIALS_FILE": t.TempDir() + "/none",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		t.Setenv(k, v)
+	}
+	c := &cli{t: t, env: map[string]string{"LOG_LEVEL": "error", "USER": "tester"}}
+	for _, args := range [][]string{{"keys", "list"}, {"tables", "create"}} {
+		code, _, stderr := c.run(args...)
+		if code != 1 || !strings.Contains(stderr, "no AWS credentials were found") ||
+			!strings.Contains(stderr, "DYNAMODB_ENDPOINT_URL=http://127.0.0.1:8001") {
+			t.Errorf("convertor %s = exit %d, stderr:\n%s\nwant 1 and the hint", strings.Join(args, " "), code, stderr)
+		}
+	}
+
+	c.env["DYNAMODB_ENDPOINT_URL"] = "http://127.0.0.1:1"
+	code, _, stderr := c.run("keys", "list")
+	if code != 1 || !strings.Contains(stderr, "nothing answers at DYNAMODB_ENDPOINT_URL=http://127.0.0.1:1") {
+		t.Errorf("keys list (store down) = exit %d, stderr:\n%s\nwant 1 and the hint", code, stderr)
+	}
+}
+
+func TestStoreHint(t *testing.T) {
+	getenv := func(string) string { return "" }
+	if h := storeHint("gateway", getenv, convertor.Errorf(convertor.EUnavailable, "down")); h != "" {
+		t.Errorf("hint for a service command = %q, want none", h)
+	}
+	if h := storeHint("keys", getenv, convertor.Errorf(convertor.ENotFound, "api key key_x not found")); h != "" {
+		t.Errorf("hint for a missing key = %q, want none", h)
+	}
+	if h := storeHint("keys", getenv, convertor.Errorf(convertor.EUnavailable, "timeout")); !strings.Contains(h, "no DynamoDB could be reached") {
+		t.Errorf("hint for an unreachable store = %q", h)
 	}
 }

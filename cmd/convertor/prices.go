@@ -61,7 +61,7 @@ func pricesList(ctx context.Context, env *environment, open openService, args []
 			route = "*"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Model, route, formatTime(p.EffectiveFrom),
-			formatDollars(p.InputMicros), formatDollars(p.OutputMicros), formatDollars(p.CacheReadMicros), formatDollars(p.CacheWriteMicros), note)
+			convertor.FormatUSD(p.InputMicros), convertor.FormatUSD(p.OutputMicros), convertor.FormatUSD(p.CacheReadMicros), convertor.FormatUSD(p.CacheWriteMicros), note)
 	}
 	for _, p := range v.Prices {
 		row(p, "")
@@ -133,7 +133,7 @@ func pricesSet(ctx context.Context, env *environment, open openService, args []s
 		*route = "every route"
 	}
 	fmt.Fprintf(env.stdout, "Added the price of %s (%s) from %s: input %s, output %s, cache read %s, cache write %s per million tokens.\n",
-		saved.Model, *route, saved.EffectiveFrom.Format(time.RFC3339), formatDollars(saved.InputMicros), formatDollars(saved.OutputMicros),
-		formatDollars(saved.CacheReadMicros), formatDollars(saved.CacheWriteMicros))
+		saved.Model, *route, saved.EffectiveFrom.Format(time.RFC3339), convertor.FormatUSD(saved.InputMicros), convertor.FormatUSD(saved.OutputMicros),
+		convertor.FormatUSD(saved.CacheReadMicros), convertor.FormatUSD(saved.CacheWriteMicros))
 	return nil
 }

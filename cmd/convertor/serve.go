@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,8 +38,8 @@ func runGateway(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		addKeyStore(st, &deps)
-		stopRoutes := addRouteStore(ctx, st, cfg, &deps, env.log)
-		defer stopRoutes()
+		stopCatalog := addCatalog(ctx, st, cfg, &deps, env.log)
+		defer stopCatalog()
 	}
 	emitter, err := addUsageEmitter(ctx, env, &deps)
 	if err != nil {
@@ -89,6 +90,7 @@ func addUsageEmitter(ctx context.Context, env *environment, deps *gateway.Deps) 
 	reg := prometheus.NewRegistry()
 	emitter := events.NewEmitter(pub, ecfg.Topic, spool, events.EmitterOptions{Log: env.log, Metrics: events.NewMetrics(reg)})
 	deps.Usage, deps.Gatherer = emitter, reg
+	deps.Ready = append(deps.Ready, usageReadiness(emitter))
 	return emitter, nil
 }
 
@@ -106,34 +108,38 @@ func addKeyStore(st *stores.Stores, deps *gateway.Deps) {
 	deps.Ready = append(deps.Ready, gateway.ReadinessCheck{Name: "api_key_store", Check: keyStoreCheck(st.Keys)})
 }
 
-// routesLoadTimeout bounds the first load of the admin routes at start:
-// past it the gateway serves the built-in routes, and the background
+// catalogLoadTimeout bounds the first load of the admin routes and the
+// prices at start: past it the gateway serves the built-in routes (and
+// does not hold budgeted keys to priced models), and the background
 // refresh keeps trying.
-const routesLoadTimeout = 5 * time.Second
+const catalogLoadTimeout = 5 * time.Second
 
-// addRouteStore makes the gateway resolve admin routes before the
-// built-in ones, from a cache loaded now and refreshed every
-// ROUTES_REFRESH until stop is called, never per request; /ready reports
-// the route store down while no load has succeeded.
-func addRouteStore(ctx context.Context, st *stores.Stores, cfg gateway.Config, deps *gateway.Deps, log *slog.Logger) (stop func()) {
-	cache := gateway.NewRouteCache(st.Routes, cfg.RoutesRefresh, log)
-	lctx, cancel := context.WithTimeout(ctx, routesLoadTimeout)
-	err := cache.Refresh(lctx)
-	cancel()
-	if err != nil {
+// addCatalog makes the gateway resolve admin routes before the built-in
+// ones, and refuse budgeted keys the models that have no price, from
+// caches loaded now and refreshed every ROUTES_REFRESH until stop is
+// called, never per request; /ready reports the route store down while no
+// load of the routes has succeeded.
+func addCatalog(ctx context.Context, st *stores.Stores, cfg gateway.Config, deps *gateway.Deps, log *slog.Logger) (stop func()) {
+	routes := gateway.NewRouteCache(st.Routes, cfg.RoutesRefresh, log)
+	prices := gateway.NewPriceCache(st.Prices, cfg.RoutesRefresh, log)
+	lctx, cancel := context.WithTimeout(ctx, catalogLoadTimeout)
+	if err := routes.Refresh(lctx); err != nil {
 		log.Warn("admin routes not loaded at start; serving the built-in routes until they are", "err", err)
 	}
-	deps.Routes = gateway.NewRouteTable(cache, convertor.DefaultRoutes)
-	deps.Ready = append(deps.Ready, gateway.ReadinessCheck{Name: "route_store", Check: cache.Check})
+	if err := prices.Refresh(lctx); err != nil {
+		log.Warn("prices not loaded at start; budgeted keys may use unpriced models until they are", "err", err)
+	}
+	cancel()
+	deps.Routes = gateway.NewRouteTable(routes, convertor.DefaultRoutes)
+	deps.Prices = prices
+	deps.Ready = append(deps.Ready, gateway.ReadinessCheck{Name: "route_store", Check: routes.Check})
 	rctx, rcancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		cache.Run(rctx)
-	}()
+	var wg sync.WaitGroup
+	wg.Go(func() { routes.Run(rctx) })
+	wg.Go(func() { prices.Run(rctx) })
 	return func() {
 		rcancel()
-		<-done
+		wg.Wait()
 	}
 }
 
@@ -164,4 +170,10 @@ func runEmulator(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	return emulator.Run(ctx, cfg, env.log)
+}
+
+// usageReadiness reports the gateway unready while its spool refuses usage
+// events (they are then held in memory, and a crash would lose them).
+func usageReadiness(e *events.Emitter) gateway.ReadinessCheck {
+	return gateway.ReadinessCheck{Name: "usage_events", Check: func(context.Context) error { return e.Ready() }}
 }

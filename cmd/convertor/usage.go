@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/adminapi"
 )
 
@@ -118,7 +119,7 @@ func printSummary(env *environment, s *adminapi.Summary) {
 		{"output tokens", itoa(c.OutputTokens), itoa(p.OutputTokens)},
 		{"cache read tokens", itoa(c.CacheReadTokens), itoa(p.CacheReadTokens)},
 		{"cache write tokens", itoa(c.CacheWriteTokens), itoa(p.CacheWriteTokens)},
-		{"cost", formatDollars(c.CostMicros), formatDollars(p.CostMicros)},
+		{"cost", convertor.FormatUSD(c.CostMicros), convertor.FormatUSD(p.CostMicros)},
 	} {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", r.name, r.cv, r.pv)
 	}
@@ -134,10 +135,10 @@ func printTop(env *environment, t *adminapi.Top) {
 	fmt.Fprintln(tw, "#\tID\tNAME\tREQUESTS\tTOKENS\tCOST\tSHARE")
 	for _, e := range t.Items {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\t%s%%\n", e.Rank, e.ID, orDash(e.Name), e.Totals.Requests, e.Totals.TotalTokens,
-			formatDollars(e.Totals.CostMicros), strconv.FormatFloat(e.Share*100, 'f', 1, 64))
+			convertor.FormatUSD(e.Totals.CostMicros), strconv.FormatFloat(e.Share*100, 'f', 1, 64))
 	}
 	if t.Others.Requests > 0 {
-		fmt.Fprintf(tw, "\t(others)\t\t%d\t%d\t%s\t\n", t.Others.Requests, t.Others.TotalTokens, formatDollars(t.Others.CostMicros))
+		fmt.Fprintf(tw, "\t(others)\t\t%d\t%d\t%s\t\n", t.Others.Requests, t.Others.TotalTokens, convertor.FormatUSD(t.Others.CostMicros))
 	}
 	tw.Flush()
 }

@@ -11,7 +11,7 @@ func BenchmarkChatRequestToConverse(b *testing.B) {
 			req := readRequest(b, filepath.Join("testdata", "chat", name+".request.json"))
 			opts := readOptions(b, filepath.Join("testdata", "chat", name+".options.json"))
 			// Check the output once before timing; the golden test checks it in full.
-			out, err := ChatRequestToConverse(req, opts)
+			out, _, err := ChatRequestToConverse(req, opts)
 			if err != nil {
 				b.Fatalf("ChatRequestToConverse() error = %v", err)
 			}
@@ -20,7 +20,7 @@ func BenchmarkChatRequestToConverse(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := ChatRequestToConverse(req, opts); err != nil {
+				if _, _, err := ChatRequestToConverse(req, opts); err != nil {
 					b.Fatal(err)
 				}
 			}

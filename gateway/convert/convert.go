@@ -36,6 +36,9 @@ type Options struct {
 	// turns keyed by tool call id. OpenAI clients do not echo them, yet
 	// Bedrock requires them with tool results when thinking is on.
 	Reasoning map[string][]bedrock.ContentBlock
+	// StrictParams refuses sampling values Claude does not take (see
+	// Adjustment) with EInvalid instead of adjusting them.
+	StrictParams bool
 }
 
 // Meta is what the OpenAI response carries that Bedrock does not return.

@@ -1,10 +1,12 @@
 package convert
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/openai-api-convertor/convertor"
@@ -24,8 +26,9 @@ var fuzzModels = []string{
 
 // FuzzChatRequestToConverse decodes any bytes as a chat request and
 // converts them: conversion never panics, and returns either an EInvalid
-// error or a request that marshals. sel picks the model (low bits) and
-// switches features off (high bits).
+// error or a request that marshals, keeps Claude's sampling rules and
+// reports its adjustments as a header value. sel picks the model (low
+// bits), strict parameters (0x10) and switches features off (high bits).
 func FuzzChatRequestToConverse(f *testing.F) {
 	paths, err := filepath.Glob(filepath.Join("testdata", "chat", "*.request.json"))
 	if err != nil {
@@ -43,7 +46,8 @@ func FuzzChatRequestToConverse(f *testing.F) {
 		if err := json.Unmarshal(body, &req); err != nil {
 			return
 		}
-		out, err := ChatRequestToConverse(&req, fuzzOptions(&req, sel))
+		opts := fuzzOptions(&req, sel)
+		out, adjusted, err := ChatRequestToConverse(&req, opts)
 		if err != nil {
 			var e *convertor.Error
 			if !errors.As(err, &e) || e.Code != convertor.EInvalid {
@@ -65,7 +69,40 @@ func FuzzChatRequestToConverse(f *testing.F) {
 				t.Fatalf("turns %d and %d share role %q", i-1, i, out.Messages[i].Role)
 			}
 		}
+		checkSampling(t, out, opts)
+		if opts.StrictParams && len(adjusted) > 0 {
+			t.Fatalf("strict conversion adjusted %v", adjusted)
+		}
+		for _, a := range adjusted {
+			if a.Param == "" || a.Action == "" || a.Reason == "" || strings.Contains(a.String(), AdjustmentSeparator) {
+				t.Fatalf("adjustment %+v is incomplete or contains the separator", a)
+			}
+		}
+		if h := FormatAdjustments(adjusted); !isHeaderText(h) {
+			t.Fatalf("FormatAdjustments() = %q, not a header value", h)
+		}
 	})
+}
+
+// checkSampling fails unless the converted sampling values are ones Claude
+// takes: temperature within 0 to 1, only 1 while thinking, top_p from 0.95
+// while thinking, and not both where the model refuses both.
+func checkSampling(t *testing.T, out *bedrock.ConverseRequest, opts *Options) {
+	t.Helper()
+	ic := out.InferenceConfig
+	if ic == nil {
+		return
+	}
+	thinking := bytes.Contains(out.AdditionalModelRequestFields, []byte(`"thinking"`))
+	if tp := ic.Temperature; tp != nil && (*tp < 0 || *tp > 1 || thinking && *tp != 1) {
+		t.Fatalf("temperature %g sent (thinking %v)", *tp, thinking)
+	}
+	if p := ic.TopP; p != nil && (*p < 0 || *p > 1 || thinking && *p < minThinkingTopP) {
+		t.Fatalf("top_p %g sent (thinking %v)", *p, thinking)
+	}
+	if opts.Capabilities.TemperatureXorTopP && ic.Temperature != nil && ic.TopP != nil {
+		t.Fatalf("temperature and top_p both sent to %s", opts.Capabilities.Family)
+	}
 }
 
 // fuzzOptions builds options that exercise every path: the request's https
@@ -76,6 +113,7 @@ func fuzzOptions(req *openai.ChatRequest, sel uint8) *Options {
 		Features:     Features{Vision: sel&0x20 == 0, ToolUse: sel&0x40 == 0, Thinking: sel&0x80 == 0},
 		Images:       map[string]bedrock.ImageBlock{},
 		Reasoning:    map[string][]bedrock.ContentBlock{},
+		StrictParams: sel&0x10 != 0,
 	}
 	for _, u := range RemoteImageURLs(req) {
 		opts.Images[u] = bedrock.ImageBlock{Format: "png", Source: bedrock.ImageSource{Bytes: []byte("\x89PNG\r\n\x1a\n")}}

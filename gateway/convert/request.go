@@ -26,22 +26,33 @@ type requestConverter struct {
 	// callIDs are the tool call ids of assistant messages seen so far, for
 	// tool messages to refer to.
 	callIDs map[string]bool
+	// adjusted are the changes made to fields Claude would refuse as sent.
+	adjusted []Adjustment
+	// oneToolCall asks Claude for at most one tool call in its turn
+	// (parallel_tool_calls false).
+	oneToolCall bool
 }
 
 // ChatRequestToConverse maps an OpenAI chat request onto a Converse request.
 // Anything Converse cannot express yields an error with code
 // convertor.EInvalid whose Param names the field at fault in OpenAI's form.
-// A nil opts means every feature on and the capabilities of an unknown
-// model, which leaves most limits to Bedrock.
-func ChatRequestToConverse(req *openai.ChatRequest, opts *Options) (*bedrock.ConverseRequest, error) {
+// Fields Claude would refuse as sent but can serve with a close value are
+// changed instead, unless opts.StrictParams; adjusted lists those changes
+// in the order they were made, for the gateway to report. A nil opts means
+// every feature on and the capabilities of an unknown model, which leaves
+// most limits to Bedrock.
+func ChatRequestToConverse(req *openai.ChatRequest, opts *Options) (out *bedrock.ConverseRequest, adjusted []Adjustment, err error) {
 	if req == nil {
-		return nil, convertor.Errorf(convertor.EInvalid, "the request body is required")
+		return nil, nil, convertor.Errorf(convertor.EInvalid, "the request body is required")
 	}
 	if opts == nil {
 		opts = &Options{Features: AllFeatures, Capabilities: convertor.CapabilitiesFor("")}
 	}
 	c := &requestConverter{req: req, opts: opts, caps: opts.Capabilities}
-	return c.convert()
+	if out, err = c.convert(); err != nil {
+		return nil, nil, err
+	}
+	return out, c.adjusted, nil
 }
 
 // convert fills the Converse request field by field. Checks run in a fixed
@@ -71,11 +82,16 @@ func (c *requestConverter) convert() (*bedrock.ConverseRequest, error) {
 	if out.InferenceConfig, err = c.inferenceConfig(); err != nil {
 		return nil, err
 	}
-	out.AdditionalModelRequestFields = c.thinking.requestFields()
+	if err = c.verbosity(); err != nil {
+		return nil, err
+	}
+	if out.AdditionalModelRequestFields, err = c.additionalFields(out.ToolConfig); err != nil {
+		return nil, err
+	}
 	if out.OutputConfig, err = c.outputConfig(&out.System); err != nil {
 		return nil, err
 	}
-	out.RequestMetadata = requestMetadata(c.req.User)
+	out.RequestMetadata = requestMetadata(c.req.User, c.req.SafetyIdentifier)
 	return out, nil
 }
 

@@ -76,10 +76,31 @@ func (c *requestConverter) messages() ([]bedrock.SystemBlock, []bedrock.Message,
 		}
 		turns = append(turns, turn{role: role, first: i, blocks: blocks, toolCallIDs: ids})
 	}
+	turns = openWithUser(turns)
 	if err := c.checkTurns(turns); err != nil {
 		return nil, nil, err
 	}
 	return system, c.finishTurns(turns), nil
+}
+
+// conversationStart is the text of the user turn put before a conversation
+// that opens with the assistant: it says only that the conversation starts
+// there, so the model reads no request the client did not send.
+const conversationStart = "(conversation start)"
+
+// openWithUser puts a minimal user turn before a leading assistant turn.
+// OpenAI lets the assistant speak first (a greeting, a scripted opener);
+// Converse requires the user to. The assistant's turn stays as it was, in
+// its own role and with its tool calls. Moving its words into the system
+// prompt instead would make what the model said into instructions it was
+// given, and a system prompt cannot carry tool calls, which the tool
+// results that follow must answer.
+func openWithUser(turns []turn) []turn {
+	if len(turns) == 0 || turns[0].role != bedrock.RoleAssistant {
+		return turns
+	}
+	start := turn{role: bedrock.RoleUser, first: turns[0].first, blocks: []bedrock.ContentBlock{{Text: ptr(conversationStart)}}}
+	return append([]turn{start}, turns...)
 }
 
 // checkTurns enforces what Bedrock requires of the conversation as a whole,
@@ -87,12 +108,6 @@ func (c *requestConverter) messages() ([]bedrock.SystemBlock, []bedrock.Message,
 func (c *requestConverter) checkTurns(turns []turn) error {
 	if len(turns) == 0 {
 		return convertor.ParamErrorf("messages", "messages must contain at least one user message besides system and developer messages")
-	}
-	// A leading assistant turn is refused rather than preceded by an
-	// invented user turn: Bedrock refuses it, and any text we made up
-	// would become part of the conversation the model answers.
-	if turns[0].role != bedrock.RoleUser {
-		return convertor.ParamErrorf(messageParam(turns[0].first, "role"), "the first message after system and developer messages must be a user message: Claude conversations start with the user")
 	}
 	last := turns[len(turns)-1]
 	if last.role == bedrock.RoleAssistant && c.thinking.on {

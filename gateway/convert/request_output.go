@@ -77,19 +77,32 @@ func (c *requestConverter) textFormat(js *openai.JSONSchema) (*bedrock.OutputFor
 // maxMetadataValue is Bedrock's length limit on a requestMetadata value.
 const maxMetadataValue = 256
 
-// requestMetadata carries the OpenAI user into Bedrock's requestMetadata,
-// where it shows in invocation logs for AWS-side attribution. Bedrock takes
-// values of at most 256 characters from [a-zA-Z0-9 ._:/=+$@-] (the pattern
-// its invocation-log filters share); user is free text in OpenAI and only
-// labels the request, so other characters become '_' and the value is
-// clipped rather than the request refused.
-func requestMetadata(user string) map[string]string {
-	if user == "" {
-		return nil
+// requestMetadata carries the OpenAI user and safety_identifier (its
+// successor) into Bedrock's requestMetadata, where they show in invocation
+// logs for AWS-side attribution. Bedrock takes values of at most 256
+// characters from [a-zA-Z0-9 ._:/=+$@-] (the pattern its invocation-log
+// filters share); both are free text in OpenAI and only label the request,
+// so other characters become '_' and the value is clipped rather than the
+// request refused.
+func requestMetadata(user, safetyIdentifier string) map[string]string {
+	var md map[string]string
+	for _, kv := range [...][2]string{{"user", user}, {"safety_identifier", safetyIdentifier}} {
+		if kv[1] == "" {
+			continue
+		}
+		if md == nil {
+			md = make(map[string]string, 2)
+		}
+		md[kv[0]] = metadataValue(kv[1])
 	}
+	return md
+}
+
+// metadataValue fits s to Bedrock's requestMetadata values.
+func metadataValue(s string) string {
 	var b strings.Builder
 	n := 0
-	for _, r := range user {
+	for _, r := range s {
 		if n == maxMetadataValue {
 			break
 		}
@@ -99,7 +112,7 @@ func requestMetadata(user string) map[string]string {
 		b.WriteRune(r)
 		n++
 	}
-	return map[string]string{"user": b.String()}
+	return b.String()
 }
 
 func metadataRune(r rune) bool {

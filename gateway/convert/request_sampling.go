@@ -72,39 +72,74 @@ func (c *requestConverter) maxTokens() (*int, error) {
 	return &n, nil
 }
 
-// sampling checks temperature and top_p against Claude's rules.
+// sampling fits temperature and top_p to Claude's rules. OpenAI takes
+// temperatures up to 2 and both fields together, and clients often send
+// both; Claude takes temperatures up to 1, only temperature 1 and top_p
+// from 0.95 while thinking, and on some models one of the two. Each value
+// Claude would refuse becomes the nearest one it takes, recorded as an
+// Adjustment, or an error under StrictParams. Values outside OpenAI's own
+// ranges are refused either way.
 func (c *requestConverter) sampling() (temperature, topP *float64, err error) {
 	temperature, topP = c.req.Temperature, c.req.TopP
-	if temperature != nil {
-		switch v := *temperature; {
-		case !(v >= 0 && v <= 2):
-			return nil, nil, convertor.ParamErrorf("temperature", "temperature must be between 0 and 2")
-		case v > 1:
-			return nil, nil, convertor.ParamErrorf("temperature", "temperature %g is above 1: Claude takes temperatures from 0 to 1", v)
-		case c.thinking.on && v != 1:
-			return nil, nil, convertor.ParamErrorf("temperature", "with extended thinking Claude takes only temperature 1; omit temperature or send 1")
-		}
+	if temperature != nil && !(*temperature >= 0 && *temperature <= 2) {
+		return nil, nil, convertor.ParamErrorf("temperature", "temperature must be between 0 and 2")
 	}
-	if topP != nil {
-		switch v := *topP; {
-		case !(v >= 0 && v <= 1):
-			return nil, nil, convertor.ParamErrorf("top_p", "top_p must be between 0 and 1")
-		case c.thinking.on && v < minThinkingTopP:
-			return nil, nil, convertor.ParamErrorf("top_p", "with extended thinking Claude takes top_p from %g to 1; omit top_p or raise it", minThinkingTopP)
+	if topP != nil && !(*topP >= 0 && *topP <= 1) {
+		return nil, nil, convertor.ParamErrorf("top_p", "top_p must be between 0 and 1")
+	}
+	if temperature != nil && *temperature > 1 {
+		if err := c.adjust("temperature", "clamped to 1", "Claude takes temperatures from 0 to 1",
+			"temperature %g is above 1: Claude takes temperatures from 0 to 1", *temperature); err != nil {
+			return nil, nil, err
+		}
+		temperature = ptr(1.0)
+	}
+	if c.thinking.on {
+		if temperature != nil && *temperature != 1 {
+			if err := c.adjust("temperature", "dropped", "Claude takes only temperature 1 with extended thinking",
+				"with extended thinking Claude takes only temperature 1; omit temperature or send 1"); err != nil {
+				return nil, nil, err
+			}
+			temperature = nil
+		}
+		if topP != nil && *topP < minThinkingTopP {
+			if err := c.adjust("top_p", "raised to 0.95", "Claude takes top_p from 0.95 to 1 with extended thinking",
+				"with extended thinking Claude takes top_p from %g to 1; omit top_p or raise it", minThinkingTopP); err != nil {
+				return nil, nil, err
+			}
+			topP = ptr(minThinkingTopP)
 		}
 	}
 	if temperature == nil || topP == nil || !c.caps.TemperatureXorTopP {
 		return temperature, topP, nil
 	}
 	// top_p 1 and temperature 1 are Claude's defaults: dropping one of them
-	// changes nothing, and clients often send defaults explicitly.
+	// changes nothing, so it is no adjustment, and clients often send
+	// defaults explicitly. The temperature asked for decides, not the one
+	// clamped to 1: 1.5 asks for more randomness, not for the default.
 	switch {
 	case *topP == 1:
 		return temperature, nil, nil
-	case *temperature == 1:
+	case *c.req.Temperature == 1:
 		return nil, topP, nil
 	}
-	return nil, nil, convertor.ParamErrorf("top_p", "this model (%s) accepts temperature or top_p, not both", c.caps.Family)
+	// Both differ from the defaults: temperature is the one OpenAI's
+	// documentation steers clients to, so it stays.
+	if err := c.adjust("top_p", "dropped", c.caps.Family+" takes temperature or top_p, not both",
+		"this model (%s) accepts temperature or top_p, not both", c.caps.Family); err != nil {
+		return nil, nil, err
+	}
+	return temperature, nil, nil
+}
+
+// adjust records an adjustment of param, or under StrictParams returns the
+// error refusing it, formatted from strict and args.
+func (c *requestConverter) adjust(param, action, reason, strict string, args ...any) error {
+	if c.opts.StrictParams {
+		return convertor.ParamErrorf(param, strict, args...)
+	}
+	c.adjusted = append(c.adjusted, Adjustment{Param: param, Action: action, Reason: reason})
+	return nil
 }
 
 // stopSequences converts stop (a string or a list).

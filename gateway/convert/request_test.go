@@ -46,6 +46,8 @@ type caseOptions struct {
 	} `json:"features"`
 	Images    map[string]bedrock.ImageBlock     `json:"images"`
 	Reasoning map[string][]bedrock.ContentBlock `json:"reasoning"`
+	// StrictParams refuses what would be adjusted (STRICT_PARAMS).
+	StrictParams bool `json:"strict_params"`
 }
 
 // errorGolden is the form of <case>.error.json.
@@ -68,14 +70,49 @@ func TestChatRequestToConverse_Golden(t *testing.T) {
 		t.Run(filepath.Base(base), func(t *testing.T) {
 			req := readRequest(t, path)
 			opts := readOptions(t, base+".options.json")
-			got, err := ChatRequestToConverse(req, opts)
+			got, adjusted, err := ChatRequestToConverse(req, opts)
 			if err != nil {
 				checkGolden(t, base+".error.json", base+".converse.json", errorToGolden(t, err))
+				checkNoGolden(t, base+".adjusted.json")
 				return
 			}
 			checkGolden(t, base+".converse.json", base+".error.json", got)
+			if len(adjusted) == 0 {
+				checkNoGolden(t, base+".adjusted.json")
+				return
+			}
+			checkGolden(t, base+".adjusted.json", "", adjusted)
+			if h := FormatAdjustments(adjusted); !isHeaderText(h) {
+				t.Errorf("FormatAdjustments() = %q, not a header value", h)
+			}
 		})
 	}
+}
+
+// checkNoGolden fails when the golden file path exists for a case that
+// does not produce it, or removes it under -update.
+func checkNoGolden(t *testing.T, path string) {
+	t.Helper()
+	if updateGolden() {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		return
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Errorf("%s exists but the case produces no such result (run with -update to remove it)", path)
+	}
+}
+
+// isHeaderText reports whether s is printable ASCII, as an HTTP header
+// value should be.
+func isHeaderText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // checkGolden compares got with the golden file want, or rewrites it under
@@ -90,6 +127,9 @@ func checkGolden(t *testing.T, want, stale string, got any) {
 	if updateGolden() {
 		if err := os.WriteFile(want, gotJSON, 0o644); err != nil {
 			t.Fatal(err)
+		}
+		if stale == "" {
+			return
 		}
 		if err := os.Remove(stale); err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
@@ -158,8 +198,9 @@ func readOptions(tb testing.TB, path string) *Options {
 			ToolUse:  on(co.Features.ToolUse),
 			Thinking: on(co.Features.Thinking),
 		},
-		Images:    co.Images,
-		Reasoning: co.Reasoning,
+		Images:       co.Images,
+		Reasoning:    co.Reasoning,
+		StrictParams: co.StrictParams,
 	}
 }
 
@@ -174,14 +215,14 @@ func decodeAny(t *testing.T, b []byte) any {
 
 func TestChatRequestToConverse_NilInputs(t *testing.T) {
 	t.Run("NilRequest", func(t *testing.T) {
-		_, err := ChatRequestToConverse(nil, &Options{})
+		_, _, err := ChatRequestToConverse(nil, &Options{})
 		if code := convertor.ErrorCode(err); code != convertor.EInvalid {
 			t.Errorf("ErrorCode() = %q, want %q", code, convertor.EInvalid)
 		}
 	})
 	t.Run("NilOptions", func(t *testing.T) {
 		req := &openai.ChatRequest{Model: "m", Messages: []openai.Message{{Role: "user", Content: &openai.Content{Text: "hi"}}}}
-		got, err := ChatRequestToConverse(req, nil)
+		got, _, err := ChatRequestToConverse(req, nil)
 		if err != nil {
 			t.Fatalf("ChatRequestToConverse() error = %v", err)
 		}
@@ -227,7 +268,7 @@ func TestChatRequestToConverse_DoesNotModifyRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := ChatRequestToConverse(req, readOptions(t, filepath.Join("testdata", "chat", name+".options.json"))); err != nil {
+			if _, _, err := ChatRequestToConverse(req, readOptions(t, filepath.Join("testdata", "chat", name+".options.json"))); err != nil {
 				t.Fatalf("ChatRequestToConverse() error = %v", err)
 			}
 			after, err := json.Marshal(req)
@@ -251,9 +292,15 @@ func TestRequestMetadata(t *testing.T) {
 		{"Replaced", "jürgen#1\n", map[string]string{"user": "j_rgen_1_"}},
 		{"Clipped", strings.Repeat("é", 300), map[string]string{"user": strings.Repeat("_", 256)}},
 	}
+	if got, want := requestMetadata("u-1", "sid 2"), map[string]string{"user": "u-1", "safety_identifier": "sid 2"}; !cmp.Equal(got, want) {
+		t.Errorf("requestMetadata(user, safety_identifier) = %v, want %v", got, want)
+	}
+	if got, want := requestMetadata("", "sid#3"), map[string]string{"safety_identifier": "sid_3"}; !cmp.Equal(got, want) {
+		t.Errorf("requestMetadata(safety_identifier only) = %v, want %v", got, want)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, requestMetadata(tt.user)); diff != "" {
+			if diff := cmp.Diff(tt.want, requestMetadata(tt.user, "")); diff != "" {
 				t.Errorf("requestMetadata(%q) mismatch (-want +got):\n%s", tt.user, diff)
 			}
 		})

@@ -1,9 +1,6 @@
 package convert
 
 import (
-	"encoding/json"
-	"strconv"
-
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/openai"
 )
@@ -129,14 +126,23 @@ func (t thinkingPlan) forModel(effort string, opts *Options) (thinkingPlan, erro
 	return t, nil
 }
 
-// requestFields returns the additionalModelRequestFields that turn the
+// field returns the additionalModelRequestFields.thinking that turns the
 // plan on, or nil when thinking is off.
-func (t thinkingPlan) requestFields() json.RawMessage {
+func (t thinkingPlan) field() *thinkingField {
 	switch {
 	case !t.on:
 		return nil
 	case t.adaptive:
-		return json.RawMessage(`{"thinking":{"type":"adaptive"}}`)
+		return &thinkingField{Type: "adaptive"}
 	}
-	return json.RawMessage(`{"thinking":{"type":"enabled","budget_tokens":` + strconv.Itoa(t.budget) + `}}`)
+	return &thinkingField{Type: "enabled", BudgetTokens: t.budget}
+}
+
+// thinkingField is Anthropic's thinking request field.
+// https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html
+type thinkingField struct {
+	// Type is "enabled" or "adaptive".
+	Type string `json:"type"`
+	// BudgetTokens is set with "enabled".
+	BudgetTokens int `json:"budget_tokens,omitempty"`
 }

@@ -45,13 +45,23 @@ func (c *requestConverter) toolConfig() (*bedrock.ToolConfig, error) {
 	if len(tools) == 0 || (req.ToolChoice != nil && req.ToolChoice.Mode == "none") {
 		return nil, nil
 	}
-	// Converse cannot forbid parallel calls (Anthropic's
-	// disable_parallel_tool_use has no Converse field), so false is
-	// refused instead of ignored: Claude may call several tools at once.
-	// A forced single function is the exception: Claude answers a forced
-	// tool_choice with a call of that one tool.
-	if p := req.ParallelToolCalls; p != nil && !*p && choice.Tool == nil {
-		return nil, convertor.ParamErrorf("parallel_tool_calls", "parallel_tool_calls=false cannot be honoured on Bedrock: Claude may call several tools in one turn; omit the field, or force one function with tool_choice")
+	if p := req.ParallelToolCalls; p != nil && !*p {
+		switch {
+		case c.caps.DisableParallelToolUse:
+			// Sent as Anthropic's disable_parallel_tool_use (see
+			// anthropicToolChoice), whose "auto" type then stands for
+			// the toolConfig.toolChoice auto would be.
+			c.oneToolCall = true
+			if choice.Auto != nil {
+				choice = bedrock.ToolChoice{}
+			}
+		case choice.Tool == nil:
+			// The model cannot take the field: refused rather than
+			// ignored, since Claude may call several tools at once. A
+			// forced function is let through: Claude answers a forced
+			// tool_choice with a call of that one tool.
+			return nil, convertor.ParamErrorf("parallel_tool_calls", "parallel_tool_calls=false cannot be honoured on Bedrock for this model (%s): it may call several tools in one turn; omit the field, force one function with tool_choice, or use a Claude 4.5 model or later", c.caps.Family)
+		}
 	}
 	tc := &bedrock.ToolConfig{Tools: tools}
 	if choice != (bedrock.ToolChoice{}) {

@@ -16,8 +16,13 @@ import (
 // sampling; a seed asks for best-effort repeatability, not different
 // text), store and metadata (OpenAI-side storage of the completion),
 // service_tier (OpenAI's latency and price class), prediction (a latency
-// optimisation that never changes the generated text), and a message's
-// name (Claude has no speaker names; the content is unchanged).
+// optimisation that never changes the generated text), prompt_cache_key,
+// prompt_cache_retention and prompt_cache_options (OpenAI's prompt cache;
+// the gateway places Bedrock's cache points itself, and caching never
+// changes the text), stream_options.include_obfuscation (padding of
+// OpenAI's chunks), and a message's name (Claude has no speaker names; the
+// content is unchanged). verbosity is reported when ignored (see
+// verbosity).
 func checkUnsupported(req *openai.ChatRequest) error {
 	switch {
 	case req.N != nil && *req.N > 1:
@@ -40,6 +45,10 @@ func checkUnsupported(req *openai.ChatRequest) error {
 		return convertor.ParamErrorf("function_call", "function_call is deprecated and not supported; send tool_choice instead")
 	case isSet(req.Audio):
 		return convertor.ParamErrorf("audio", "audio output is not supported: Claude answers in text only")
+	case isSet(req.WebSearchOptions):
+		return convertor.ParamErrorf("web_search_options", "web_search_options is not supported: Claude on Bedrock does not search the web; send the search results in the messages, or as the results of a tool")
+	case isSet(req.Moderation):
+		return convertor.ParamErrorf("moderation", "moderation is not supported: Bedrock runs no OpenAI moderation; an operator can attach a Bedrock guardrail to the model instead")
 	}
 	for i, m := range req.Modalities {
 		if m != "text" {
@@ -53,4 +62,20 @@ func checkUnsupported(req *openai.ChatRequest) error {
 func isSet(raw []byte) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
+}
+
+// verbosity reads verbosity, which steers the length of OpenAI's answers.
+// Claude has no such setting: "medium", OpenAI's default, changes nothing,
+// and "low" or "high" is reported as ignored, not refused, since the answer
+// is still one the client can use.
+func (c *requestConverter) verbosity() error {
+	switch v := c.req.Verbosity; v {
+	case "", "medium":
+		return nil
+	case "low", "high":
+		return c.adjust("verbosity", "ignored", "Claude has no verbosity setting",
+			"verbosity %q is not supported: Claude has no verbosity setting; ask for the length you want in the prompt", v)
+	default:
+		return convertor.ParamErrorf("verbosity", "verbosity must be low, medium or high, not %q", v)
+	}
 }

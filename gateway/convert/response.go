@@ -71,7 +71,7 @@ func ConverseResponseToChat(resp *bedrock.ConverseResponse, meta Meta) *openai.C
 			Message:      msg,
 			FinishReason: StopReasonToFinishReason(resp.StopReason),
 		}},
-		Usage: UsageToOpenAI(resp.Usage),
+		Usage: UsageToOpenAI(resp.Usage, reasoning.Len()),
 	}
 }
 
@@ -96,7 +96,12 @@ func toolArguments(input json.RawMessage) string {
 // inputTokens excludes cached tokens while OpenAI's prompt_tokens includes
 // them, so cache reads and writes are added back in; the details objects are
 // always present, as OpenAI sends them.
-func UsageToOpenAI(u bedrock.TokenUsage) *openai.Usage {
+//
+// Bedrock counts thinking inside outputTokens without splitting it out, so
+// reasoning_tokens is estimated from the reasoningBytes of thinking text
+// the response carried (EstimateTokens), and never exceeds the completion
+// tokens. Redacted thinking has no text to count.
+func UsageToOpenAI(u bedrock.TokenUsage, reasoningBytes int) *openai.Usage {
 	prompt := u.InputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens
 	return &openai.Usage{
 		PromptTokens:     prompt,
@@ -106,9 +111,24 @@ func UsageToOpenAI(u bedrock.TokenUsage) *openai.Usage {
 			CachedTokens:     u.CacheReadInputTokens,
 			CacheWriteTokens: u.CacheWriteInputTokens,
 		},
-		// Bedrock counts reasoning inside outputTokens without splitting it out.
-		CompletionTokensDetails: &openai.CompletionTokensDetails{},
+		CompletionTokensDetails: &openai.CompletionTokensDetails{
+			ReasoningTokens: min(EstimateTokens(reasoningBytes), max(u.OutputTokens, 0)),
+		},
 	}
+}
+
+// BytesPerToken is the product's estimate of a token where Bedrock gives
+// no count: about four bytes of English text per Claude token. Admission
+// (the prompt's tokens), streams cut short (their output) and
+// reasoning_tokens all estimate with it.
+const BytesPerToken = 4
+
+// EstimateTokens estimates the tokens of n bytes of text, rounding up.
+func EstimateTokens(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return (n + BytesPerToken - 1) / BytesPerToken
 }
 
 // StopReasonToFinishReason maps a Bedrock stop reason onto one of the four

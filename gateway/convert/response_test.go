@@ -145,9 +145,10 @@ func TestConverseResponseToChat_ToolArguments(t *testing.T) {
 
 func TestUsageToOpenAI(t *testing.T) {
 	for _, tt := range []struct {
-		name string
-		in   bedrock.TokenUsage
-		want *openai.Usage
+		name           string
+		in             bedrock.TokenUsage
+		reasoningBytes int
+		want           *openai.Usage
 	}{
 		{
 			name: "Plain",
@@ -169,18 +170,40 @@ func TestUsageToOpenAI(t *testing.T) {
 			},
 		},
 		{
+			// 41 bytes of thinking text, at four bytes a token rounded up.
+			name:           "Reasoning",
+			in:             bedrock.TokenUsage{InputTokens: 5, OutputTokens: 30},
+			reasoningBytes: 41,
+			want: &openai.Usage{
+				PromptTokens: 5, CompletionTokens: 30, TotalTokens: 35,
+				PromptTokensDetails:     &openai.PromptTokensDetails{},
+				CompletionTokensDetails: &openai.CompletionTokensDetails{ReasoningTokens: 11},
+			},
+		},
+		{
+			// The estimate never claims more than Bedrock counted.
+			name:           "ReasoningCapped",
+			in:             bedrock.TokenUsage{InputTokens: 5, OutputTokens: 3},
+			reasoningBytes: 400,
+			want: &openai.Usage{
+				PromptTokens: 5, CompletionTokens: 3, TotalTokens: 8,
+				PromptTokensDetails:     &openai.PromptTokensDetails{},
+				CompletionTokensDetails: &openai.CompletionTokensDetails{ReasoningTokens: 3},
+			},
+		},
+		{
 			name: "Zero",
 			want: &openai.Usage{PromptTokensDetails: &openai.PromptTokensDetails{}, CompletionTokensDetails: &openai.CompletionTokensDetails{}},
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, convert.UsageToOpenAI(tt.in)); diff != "" {
+			if diff := cmp.Diff(tt.want, convert.UsageToOpenAI(tt.in, tt.reasoningBytes)); diff != "" {
 				t.Errorf("UsageToOpenAI() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
 	t.Run("WireShape", func(t *testing.T) {
-		b, err := json.Marshal(convert.UsageToOpenAI(bedrock.TokenUsage{InputTokens: 1, OutputTokens: 2}))
+		b, err := json.Marshal(convert.UsageToOpenAI(bedrock.TokenUsage{InputTokens: 1, OutputTokens: 2}, 0))
 		if err != nil {
 			t.Fatal(err)
 		}

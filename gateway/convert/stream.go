@@ -26,6 +26,9 @@ type Stream struct {
 	// received, to estimate output tokens when the stream is cut short
 	// before Bedrock's usage arrives.
 	generated int
+	// reasoningBytes counts the bytes of reasoning text received, to
+	// estimate reasoning_tokens.
+	reasoningBytes int
 
 	// tools are the calls seen so far; a call's position is its dense
 	// OpenAI index, whatever contentBlockIndex Bedrock gave it.
@@ -154,6 +157,7 @@ func (s *Stream) blockDelta(ev *bedrock.ContentBlockDeltaEvent) (openai.ChatChun
 func (s *Stream) reasoningDelta(block int, d *bedrock.ReasoningContentDelta) (openai.ChatChunk, bool) {
 	if d.Text != nil {
 		s.generated += len(*d.Text)
+		s.reasoningBytes += len(*d.Text)
 	}
 	if s.open.active && s.open.block != block {
 		s.closeReasoning()
@@ -209,7 +213,7 @@ func (s *Stream) metadata(ev *bedrock.MetadataEvent) (openai.ChatChunk, bool) {
 	s.usageSent = true
 	c := s.header()
 	c.Choices = noChoices
-	c.Usage = UsageToOpenAI(s.usage)
+	c.Usage = UsageToOpenAI(s.usage, s.reasoningBytes)
 	return c, true
 }
 

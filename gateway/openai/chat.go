@@ -45,6 +45,20 @@ type ChatRequest struct {
 	Modalities       []string          `json:"modalities,omitempty"`
 	Audio            json.RawMessage   `json:"audio,omitempty"`
 	Prediction       json.RawMessage   `json:"prediction,omitempty"`
+	// SafetyIdentifier is OpenAI's successor of User: a stable id of the
+	// application's end user.
+	SafetyIdentifier string `json:"safety_identifier,omitempty"`
+	// Verbosity is "low", "medium" or "high".
+	Verbosity string `json:"verbosity,omitempty"`
+	// PromptCacheKey, PromptCacheRetention and PromptCacheOptions steer
+	// OpenAI's prompt cache.
+	PromptCacheKey       string          `json:"prompt_cache_key,omitempty"`
+	PromptCacheRetention string          `json:"prompt_cache_retention,omitempty"`
+	PromptCacheOptions   json.RawMessage `json:"prompt_cache_options,omitempty"`
+	// WebSearchOptions asks OpenAI's search models to search the web.
+	WebSearchOptions json.RawMessage `json:"web_search_options,omitempty"`
+	// Moderation asks OpenAI to moderate the input and output.
+	Moderation json.RawMessage `json:"moderation,omitempty"`
 	// Functions and FunctionCall are the deprecated predecessors of Tools
 	// and ToolChoice; they are refused with a pointer to the new fields.
 	Functions    json.RawMessage `json:"functions,omitempty"`
@@ -54,6 +68,9 @@ type ChatRequest struct {
 // StreamOptions are the options of a streamed response.
 type StreamOptions struct {
 	IncludeUsage bool `json:"include_usage,omitempty"`
+	// IncludeObfuscation asks OpenAI to pad chunks against side channels;
+	// the gateway's chunks carry no padding field either way.
+	IncludeObfuscation *bool `json:"include_obfuscation,omitempty"`
 }
 
 // Thinking is the extra-body request for Claude extended thinking.

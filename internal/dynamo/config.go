@@ -111,22 +111,15 @@ func (c Config) Validate() error {
 		}
 	}
 	seen := make(map[string]string)
-	for _, t := range []struct{ env, name string }{
-		{"DYNAMODB_API_KEYS_TABLE", c.Tables.APIKeys},
-		{"DYNAMODB_USAGE_TABLE", c.Tables.Usage},
-		{"DYNAMODB_USAGE_STATS_TABLE", c.Tables.UsageStats},
-		{"DYNAMODB_MODEL_PRICING_TABLE", c.Tables.ModelPricing},
-		{"DYNAMODB_MODEL_MAPPING_TABLE", c.Tables.ModelMapping},
-		{"DYNAMODB_AUDIT_TABLE", c.Tables.Audit},
-	} {
-		if !tableNameRE.MatchString(t.name) {
-			errs = append(errs, fmt.Errorf("%s %q: want 3 to 255 letters, digits, '_', '-' or '.'", t.env, t.name))
+	for _, t := range c.Tables.Variables() {
+		if !tableNameRE.MatchString(t.Name) {
+			errs = append(errs, fmt.Errorf("%s %q: want 3 to 255 letters, digits, '_', '-' or '.'", t.Variable, t.Name))
 			continue
 		}
-		if other, ok := seen[t.name]; ok {
-			errs = append(errs, fmt.Errorf("%s and %s both name table %q", other, t.env, t.name))
+		if other, ok := seen[t.Name]; ok {
+			errs = append(errs, fmt.Errorf("%s and %s both name table %q", other, t.Variable, t.Name))
 		}
-		seen[t.name] = t.env
+		seen[t.Name] = t.Variable
 	}
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ package metricsserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,10 +28,12 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// Serve serves reg at addr/metrics until the returned stop is called; an
-// empty addr serves nothing. The listener is opened before Serve returns,
-// so a taken port is an error at start, not a log line later.
-func Serve(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+// Serve serves reg at addr/metrics, and readiness at addr/ready, until
+// the returned stop is called; an empty addr serves nothing. ready returns
+// nil when the service can work, else why not (503 with that reason); nil
+// means always ready. The listener is opened before Serve returns, so a
+// taken port is an error at start, not a log line later.
+func Serve(addr string, reg *prometheus.Registry, log *slog.Logger, ready func() error) (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}
@@ -40,6 +43,17 @@ func Serve(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if ready != nil {
+			if err := ready(); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "reason": err.Error()})
+				return
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]string{"status": "ready"})
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -29,7 +29,7 @@ func Dynalite(t testing.TB) string {
 	t.Helper()
 	ep := os.Getenv("TEST_DYNALITE_ENDPOINT")
 	if ep == "" {
-		t.Skip("TEST_DYNALITE_ENDPOINT not set")
+		t.Skip("TEST_DYNALITE_ENDPOINT is not set: run npm ci in internal/testenv/dynalite, start its dynalite (as .ci/run does) and set TEST_DYNALITE_ENDPOINT to its URL")
 	}
 	return ep
 }

@@ -22,7 +22,9 @@ import (
 // shared machines are noisy.
 const startTimeout = 20 * time.Second
 
-// unavailable skips t, or fails it under CI.
+// unavailable skips t, or fails it under CI. The message says what is
+// missing and how to provide it: `make test` gathers the skips of a run by
+// message into one summary (internal/testreport).
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("CI") != "" {
@@ -38,7 +40,7 @@ func Redis(t testing.TB) *redis.Client {
 	t.Helper()
 	addr := os.Getenv("TEST_REDIS_ADDR")
 	if addr == "" {
-		unavailable(t, "TEST_REDIS_ADDR is not set")
+		unavailable(t, "TEST_REDIS_ADDR is not set: start redis-server (apt-get install redis-server) and set TEST_REDIS_ADDR=127.0.0.1:6379")
 	}
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { c.Close() })
@@ -82,7 +84,7 @@ func StartRedis(t testing.TB) *RedisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		unavailable(t, "redis-server is not installed")
+		unavailable(t, "redis-server is not installed (apt-get install redis-server)")
 	}
 	s := &RedisServer{t: t, bin: bin, dir: t.TempDir()}
 	// A free port can be taken by someone else before redis binds it; try

@@ -69,6 +69,10 @@ func (e *Emulator) buildReply(modelID string, req *bedrock.ConverseRequest, fiel
 			r.tools = append(r.tools, bedrock.ToolUseBlock{ToolUseID: toolUseID(key, 0), Name: spec.Name, Input: toolArguments(spec)})
 		}
 	}
+	if fields.oneToolCall() && len(r.tools) > 1 {
+		// disable_parallel_tool_use: the model makes its first call only.
+		r.tools = r.tools[:1]
+	}
 	if len(r.tools) > 0 {
 		r.stopReason = bedrock.StopToolUse
 	}

@@ -29,6 +29,8 @@ type thinkingConfig struct {
 // requestFields is the part of additionalModelRequestFields the emulator reads.
 type requestFields struct {
 	Thinking *thinkingConfig `json:"thinking"`
+	// ToolChoice is Anthropic's tool_choice, checked by validateToolChoice.
+	ToolChoice json.RawMessage `json:"tool_choice"`
 }
 
 // thinkingOn reports whether the request enables extended thinking.
@@ -50,6 +52,9 @@ func (e *Emulator) validate(modelID string, req *bedrock.ConverseRequest, fields
 		return msg
 	}
 	if msg := validateTools(req); msg != "" {
+		return msg
+	}
+	if msg := validateToolChoice(req, caps, fields); msg != "" {
 		return msg
 	}
 	if msg := validateInference(req.InferenceConfig, caps, fields); msg != "" {
@@ -300,6 +305,10 @@ func validateInference(ic *bedrock.InferenceConfig, caps convertor.Capabilities,
 	}
 	if fields.thinkingOn() && ic.Temperature != nil && *ic.Temperature != 1 {
 		return modelErrors + "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking"
+	}
+	// Anthropic's extended-thinking rules: top_p from 0.95 to 1 only.
+	if fields.thinkingOn() && ic.TopP != nil && *ic.TopP < 0.95 {
+		return modelErrors + "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
 	}
 	for i, s := range ic.StopSequences {
 		if strings.TrimSpace(s) == "" {

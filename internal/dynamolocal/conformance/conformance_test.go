@@ -13,7 +13,7 @@ import (
 func TestDynalite(t *testing.T) {
 	endpoint := os.Getenv("CONFORMANCE_DYNALITE_ENDPOINT")
 	if endpoint == "" {
-		t.Skip("CONFORMANCE_DYNALITE_ENDPOINT is not set")
+		t.Skip("CONFORMANCE_DYNALITE_ENDPOINT is not set: start dynalite --host 127.0.0.1 --port 18001 and set CONFORMANCE_DYNALITE_ENDPOINT=http://127.0.0.1:18001")
 	}
 	Run(t, func(t *testing.T) Target {
 		return Target{Endpoint: endpoint, Dynalite: true}

@@ -645,6 +645,7 @@ export interface components {
             budget_resets_at?: string;
             /** Format: date-time */
             created_at: string;
+            /** @description Whether the key is switched on; always false for a revoked key, which can never be enabled again */
             enabled: boolean;
             /**
              * Format: date-time

@@ -1,6 +1,6 @@
 // Usage charts. Every chart prints the time zone its buckets are in; values
 // are integers from the API, formatted by lib/format for axes and tooltips.
-import { Area, AreaChart, Bar, BarChart, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useTranslation } from 'react-i18next';
 import type { Series } from '../api/client';
 import { formatCount, formatMoney, formatMoneyShort, formatPercent, formatTokens, formatTokensShort } from '../lib/format';
@@ -75,7 +75,11 @@ export function StackedChart({ series, metric, label }: { series: Series; metric
   );
 }
 
-/** TokensChart splits tokens by kind: input, output, cache read, cache write. */
+/**
+ * TokensChart splits tokens by kind: input, output, cache read, cache write,
+ * stacked bars per bucket. Bars, not a smoothed area: a bucket's tokens
+ * belong to that bucket, and a curve would draw usage into its neighbours.
+ */
 export function TokensChart({ series }: { series: Series }) {
   const { t } = useTranslation();
   const rows = tokenRows(series);
@@ -89,16 +93,16 @@ export function TokensChart({ series }: { series: Series }) {
     <figure aria-label={t('dashboard.tokensByKind')}>
       {empty(series) ? <NoData /> : (
       <ResponsiveContainer width="100%" height={chartHeight}>
-        <AreaChart data={rows} margin={{ top: 8, right: 8, left: 8, bottom: 0 }}>
+        <BarChart data={rows} margin={{ top: 8, right: 8, left: 8, bottom: 0 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={12} />
           <YAxis tickFormatter={formatTokensShort} tick={{ fontSize: 11 }} width={64} />
           <Tooltip formatter={(v) => formatTokens(Number(v))} labelFormatter={(_, p) => rangeOf(p)} />
           <Legend wrapperStyle={{ fontSize: 12 }} />
           {TOKEN_KINDS.map((k, i) => (
-            <Area key={k} type="monotone" dataKey={k} name={names[k]} stackId="t" stroke={PALETTE[i]} fill={PALETTE[i]} fillOpacity={0.35} isAnimationActive={false} />
+            <Bar key={k} dataKey={k} name={names[k]} stackId="t" fill={PALETTE[i]} isAnimationActive={false} />
           ))}
-        </AreaChart>
+        </BarChart>
       </ResponsiveContainer>
       )}
       <ZoneCaption tz={series.tz} />

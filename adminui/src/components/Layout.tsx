@@ -112,7 +112,8 @@ export function Layout({ children }: { children: ReactNode }) {
           {t('auth.viewerBanner')}
         </div>
       )}
-      <main id="main" className="mx-auto max-w-7xl px-4 py-5">
+      {/* tabIndex -1: the skip link moves the focus here, not only the scroll, in every browser. */}
+      <main id="main" tabIndex={-1} className="mx-auto max-w-7xl px-4 py-5 focus:outline-none">
         {children}
       </main>
     </div>

@@ -23,6 +23,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgrou
 const TZ = 'Asia/Shanghai';
 const HAIKU = 'claude-haiku-4-5';
 const HAIKU_BEDROCK = 'global.anthropic.claude-haiku-4-5-20251001-v1:0';
+const UNPRICED_BEDROCK = 'anthropic.e2e-unpriced-v1:0';
 
 let stack;
 let browser;
@@ -48,18 +49,49 @@ async function chat(key, content, model = HAIKU) {
   return { status: res.status, body: await res.json() };
 }
 
-/** text waits until the locator's text, trimmed, satisfies want (a string or a RegExp). */
+/**
+ * text waits until the locator's text as the page renders it (innerText:
+ * cells and blocks apart), whitespace collapsed, satisfies want (a string
+ * or a RegExp).
+ */
 async function text(locator, want, timeout = 20_000) {
   let last = '';
   try {
     await waitFor(`text ${want}`, async () => {
-      last = ((await locator.first().textContent({ timeout: 1_000 })) ?? '').replace(/\s+/g, ' ').trim();
+      last = (await locator.first().innerText({ timeout: 1_000 })).replace(/\s+/g, ' ').trim();
       return typeof want === 'string' ? last === want : want.test(last);
     }, { timeout });
   } catch (e) {
     throw new Error(`${e.message} (last text: ${JSON.stringify(last)})`);
   }
   return last;
+}
+
+/** texts waits until there are n matches of the locator and each one's text, as text() reads it, equals want. */
+async function texts(locator, n, want, timeout = 20_000) {
+  let last = [];
+  try {
+    await waitFor(`${n} × ${want}`, async () => {
+      last = (await locator.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+      return last.length === n && last.every((t) => t === want);
+    }, { timeout });
+  } catch (e) {
+    throw new Error(`${e.message} (last texts: ${JSON.stringify(last)})`);
+  }
+}
+
+/** patchKey changes a key through the admin API, as a script would. */
+async function patchKey(id, fields) {
+  const r = await api('PATCH', `/api/keys/${id}`, fields);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+}
+
+/** models lists the model ids the gateway offers a key: its status, and the ids when 200. */
+async function models(key) {
+  const res = await fetch(`${stack.gateway}/models`, { headers: { Authorization: `Bearer ${key}` } });
+  const body = await res.json();
+  return { status: res.status, ids: (body.data ?? []).map((m) => m.id).sort() };
 }
 
 async function shot(p, name) {
@@ -107,6 +139,14 @@ describe('admin portal', () => {
     }, { timeout: 60_000, interval: 250 });
     assert.equal(s.current.totals.total_tokens, 6_100);
     assert.equal(s.current.keys_with_usage, 2);
+    // Budgets for the dashboard's watch list: seed-a has spent $0.006 of
+    // $0.005 (over it), seed-b $0.0045 (90%, near it).
+    for (const name of ['seed-a', 'seed-b']) await patchKey(seeded[name].key.id, { monthly_budget_micros: 5_000 });
+    await waitFor("the keys' month spend", async () => {
+      const a = await api('GET', `/api/keys/${seeded['seed-a'].key.id}`);
+      const b = await api('GET', `/api/keys/${seeded['seed-b'].key.id}`);
+      return a.body.month_spend_micros === 6_000 && b.body.month_spend_micros === 4_500;
+    }, { timeout: 30_000, interval: 250 });
   });
 
   it('signs in with the admin token and shows the seeded numbers on the dashboard', async () => {
@@ -123,9 +163,16 @@ describe('admin portal', () => {
     await text(page.getByTestId('stat-cost-value'), '$0.0105');
     await text(page.getByTestId('stat-keys-value'), '2');
     await text(page.getByTestId('stat-tokens'), /5,000 in · 1,100 out/);
+    // Each card against the previous 24 hours, which had no traffic.
+    await text(page.getByTestId('stat-requests'), /^Requests 4 none in the previous period$/);
+    await text(page.getByTestId('stat-errors'), /^Errors 0 0% of requests same as previous period$/);
     // Every chart names the viewer's time zone.
-    await text(page.getByTestId('chart-tz'), 'Times in Asia/Shanghai (UTC+08:00)');
-    assert.equal(await page.getByTestId('chart-tz').count(), 3);
+    await texts(page.getByTestId('chart-tz'), 3, 'Times in Asia/Shanghai (UTC+08:00)');
+    // Keys near or over their budget, the most spent first.
+    const watch = page.getByTestId('budget-watch').locator('li');
+    await text(watch.nth(0), /^seed-a sk-\S+ Over budget \$0\.006 \/ \$0\.005 Resets \d{4}-\d{2}-01$/);
+    await text(watch.nth(1), /^seed-b sk-\S+ Near budget \$0\.0045 \/ \$0\.005 Resets \d{4}-\d{2}-01$/);
+    assert.equal(await watch.count(), 2);
     // Top keys by cost: seed-a ($0.006, 3 requests) before seed-b ($0.0045).
     await text(page.getByTestId('top-keys').locator('tbody tr').nth(0), /seed-a\s*3\s*3,600\s*\$0\.006\s*57\.1%/);
     await text(page.getByTestId('top-keys').locator('tbody tr').nth(1), /seed-b\s*1\s*2,500\s*\$0\.0045\s*42\.9%/);
@@ -137,17 +184,98 @@ describe('admin portal', () => {
     await page.getByRole('button', { name: 'Last 7 days' }).click();
     await waitFor('the period in the URL', () => page.url().includes('period=7d'));
     await text(page.getByTestId('stat-cost-value'), '$0.0105');
+    // The viewer chooses the time zone; every chart prints it, and the
+    // choice outlives a reload.
+    await page.getByTestId('tz-picker').selectOption('UTC');
+    await texts(page.getByTestId('chart-tz'), 3, 'Times in UTC (UTC)');
+    await page.reload();
+    await texts(page.getByTestId('chart-tz'), 3, 'Times in UTC (UTC)');
+    await page.getByTestId('tz-picker').selectOption(TZ);
+    await texts(page.getByTestId('chart-tz'), 3, 'Times in Asia/Shanghai (UTC+08:00)');
   });
 
-  it('creates a key whose secret works on the gateway, edits its budget, and revokes it', async () => {
+  it('shows loading and error states, and recovers with Try again', async () => {
+    // A request held by the browser: its card says it is loading while
+    // the others show their figures.
+    let release;
+    const held = new Promise((r) => {
+      release = r;
+    });
+    const hold = async (route) => {
+      await held;
+      await route.continue();
+    };
+    await page.route('**/api/usage/top?*', hold);
+    await page.reload();
+    await text(page.getByTestId('stat-requests-value'), '4');
+    const topKeysCard = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Top keys by cost' }) });
+    await text(topKeysCard.getByRole('status'), 'Loading…');
+    release();
+    await text(page.getByTestId('top-keys').locator('tbody tr').first(), /seed-a/);
+    await page.unroute('**/api/usage/top?*', hold);
+    // A failing API: the card says what went wrong, with the request id,
+    // and Try again loads it once the API answers.
+    const fail = (route) => route.fulfill({
+      status: 503,
+      contentType: 'application/problem+json',
+      body: JSON.stringify({ status: 503, title: 'Service Unavailable', detail: 'usage store unavailable', code: 'unavailable', request_id: 'req-e2e-1' }),
+    });
+    await page.route('**/api/usage/top?*', fail);
+    await page.reload();
+    const alert = page.getByRole('alert').filter({ hasText: 'usage store unavailable' });
+    await text(alert.first(), 'Something went wrong usage store unavailable Request req-e2e-1 Try again', 30_000);
+    await shot(page, 'dashboard-error');
+    await page.unroute('**/api/usage/top?*', fail);
+    await alert.first().getByRole('button', { name: 'Try again' }).click();
+    await text(page.getByTestId('top-keys').locator('tbody tr').first(), /seed-a/);
+    // An unknown key: the API's not-found answer, said plainly.
+    await page.goto(`${stack.admin}/admin/keys/key_doesnotexist`);
+    await text(page.getByRole('alert'), /^Something went wrong .*key_doesnotexist/);
+    await page.goto(`${stack.admin}/admin/`);
+    await text(page.getByTestId('stat-requests-value'), '4');
+  });
+
+  it('can be used from the keyboard: the skip link, then the page', async () => {
+    await page.goto(`${stack.admin}/admin/`);
+    await text(page.getByTestId('stat-requests-value'), '4');
+    const focus = () => page.evaluate(() => ({ text: document.activeElement?.textContent?.trim(), inMain: !!document.getElementById('main')?.contains(document.activeElement) }));
+    await page.keyboard.press('Tab');
+    assert.deepEqual(await focus(), { text: 'Skip to content', inMain: false });
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    // Past the header: the first control of the page, its period picker.
+    assert.deepEqual(await focus(), { text: 'Last 24 hours', inMain: true });
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await waitFor('the period in the URL', () => page.url().includes('period=7d'));
+    await page.goto(`${stack.admin}/admin/`);
+  });
+
+  it('creates a key whose secret works on the gateway, edits it, rotates it, revokes it, and pages the key list', async () => {
     await page.getByRole('link', { name: 'Keys', exact: true }).click();
     await waitFor('the key list', async () => (await page.getByTestId('keys-table').locator('tbody tr').count()) >= 2);
-    await page.getByTestId('create-key').click();
+    // Created from the keyboard alone: Enter opens the dialog with the
+    // focus on its first field, Tab walks the fields in order, Enter
+    // submits, and a mistake is named by its field.
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('name') ?? document.activeElement?.tagName);
+    await page.getByTestId('create-key').focus();
+    await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog');
-    await dialog.locator('input[name=name]').fill('e2e-client');
-    await dialog.locator('input[name=owner]').fill('team-portal');
-    await dialog.locator('input[name=budget]').fill('5');
-    await dialog.getByTestId('create-key-submit').click();
+    await waitFor('the focus on the name field', async () => (await focused()) === 'name');
+    await page.keyboard.type('e2e-client');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'owner');
+    await page.keyboard.type('team-portal');
+    for (const next of ['rpm', 'tpm', 'budget']) {
+      await page.keyboard.press('Tab');
+      assert.equal(await focused(), next);
+    }
+    await page.keyboard.type('five');
+    await page.keyboard.press('Enter');
+    await text(dialog.getByText('An amount in dollars'), 'An amount in dollars, such as 12.50.');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('5');
+    await page.keyboard.press('Enter');
     const secret = await dialog.getByTestId('new-secret').inputValue({ timeout: 20_000 }).then((v) => v || waitFor('the secret', async () => dialog.getByTestId('new-secret').inputValue()));
     assert.match(secret, /^sk-/);
     await shot(page, 'key-secret');
@@ -159,6 +287,10 @@ describe('admin portal', () => {
     await page.getByRole('button', { name: 'Done' }).click();
     await waitFor('the key page', () => /\/admin\/keys\/key_/.test(page.url()));
     const keyId = decodeURIComponent(page.url().split('/').pop());
+    // A key not used yet: its page says so rather than drawing nothing.
+    const requestsCard = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Requests', exact: true }) });
+    await text(requestsCard, /No requests in this period\./);
+    await text(page.getByTestId('key-usage-totals'), '0 requests · 0 tokens · $0.00');
 
     // The secret is a working gateway key.
     const ok = await chat(secret, '@emulator usage in 10 out 5');
@@ -174,14 +306,32 @@ describe('admin portal', () => {
     await page.getByTestId('save-key').click();
     await text(page.getByTestId('key-notice'), /Someone changed this key/);
     await text(page.getByText('someone-else'), 'someone-else');
-    // Edited again from the reloaded key, the budget is saved.
+    // Edited again from the reloaded key: budget, limits, expiry and the
+    // models it may use are saved.
     await page.getByTestId('edit-key').click();
-    await page.getByRole('dialog').locator('input[name=budget]').fill('12.5');
+    const edit = page.getByRole('dialog');
+    await edit.locator('input[name=budget]').fill('12.5');
+    await edit.locator('input[name=rpm]').fill('120');
+    await edit.locator('input[name=tpm]').fill('50000');
+    await edit.locator('input[name=expires]').fill('2099-12-31');
+    await edit.getByRole('checkbox', { name: HAIKU, exact: true }).check();
     await page.getByTestId('save-key').click();
     await text(page.getByTestId('key-budget'), /\/ \$12\.50/);
+    const info = (label) => page.locator('dt', { hasText: label }).locator('xpath=following-sibling::dd[1]');
+    await text(info('Requests per minute'), '120');
+    await text(info('Tokens per minute'), '50,000');
+    await text(info('Expires'), '2099-12-31');
+    await text(info('Allowed models'), HAIKU);
     const saved = await api('GET', `/api/keys/${keyId}`);
     assert.equal(saved.body.monthly_budget_micros, 12_500_000);
     assert.equal(saved.body.owner, 'someone-else');
+    assert.equal(saved.body.rpm, 120);
+    assert.equal(saved.body.tpm, 50_000);
+    assert.deepEqual(saved.body.allowed_models, [HAIKU]);
+    // The key stops at the start of that day in the viewer's zone.
+    assert.equal(saved.body.expires_at, '2099-12-30T16:00:00Z');
+    // The gateway now offers the key that one model only.
+    await waitFor('the gateway to list only the allowed model', async () => (await models(secret)).ids.join() === HAIKU, { timeout: 20_000, interval: 250 });
     // The key's page charts its usage and lists its request, once rolled up.
     await waitFor("the key's request to be rolled up", async () => {
       const q = new URLSearchParams({ key_id: keyId, from: new Date(Date.now() - 86_400_000).toISOString(), tz: TZ });
@@ -192,22 +342,70 @@ describe('admin portal', () => {
     await text(page.getByTestId('request-log').locator('tbody tr'), /claude-haiku-4-5\s*200 ok\s*10\s*5\s*\$0\.000035/);
     await shot(page, 'key-detail');
 
-    // Revoked, the key stops working on the gateway within KEY_CACHE_TTL.
-    // The probe names no model the gateway routes: while the key still
-    // works it gets 404 before reaching Bedrock, so it adds no usage.
+    // Rotated with an hour's grace: a new secret, shown once, and the old
+    // one keeps working until the grace ends. The probes list models, so
+    // they add no usage.
+    await page.getByRole('button', { name: 'Rotate', exact: true }).click();
+    const rotate = page.getByRole('dialog');
+    await rotate.getByRole('combobox', { name: 'Old secret keeps working for' }).selectOption('3600');
+    await rotate.getByRole('button', { name: 'Rotate', exact: true }).click();
+    const rotated = await waitFor('the new secret', async () => (await page.getByTestId('new-secret').inputValue({ timeout: 5_000 })) || undefined);
+    assert.match(rotated, /^sk-/);
+    assert.notEqual(rotated, secret);
+    await shot(page, 'key-rotated');
+    await page.getByTestId('secret-saved').check();
+    await page.getByRole('button', { name: 'Done' }).click();
+    await text(info('Previous secret'), /^sk-\S+ works until \d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+    const afterRotate = await api('GET', `/api/keys/${keyId}`);
+    const graceLeft = Date.parse(afterRotate.body.previous_until) - Date.now();
+    assert.ok(graceLeft > 30 * 60_000 && graceLeft <= 3_600_000, `previous secret works for ${graceLeft} ms more, want about an hour`);
+    await waitFor('the gateway to take the new secret', async () => (await models(rotated)).status === 200, { timeout: 20_000, interval: 250 });
+    assert.equal((await models(secret)).status, 200, 'the old secret works during the grace period');
+
+    // Revoked, neither secret works on the gateway within KEY_CACHE_TTL.
     await page.getByTestId('revoke-key').click();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
     await text(page.locator('h1'), /Revoked/);
-    await waitFor('the gateway to refuse the revoked key', async () => {
-      const r = await chat(secret, 'hello', 'no-such-model');
-      assert.ok(r.status === 404 || r.status === 401, JSON.stringify(r.body));
-      return r.status === 401;
+    await waitFor('the gateway to refuse both secrets of the revoked key', async () => {
+      const [old, cur] = [(await models(secret)).status, (await models(rotated)).status];
+      for (const st of [old, cur]) assert.ok(st === 200 || st === 401, `status ${st}`);
+      return old === 401 && cur === 401;
     }, { timeout: 20_000, interval: 250 });
     await page.getByRole('link', { name: /Keys$/ }).first().click();
     await page.getByLabel('Search keys').fill('e2e-client');
     await waitFor('the search in the URL', () => page.url().includes('q=e2e-client'));
     await text(page.getByTestId('keys-table').locator('tbody tr').first(), /e2e-client.*team-portal|e2e-client.*someone-else/);
+    await page.getByRole('combobox', { name: 'Status' }).selectOption('revoked');
+    await waitFor('the status in the URL', () => page.url().includes('status=revoked'));
+    await text(page.getByTestId('keys-table').locator('tbody tr').first(), /^sk-\S+ e2e-client someone-else Revoked 120 \/ 50,000 \$0\.000035 \/ \$12\.50.* 2099-12-31$/);
     await shot(page, 'keys');
+
+    // Twenty-one more keys: two pages of search results.
+    const soon = new Date(Date.now() + 3.5 * 86_400_000).toISOString();
+    for (let i = 0; i < 21; i++) {
+      const r = await api('POST', '/api/keys', { name: `pager-${String(i).padStart(2, '0')}`, owner: 'e2e-paging', ...(i === 0 ? { expires_at: soon } : {}) });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    await page.getByRole('combobox', { name: 'Status' }).selectOption({ value: '' });
+    await page.getByLabel('Search keys').fill('pager-');
+    await waitFor('the search in the URL', () => page.url().includes('q=pager-') && !page.url().includes('status='));
+    const rows = page.getByTestId('keys-table').locator('tbody tr');
+    const pageOf = async (n) => {
+      const t = await rows.allTextContents();
+      return t.length === n && t.every((r) => r.includes('pager-'));
+    };
+    await waitFor('a full first page', () => pageOf(20));
+    await text(page.getByRole('navigation', { name: 'Pages' }), 'Previous Page 1 Next');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await waitFor('the second page', () => pageOf(1));
+    await text(page.getByRole('navigation', { name: 'Pages' }), 'Previous Page 2 Next');
+    assert.equal(await page.getByRole('button', { name: 'Next' }).isDisabled(), true);
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await waitFor('the first page again', () => pageOf(20));
+    // A key that expires within two weeks says so in days.
+    await page.getByLabel('Search keys').fill('pager-00');
+    await waitFor('one key', () => pageOf(1));
+    await text(rows.first(), /Active .* In 3 days \(\d{4}-\d{2}-\d{2}\)$/);
   });
 
   it('adds a route the gateway then serves', async () => {
@@ -223,12 +421,20 @@ describe('admin portal', () => {
     }, { timeout: 30_000, interval: 250 });
     const r = await chat(stack.apiKey, '@emulator usage in 100 out 20', 'e2e-fast');
     assert.equal(r.status, 200, JSON.stringify(r.body));
+    // A route to a model without a price is marked as such.
+    await page.getByTestId('add-route').click();
+    await page.getByRole('dialog').locator('input[name=model]').fill('e2e-spare');
+    await page.getByRole('dialog').locator('input[name=bedrock_model_id]').fill(UNPRICED_BEDROCK);
+    await page.getByTestId('save-route').click();
+    await text(page.locator('[data-route="e2e-spare"]'), /^e2e-spare anthropic\.e2e-unpriced-v1:0 admin no price \d{4}-/);
     await shot(page, 'routes');
   });
 
   it('adds a price from a date and previews a re-pricing', async () => {
     await page.getByRole('link', { name: 'Prices', exact: true }).click();
     await text(page.getByTestId('prices-table'), /anthropic\.claude-haiku-4-5-20251001-v1:0\s*global\s*\$1\.00\s*\$5\.00/);
+    // The routed model without a price is flagged.
+    await text(page.getByTestId('unpriced'), /^1 model has no price .* e2e-spare → anthropic\.e2e-unpriced-v1:0 routed 0 requests in 30 days Add a price$/);
     await page.getByTestId('add-price').click();
     const d = page.getByRole('dialog');
     await d.locator('input[name=model]').fill('anthropic.claude-haiku-4-5-20251001-v1:0');
@@ -239,6 +445,10 @@ describe('admin portal', () => {
     await d.locator('input[name=source]').fill('e2e');
     await page.getByTestId('save-price').click();
     await text(page.getByRole('heading', { name: 'Scheduled' }).locator('..').locator('..'), /\$2\.00\s*\$10\.00.*2030-01-01 00:00/);
+    // The model's history lists the price in effect and the one to come.
+    await page.getByTestId('prices-table').getByRole('button', { name: /anthropic\.claude-haiku-4-5-20251001-v1:0/ }).first().click();
+    const history = page.getByRole('table', { name: 'Price history of anthropic.claude-haiku-4-5-20251001-v1:0' });
+    await text(history, /global \$1\.00 \$5\.00 .*global \$2\.00 \$10\.00 .*2030-01-01 00:00 e2e|global \$2\.00 \$10\.00 .*2030-01-01 00:00 e2e.*global \$1\.00 \$5\.00/);
     const prices = await api('GET', '/api/prices');
     const added = prices.body.scheduled.find((p) => p.source === 'e2e');
     // Midnight in the viewer's zone (Shanghai) is 16:00 UTC the day before.
@@ -253,6 +463,26 @@ describe('admin portal', () => {
     await page.getByTestId('run-preview').click();
     await text(page.getByTestId('preview-result'), /Records\s*6\s*Would change\s*6\s*Cost now\s*\$0\.010735\s*Cost re-priced\s*\$0\.02147\s*Difference\s*\$0\.010735\s*Still unpriced\s*0/);
     await shot(page, 'prices');
+  });
+
+  it('edits a route to a priced model, then deletes it', async () => {
+    await page.getByRole('link', { name: 'Routes', exact: true }).click();
+    const row = page.locator('[data-route="e2e-spare"]');
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const d = page.getByRole('dialog');
+    assert.equal(await d.locator('input[name=model]').isDisabled(), true, 'a route is edited under its model name');
+    await d.locator('input[name=bedrock_model_id]').fill(HAIKU_BEDROCK);
+    await page.getByTestId('save-route').click();
+    await text(row, /^e2e-spare global\.anthropic\.claude-haiku-4-5-20251001-v1:0 admin yes /);
+    await page.getByRole('link', { name: 'Prices', exact: true }).click();
+    await text(page.getByTestId('prices-table'), /claude-haiku/);
+    assert.equal(await page.getByTestId('unpriced').count(), 0);
+    await waitFor('the gateway to load the route', async () => (await models(stack.apiKey)).ids.includes('e2e-spare'), { timeout: 30_000, interval: 250 });
+    await page.getByRole('link', { name: 'Routes', exact: true }).click();
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await waitFor('the route to leave the table', async () => (await page.getByTestId('routes-table').count()) === 1 && (await row.count()) === 0);
+    await waitFor('the gateway to drop the route', async () => !(await models(stack.apiKey)).ids.includes('e2e-spare'), { timeout: 30_000, interval: 250 });
   });
 
   it('explores usage with the filters in the URL and exports exactly that as CSV', async () => {
@@ -274,11 +504,40 @@ describe('admin portal', () => {
     const groups = new Set(rows.slice(1).map((r) => r[3]));
     assert.ok(groups.has(seeded['seed-a'].key.id) && groups.has(seeded['seed-b'].key.id), [...groups].join(' '));
     assert.equal(rows.length - 1, groups.size * 24);
+
+    // Filters chosen on the page go to the address bar; the same address
+    // opened in another tab shows, once signed in there, the same view,
+    // and its CSV holds just that.
+    const b = seeded['seed-b'].key;
+    await page.getByRole('combobox', { name: 'Key', exact: true }).selectOption(b.id);
+    await page.getByRole('combobox', { name: 'Group by' }).selectOption('model');
+    await waitFor('the filters in the URL', () => page.url().includes(`key_id=${b.id}`) && page.url().includes('group_by=model'));
+    await text(page.getByTestId('usage-totals'), '1 request · 2,500 tokens · $0.0045');
+    const shared = await page.context().newPage();
+    await shared.goto(page.url());
+    await shared.getByLabel('Admin token').fill(stack.adminToken);
+    await shared.getByTestId('token-sign-in').click();
+    await text(shared.getByTestId('usage-totals'), '1 request · 2,500 tokens · $0.0045');
+    await text(shared.getByTestId('usage-table').locator('tbody tr'), /claude-haiku-4-5\s*1\s*0\s*2,000\s*500\s*0\s*0\s*\$0\.0045$/);
+    const [one] = await Promise.all([shared.waitForEvent('download'), shared.getByTestId('export-csv').click()]);
+    const oneRows = (await readFile(await one.path(), 'utf8')).trim().split('\n').map((l) => l.split(','));
+    const sum = (name) => oneRows.slice(1).reduce((s, r) => s + Number(r[oneRows[0].indexOf(name)]), 0);
+    assert.equal(sum('requests'), 1);
+    assert.equal(sum('cost_micros'), 4_500);
+    assert.deepEqual([...new Set(oneRows.slice(1).map((r) => r[3]))], [HAIKU]);
+    await shared.close();
   });
 
   it('shows the audit log with before and after', async () => {
     await page.getByRole('link', { name: 'Audit log', exact: true }).click();
+    await text(page.getByTestId('audit-table').locator('tbody tr').first(), /Route deleted/);
+    // A deletion's before is the route; its after is nothing.
+    await page.getByTestId('audit-table').locator('tbody tr').first().getByRole('button').click();
+    await text(page.getByTestId('audit-diff'), /^Field Before After bedrock_model_id "global\.anthropic\.claude-haiku-4-5-20251001-v1:0" model "e2e-spare" /);
+    await page.getByRole('combobox', { name: 'Resource' }).selectOption('price');
+    await waitFor('the resource in the URL', () => page.url().includes('resource=price'));
     await text(page.getByTestId('audit-table').locator('tbody tr').first(), /Price added/);
+    await page.getByRole('combobox', { name: 'Resource' }).selectOption({ value: '' });
     await page.getByRole('combobox', { name: 'Action' }).selectOption('key.update');
     await waitFor('the filter in the URL', () => page.url().includes('action=key.update'));
     await page.getByTestId('audit-table').locator('tbody tr').first().getByRole('button').click();
@@ -346,6 +605,7 @@ describe('admin portal', () => {
       await text(p.getByTestId('viewer-banner'), /viewer/);
       assert.equal(await p.getByTestId('create-key').count(), 0);
       await shot(p, 'viewer-keys');
+      await p.getByLabel('Search keys').fill('seed-a');
       await p.getByTestId('keys-table').getByRole('link', { name: 'seed-a' }).click();
       await text(p.getByTestId('key-usage-totals'), /3 requests/);
       assert.equal(await p.getByTestId('edit-key').count(), 0);

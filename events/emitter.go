@@ -91,6 +91,10 @@ type Emitter struct {
 	// publishing is when the publish in progress started, in Unix
 	// nanoseconds; 0 when none is.
 	publishing atomic.Int64
+	// busDown mirrors down for Emit: a publish that starts while the bus
+	// is known to be down counts as hung at once, so each retry of a bus
+	// that keeps hanging does not reopen a HungAfter window of queueing.
+	busDown atomic.Bool
 
 	// Loop state, touched only by the loop goroutine.
 	down    bool
@@ -171,10 +175,14 @@ func (e *Emitter) Emit(ev *convertor.UsageEvent) {
 }
 
 // hung reports whether the publish in progress has taken longer than
-// HungAfter: the bus neither answers nor refuses.
+// HungAfter (the bus neither answers nor refuses), or is a retry of a bus
+// that last failed.
 func (e *Emitter) hung() bool {
 	since := e.publishing.Load()
-	return since != 0 && time.Since(time.Unix(0, since)) > e.opts.HungAfter
+	if since == 0 {
+		return false
+	}
+	return e.busDown.Load() || time.Since(time.Unix(0, since)) > e.opts.HungAfter
 }
 
 // Pending returns how many events wait in the queue.
@@ -295,6 +303,7 @@ func (e *Emitter) replay() {
 		e.log.Info("events bus is back; spool replayed", "events", n)
 	}
 	e.down, e.backoff = false, 0
+	e.busDown.Store(false)
 }
 
 func (e *Emitter) publish(evs []*convertor.UsageEvent) error {
@@ -312,7 +321,33 @@ func (e *Emitter) publish(evs []*convertor.UsageEvent) error {
 	}
 	e.publishing.Store(time.Now().UnixNano())
 	defer e.publishing.Store(0)
+	if e.busDown.Load() {
+		e.spoolQueued()
+	}
 	return e.pub.Publish(e.topic, msgs...)
+}
+
+// spoolQueued moves the queued events to the spool before a retry of a
+// bus that last failed: should the retry hang, they would otherwise wait
+// in memory behind it. Taking e.mu waits out any Emit that queued before
+// the retry was marked in progress; later ones see hung and spool
+// themselves, so no event is left queued behind a hanging retry.
+func (e *Emitter) spoolQueued() {
+	e.mu.Lock()
+	e.mu.Unlock() //nolint:staticcheck // empty on purpose: only the wait matters
+	var evs []*convertor.UsageEvent
+	for {
+		select {
+		case ev := <-e.queue:
+			evs = append(evs, ev)
+			continue
+		default:
+		}
+		break
+	}
+	if len(evs) > 0 {
+		e.toSpool(evs)
+	}
 }
 
 // markDown records a failed publish and schedules the next try with
@@ -325,6 +360,7 @@ func (e *Emitter) markDown(err error) {
 		e.backoff = min(2*e.backoff, e.opts.RetryMax)
 	}
 	e.down = true
+	e.busDown.Store(true)
 	jitter := time.Duration(rand.Int64N(int64(e.backoff)/2 + 1))
 	e.retryAt = time.Now().Add(e.backoff/2 + jitter)
 }
@@ -437,6 +473,7 @@ func (e *Emitter) releaseAtClose() {
 	}
 	if !e.abandoned() {
 		e.down = false
+		e.busDown.Store(false)
 		e.release()
 	}
 	if evs := e.take(); len(evs) > 0 {

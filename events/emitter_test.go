@@ -402,3 +402,70 @@ func TestEmitter_HungBus(t *testing.T) {
 		t.Errorf("dropped = %v, want 0", d)
 	}
 }
+
+// failThenHang fails its first publish, as a bus going away does, and
+// holds every later one until release is closed.
+type failThenHang struct {
+	message.Publisher
+	calls   atomic.Int64
+	release chan struct{}
+}
+
+func (f *failThenHang) Publish(topic string, msgs ...*message.Message) error {
+	if f.calls.Add(1) == 1 {
+		return errors.New("nats: connection closed")
+	}
+	<-f.release
+	return f.Publisher.Publish(topic, msgs...)
+}
+
+// TestEmitter_RetryOfDownBusSpools: once the bus has failed, a retry that
+// hangs is not given HungAfter again: what is emitted meanwhile goes to
+// the spool at once, so a bus that keeps hanging never has events waiting
+// in memory.
+func TestEmitter_RetryOfDownBusSpools(t *testing.T) {
+	t.Parallel()
+	cfg := jetStreamConfig(t, testenv.NATS(t))
+	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	bus := &failThenHang{Publisher: pub, release: make(chan struct{})}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(bus.release) }) }
+	sub, err := events.NewSubscriber(t.Context(), cfg, "retry", testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	got := newSeen()
+	consume(t, sub, cfg.Topic, func(_ context.Context, evs []*convertor.UsageEvent) error {
+		got.add(evs)
+		return nil
+	}, events.ConsumeOptions{BatchSize: 50, BatchWait: 20 * time.Millisecond, Log: testLog(t)})
+
+	m := events.NewMetrics(nil)
+	e := events.NewEmitter(bus, cfg.Topic, openSpool(t, t.TempDir(), events.SpoolOptions{}), events.EmitterOptions{
+		BatchSize: 1, FlushInterval: 5 * time.Millisecond, HungAfter: time.Hour, Metrics: m, Log: testLog(t),
+	})
+	t.Cleanup(release) // runs first: a failed check must not leave the spool's replay hanging
+	evs := testEvents(t, 20)
+	e.Emit(evs[0]) // its publish fails: the bus is down, the event spooled
+	waitFor(t, deliveryTimeout, "the retry of the spool to hang", func() bool { return bus.calls.Load() >= 2 })
+	for i, ev := range evs[1:] {
+		before := value(m.Spooled)
+		e.Emit(ev)
+		if value(m.Spooled) != before+1 {
+			t.Fatalf("event %d emitted during the retry was not spooled at once (spooled %v, was %v)", i+1, value(m.Spooled), before)
+		}
+	}
+	release()
+	waitFor(t, deliveryTimeout, "every event once the bus answers", func() bool { return got.missing(evs) == 0 })
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if d := value(m.Dropped); d != 0 {
+		t.Errorf("dropped = %v, want 0", d)
+	}
+}

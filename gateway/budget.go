@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -34,39 +35,59 @@ type spendEntry struct {
 	micros  int64
 	month   string
 	fetched time.Time
+	// failed marks an entry that records only a failed read of a key
+	// never read: it holds off the next read for budgetCacheTTL.
+	failed bool
 }
 
 func newSpendCache(r SpendReader) *spendCache {
 	return &spendCache{r: r, now: time.Now, entries: map[string]spendEntry{}}
 }
 
+// errSpendUnread is returned while a failed first read of a key's spend
+// holds off the next one.
+var errSpendUnread = errors.New("month-to-date spend not read yet; the stats store failed")
+
 // spend returns the key's spend this month, from the cache when fresh.
-// A store failure with a cached value keeps the cached value.
+// A store failure keeps the cached value for another budgetCacheTTL, and
+// a failure for a key never read is remembered as long: while the store
+// is down each key costs one slow read per budgetCacheTTL, not one per
+// request.
 func (c *spendCache) spend(ctx context.Context, keyID string) (int64, error) {
 	now := c.now().UTC()
 	month := now.Format("2006-01")
 	c.mu.Lock()
 	e, ok := c.entries[keyID]
 	c.mu.Unlock()
-	if ok && e.month == month && now.Sub(e.fetched) < budgetCacheTTL {
+	ok = ok && e.month == month
+	if ok && now.Sub(e.fetched) < budgetCacheTTL {
+		if e.failed {
+			return 0, errSpendUnread
+		}
 		return e.micros, nil
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	v, err := c.r.MonthSpend(rctx, keyID, now)
 	if err != nil {
-		if ok && e.month == month {
+		if ok && !e.failed {
+			c.put(keyID, spendEntry{micros: e.micros, month: month, fetched: now})
 			return e.micros, nil
 		}
+		c.put(keyID, spendEntry{month: month, fetched: now, failed: true})
 		return 0, err
 	}
+	c.put(keyID, spendEntry{micros: v, month: month, fetched: now})
+	return v, nil
+}
+
+func (c *spendCache) put(keyID string, e spendEntry) {
 	c.mu.Lock()
-	if len(c.entries) > DefaultKeyCacheEntries {
+	defer c.mu.Unlock()
+	if _, ok := c.entries[keyID]; !ok && len(c.entries) >= DefaultKeyCacheEntries {
 		clear(c.entries)
 	}
-	c.entries[keyID] = spendEntry{micros: v, month: month, fetched: now}
-	c.mu.Unlock()
-	return v, nil
+	c.entries[keyID] = e
 }
 
 // checkBudget refuses a key whose month-to-date spend has reached its

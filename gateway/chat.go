@@ -24,6 +24,10 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 		s.writeError(ctx, x, err)
 		return
 	}
+	if err := s.refuseEarly(ctx, x); err != nil {
+		s.writeError(ctx, x, err)
+		return
+	}
 	req, err := parseChatRequest(ctx.PostBody())
 	if err != nil {
 		s.writeError(ctx, x, err)
@@ -50,10 +54,17 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 	// Upstream work hangs off the server's base context, not the request:
 	// a stream outlives the handler, and Shutdown must be able to end it.
 	upCtx, cancel := context.WithTimeout(s.baseCtx, s.cfg.UpstreamTimeout)
-	creq, adjusted, err := s.chatRequestToConverse(upCtx, req, route)
+	// Images are downloaded only once the request is admitted: conversion
+	// (which enforces the image cap) and the admission estimate need their
+	// number, not their bytes, and a refused request must cost no fetch.
+	images, blocks := s.remoteImages(req)
+	creq, adjusted, err := s.chatRequestToConverse(upCtx, req, route, blocks)
 	if err == nil {
 		s.reportAdjustments(ctx, x, adjusted)
 		err = s.admit(ctx, x, creq)
+	}
+	if err == nil && len(images) > 0 {
+		err = s.fetchImagesWhileConnected(ctx, x, upCtx, images)
 	}
 	if err != nil {
 		cancel()
@@ -75,20 +86,14 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 }
 
 // chatRequestToConverse gathers what conversion needs from the world (the
-// images behind https URLs, the reasoning of earlier tool calls) and
-// converts.
-func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequest, route convertor.Route) (*bedrock.ConverseRequest, []convert.Adjustment, error) {
+// reasoning of earlier tool calls) and converts. The request refers to
+// images, the blocks of its https image URLs, which are filled in later.
+func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequest, route convertor.Route, images map[string]*bedrock.ImageBlock) (*bedrock.ConverseRequest, []convert.Adjustment, error) {
 	opts := convert.Options{
 		Capabilities: convertor.CapabilitiesFor(route.BedrockModelID),
 		Features:     s.cfg.Features,
 		StrictParams: s.cfg.StrictParams,
-	}
-	if s.cfg.ImageFetch && s.deps.Images != nil && s.cfg.Features.Vision {
-		images, err := fetchImages(ctx, s.deps.Images, convert.RemoteImageURLs(req))
-		if err != nil {
-			return nil, nil, err
-		}
-		opts.Images = images
+		Images:       images,
 	}
 	if ids := convert.ToolCallIDs(req); len(ids) > 0 {
 		opts.Reasoning = s.deps.Reasoning.Get(ctx, ids)

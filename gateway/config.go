@@ -31,6 +31,14 @@ const (
 	// DefaultImageFetchTimeout keeps a slow image host from holding a
 	// request (and a worker) much longer than the model call itself.
 	DefaultImageFetchTimeout = 10 * time.Second
+	// DefaultImageFetchConcurrency bounds the image downloads of the whole
+	// process: enough for several vision requests at once (each fetches 4
+	// at a time), few enough that requests naming slow or huge images
+	// cannot tie up hundreds of sockets and, at 3.75 MB each, gigabytes.
+	DefaultImageFetchConcurrency = 32
+	// DefaultImageFetchMaxTotalBytes bounds what one request downloads in
+	// all, as MAX_REQUEST_BODY_BYTES bounds what it may carry as data URLs.
+	DefaultImageFetchMaxTotalBytes = 20 << 20
 	// DefaultMaxRequestBodyBytes leaves room for a few base64 images at
 	// Bedrock's 3.75 MB limit (base64 grows them by a third) plus a long
 	// conversation.
@@ -94,6 +102,13 @@ type Config struct {
 	ImageFetchMaxBytes int64
 	// ImageFetchTimeout is IMAGE_FETCH_TIMEOUT, default 10s.
 	ImageFetchTimeout time.Duration
+	// ImageFetchConcurrency is IMAGE_FETCH_CONCURRENCY, default 32: the
+	// image downloads of all requests together in flight at once; more
+	// wait for one to end.
+	ImageFetchConcurrency int
+	// ImageFetchMaxTotalBytes is IMAGE_FETCH_MAX_TOTAL_BYTES, default
+	// 20 MiB: what one request's image downloads may read in all.
+	ImageFetchMaxTotalBytes int64
 	// MaxRequestBodyBytes is MAX_REQUEST_BODY_BYTES, default 20 MiB.
 	MaxRequestBodyBytes int
 	// ThinkingCacheEntries is THINKING_CACHE_ENTRIES, default 10000.
@@ -158,25 +173,27 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			ToolUse:  r.Bool("ENABLE_TOOL_USE", true),
 			Thinking: r.Bool("ENABLE_EXTENDED_THINKING", true),
 		},
-		StrictParams:          r.Bool("STRICT_PARAMS", false),
-		ImageFetch:            r.Bool("ENABLE_IMAGE_URL_FETCH", false),
-		ImageFetchMaxBytes:    r.Int64("IMAGE_FETCH_MAX_BYTES", DefaultImageFetchMaxBytes, 1),
-		ImageFetchTimeout:     r.Duration("IMAGE_FETCH_TIMEOUT", DefaultImageFetchTimeout, envvar.Positive),
-		MaxRequestBodyBytes:   r.Int("MAX_REQUEST_BODY_BYTES", DefaultMaxRequestBodyBytes, 1),
-		ThinkingCacheEntries:  r.Int("THINKING_CACHE_ENTRIES", DefaultThinkingCacheEntries, 1),
-		ThinkingCacheMaxBytes: r.Int64("THINKING_CACHE_MAX_BYTES", DefaultThinkingCacheMaxBytes, 1),
-		ThinkingCacheTTL:      r.Duration("THINKING_CACHE_TTL", DefaultThinkingCacheTTL, envvar.Positive),
-		ShutdownTimeout:       r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, 0),
-		KeyStore:              strings.ToLower(r.String("KEY_STORE", KeyStoreDynamoDB)),
-		KeyCacheTTL:           r.Duration("KEY_CACHE_TTL", DefaultKeyCacheTTL, envvar.Positive),
-		RoutesRefresh:         r.Duration("ROUTES_REFRESH", DefaultRoutesRefresh, envvar.Positive),
-		RedisURL:              r.String("REDIS_URL", ""),
-		RateLimitEnabled:      r.Bool("RATE_LIMIT_ENABLED", false),
-		RateLimitRequests:     r.Int64("RATE_LIMIT_REQUESTS", DefaultRateLimitRequests, 0),
-		RateLimitTokens:       r.Int64("RATE_LIMIT_TOKENS", 0, 0),
-		RateLimitWindow:       r.Duration("RATE_LIMIT_WINDOW", DefaultRateLimitWindow, time.Second),
-		RateLimitFailOpen:     r.Bool("RATE_LIMIT_FAIL_OPEN", true),
-		RateLimitRedisTimeout: r.Duration("RATE_LIMIT_REDIS_TIMEOUT", ratelimit.DefaultTimeout, envvar.Positive),
+		StrictParams:            r.Bool("STRICT_PARAMS", false),
+		ImageFetch:              r.Bool("ENABLE_IMAGE_URL_FETCH", false),
+		ImageFetchMaxBytes:      r.Int64("IMAGE_FETCH_MAX_BYTES", DefaultImageFetchMaxBytes, 1),
+		ImageFetchTimeout:       r.Duration("IMAGE_FETCH_TIMEOUT", DefaultImageFetchTimeout, envvar.Positive),
+		ImageFetchConcurrency:   r.Int("IMAGE_FETCH_CONCURRENCY", DefaultImageFetchConcurrency, 1),
+		ImageFetchMaxTotalBytes: r.Int64("IMAGE_FETCH_MAX_TOTAL_BYTES", DefaultImageFetchMaxTotalBytes, 1),
+		MaxRequestBodyBytes:     r.Int("MAX_REQUEST_BODY_BYTES", DefaultMaxRequestBodyBytes, 1),
+		ThinkingCacheEntries:    r.Int("THINKING_CACHE_ENTRIES", DefaultThinkingCacheEntries, 1),
+		ThinkingCacheMaxBytes:   r.Int64("THINKING_CACHE_MAX_BYTES", DefaultThinkingCacheMaxBytes, 1),
+		ThinkingCacheTTL:        r.Duration("THINKING_CACHE_TTL", DefaultThinkingCacheTTL, envvar.Positive),
+		ShutdownTimeout:         r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, 0),
+		KeyStore:                strings.ToLower(r.String("KEY_STORE", KeyStoreDynamoDB)),
+		KeyCacheTTL:             r.Duration("KEY_CACHE_TTL", DefaultKeyCacheTTL, envvar.Positive),
+		RoutesRefresh:           r.Duration("ROUTES_REFRESH", DefaultRoutesRefresh, envvar.Positive),
+		RedisURL:                r.String("REDIS_URL", ""),
+		RateLimitEnabled:        r.Bool("RATE_LIMIT_ENABLED", false),
+		RateLimitRequests:       r.Int64("RATE_LIMIT_REQUESTS", DefaultRateLimitRequests, 0),
+		RateLimitTokens:         r.Int64("RATE_LIMIT_TOKENS", 0, 0),
+		RateLimitWindow:         r.Duration("RATE_LIMIT_WINDOW", DefaultRateLimitWindow, time.Second),
+		RateLimitFailOpen:       r.Bool("RATE_LIMIT_FAIL_OPEN", true),
+		RateLimitRedisTimeout:   r.Duration("RATE_LIMIT_REDIS_TIMEOUT", ratelimit.DefaultTimeout, envvar.Positive),
 	}
 	return cfg, errors.Join(r.Err(), cfg.Validate())
 }

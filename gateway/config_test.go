@@ -25,6 +25,7 @@ func TestLoadConfig(t *testing.T) {
 			Addr: ":8000", Region: "us-east-1", MaxRetries: 3, UpstreamTimeout: 5 * time.Minute,
 			MasterAPIKey: "k", RequireAPIKey: true, Features: convert.AllFeatures,
 			ImageFetchMaxBytes: 3932160, ImageFetchTimeout: 10 * time.Second,
+			ImageFetchConcurrency: 32, ImageFetchMaxTotalBytes: 20 << 20,
 			MaxRequestBodyBytes: 20 << 20, ThinkingCacheEntries: 10000, ThinkingCacheMaxBytes: 64 << 20,
 			ThinkingCacheTTL: time.Hour, ShutdownTimeout: 25 * time.Second,
 			KeyStore: KeyStoreDynamoDB, KeyCacheTTL: 5 * time.Second, RoutesRefresh: 5 * time.Second, RateLimitRequests: 100,
@@ -41,6 +42,7 @@ func TestLoadConfig(t *testing.T) {
 			"GATEWAY_UPSTREAM_TIMEOUT": "90s", "REQUIRE_API_KEY": "0", "ENABLE_VISION": "false",
 			"ENABLE_TOOL_USE": "FALSE", "ENABLE_EXTENDED_THINKING": "1", "STRICT_PARAMS": "true", "ENABLE_IMAGE_URL_FETCH": "true",
 			"IMAGE_FETCH_MAX_BYTES": "1000", "IMAGE_FETCH_TIMEOUT": "3", "MAX_REQUEST_BODY_BYTES": "2048",
+			"IMAGE_FETCH_CONCURRENCY": "4", "IMAGE_FETCH_MAX_TOTAL_BYTES": "5000",
 			"THINKING_CACHE_ENTRIES": "5", "THINKING_CACHE_MAX_BYTES": "4096", "THINKING_CACHE_TTL": "10m",
 			"SHUTDOWN_TIMEOUT": "0s", "KEY_STORE": "None", "KEY_CACHE_TTL": "2s", "ROUTES_REFRESH": "30", "REDIS_URL": "redis://127.0.0.1:6379/0",
 			"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS": "50", "RATE_LIMIT_TOKENS": "90000",
@@ -54,6 +56,7 @@ func TestLoadConfig(t *testing.T) {
 			Addr: "127.0.0.1:9000", Region: "eu-west-1", BedrockEndpoint: "http://127.0.0.1:8010", MaxRetries: 0,
 			UpstreamTimeout: 90 * time.Second, RequireAPIKey: false, Features: convert.Features{Thinking: true},
 			StrictParams: true, ImageFetch: true, ImageFetchMaxBytes: 1000, ImageFetchTimeout: 3 * time.Second, MaxRequestBodyBytes: 2048,
+			ImageFetchConcurrency: 4, ImageFetchMaxTotalBytes: 5000,
 			ThinkingCacheEntries: 5, ThinkingCacheMaxBytes: 4096, ThinkingCacheTTL: 10 * time.Minute,
 			KeyStore: KeyStoreNone, KeyCacheTTL: 2 * time.Second, RoutesRefresh: 30 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
 			RateLimitEnabled: true, RateLimitRequests: 50, RateLimitTokens: 90000, RateLimitWindow: 30 * time.Second,
@@ -78,7 +81,7 @@ func TestLoadConfig(t *testing.T) {
 			"MAX_REQUEST_BODY_BYTES": "-1", "THINKING_CACHE_TTL": "-5s", "AWS_ENDPOINT_URL": "localhost:8010",
 			"KEY_STORE": "none", "RATE_LIMIT_WINDOW": "0", "RATE_LIMIT_ENABLED": "maybe",
 			"KEY_CACHE_TTL": "5x", "SHUTDOWN_TIMEOUT": "-1", "IMAGE_FETCH_TIMEOUT": "0", "ROUTES_REFRESH": "0",
-			"RATE_LIMIT_REDIS_TIMEOUT": "0",
+			"IMAGE_FETCH_CONCURRENCY": "0", "IMAGE_FETCH_MAX_TOTAL_BYTES": "lots",
 		}))
 		if err == nil {
 			t.Fatal("LoadConfig() = nil error")
@@ -97,7 +100,8 @@ func TestLoadConfig(t *testing.T) {
 			`SHUTDOWN_TIMEOUT: "-1" is negative`,
 			`IMAGE_FETCH_TIMEOUT: "0" is not positive`,
 			`ROUTES_REFRESH: "0" is not positive`,
-			`RATE_LIMIT_REDIS_TIMEOUT: "0" is not positive`,
+			`IMAGE_FETCH_CONCURRENCY: "0" is below the minimum 1`,
+			`IMAGE_FETCH_MAX_TOTAL_BYTES: "lots" is not an integer (use 1 or more)`,
 		} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not contain %s", err, want)

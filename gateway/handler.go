@@ -336,7 +336,10 @@ func (s *Server) finish(x *exchange) {
 			slog.Int("output_tokens", x.usage.OutputTokens))
 	}
 	if x.stream {
-		attrs = append(attrs, slog.Duration("ttft", x.ttft), slog.Bool("disconnected", x.disconnected))
+		attrs = append(attrs, slog.Duration("ttft", x.ttft))
+	}
+	if x.stream || x.disconnected {
+		attrs = append(attrs, slog.Bool("disconnected", x.disconnected))
 	}
 	if x.adjusted != "" {
 		attrs = append(attrs, slog.String("adjusted", x.adjusted))
@@ -386,8 +389,16 @@ func (s *Server) recordUsage(x *exchange) {
 	if ev.KeyID == "" {
 		ev.KeyID = AnonymousKeyID
 	}
+	if ev.Model == "" {
+		ev.Model = unreadModel
+	}
 	s.deps.Usage.Emit(ev)
 }
+
+// unreadModel is the model of the usage record of a request refused
+// before its body, which names the model, was read: a key past its budget
+// or refused for its request count.
+const unreadModel = "-"
 
 // maxQuotedPath bounds how much of a path or method an error quotes.
 const maxQuotedPath = 200

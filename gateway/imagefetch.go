@@ -13,18 +13,73 @@ import (
 	"net/netip"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/convert"
+	"github.com/openai-api-convertor/convertor/gateway/openai"
 )
 
 // ImageFetcher downloads the https images a request refers to.
 type ImageFetcher interface {
-	// Fetch downloads the image at rawURL. Returns EInvalid, with a message
-	// naming the URL and no internal detail, if it cannot be used.
-	Fetch(ctx context.Context, rawURL string) (bedrock.ImageBlock, error)
+	// Fetch downloads the image at rawURL, charging budget for what it
+	// reads as it reads. Returns EInvalid, with a message naming the URL
+	// and no internal detail, if the image cannot be used; EInvalid saying
+	// so once budget is spent; ECanceled when ctx is canceled.
+	Fetch(ctx context.Context, rawURL string, budget *ImageBudget) (bedrock.ImageBlock, error)
+}
+
+// ImageBudget is how many bytes the image downloads of one request may
+// read in all (IMAGE_FETCH_MAX_TOTAL_BYTES). Its downloads run in parallel
+// and each charges its reads as they happen, so a request stops as soon
+// as the sum passes the bound, not when its downloads end. A nil budget
+// bounds nothing. Safe for concurrent use.
+type ImageBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// NewImageBudget returns a budget of limit bytes.
+func NewImageBudget(limit int64) *ImageBudget {
+	return &ImageBudget{limit: limit}
+}
+
+// Spend charges n bytes read. It reports false once the bytes charged
+// pass the budget: the download must stop.
+func (b *ImageBudget) Spend(n int64) bool {
+	return b == nil || b.used.Add(n) <= b.limit
+}
+
+// spentError is the error of a download stopped by its spent budget.
+func (b *ImageBudget) spentError() error {
+	return &convertor.Error{
+		Code:   convertor.EInvalid,
+		Reason: "invalid_image_url",
+		Message: fmt.Sprintf("Could not use the images of this request: together they are larger than the %d bytes this server downloads for one request. Send fewer or smaller images.",
+			b.limit),
+	}
+}
+
+// budgetReader charges its budget for every read.
+type budgetReader struct {
+	r io.Reader
+	b *ImageBudget
+}
+
+// errBudgetSpent ends a read past the budget.
+var errBudgetSpent = errors.New("image budget spent")
+
+func (r budgetReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 && !r.b.Spend(int64(n)) {
+		return n, errBudgetSpent
+	}
+	return n, err
 }
 
 // ImageFetchConfig configures an HTTPImageFetcher.
@@ -96,7 +151,7 @@ var (
 )
 
 // Fetch implements ImageFetcher.
-func (f *HTTPImageFetcher) Fetch(ctx context.Context, rawURL string) (bedrock.ImageBlock, error) {
+func (f *HTTPImageFetcher) Fetch(ctx context.Context, rawURL string, budget *ImageBudget) (bedrock.ImageBlock, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return bedrock.ImageBlock{}, imageError(rawURL, "is not a valid URL")
@@ -120,7 +175,10 @@ func (f *HTTPImageFetcher) Fetch(ctx context.Context, rawURL string) (bedrock.Im
 	if resp.ContentLength > f.maxBytes {
 		return bedrock.ImageBlock{}, imageError(rawURL, fmt.Sprintf("is larger than %d bytes", f.maxBytes))
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, f.maxBytes+1))
+	data, err := io.ReadAll(io.LimitReader(budgetReader{resp.Body, budget}, f.maxBytes+1))
+	if errors.Is(err, errBudgetSpent) {
+		return bedrock.ImageBlock{}, budget.spentError()
+	}
 	if err != nil {
 		return bedrock.ImageBlock{}, fetchFailure(ctx, rawURL, err)
 	}
@@ -261,30 +319,101 @@ func fetchFailure(ctx context.Context, rawURL string, err error) error {
 // maxParallelImageFetches bounds the downloads one request makes at once.
 const maxParallelImageFetches = 4
 
-// fetchImages downloads urls in parallel and returns them keyed by URL, or
-// the first error in url order.
-func fetchImages(ctx context.Context, f ImageFetcher, urls []string) (map[string]bedrock.ImageBlock, error) {
+// remoteImage is an https image of a request: converted as an empty
+// block, filled in once the request is admitted.
+type remoteImage struct {
+	url   string
+	block *bedrock.ImageBlock
+}
+
+// remoteImages returns the https images of req with the empty blocks
+// conversion refers to, when the gateway fetches image URLs.
+func (s *Server) remoteImages(req *openai.ChatRequest) ([]remoteImage, map[string]*bedrock.ImageBlock) {
+	if !s.cfg.ImageFetch || s.deps.Images == nil || !s.cfg.Features.Vision {
+		return nil, nil
+	}
+	urls := convert.RemoteImageURLs(req)
 	if len(urls) == 0 {
 		return nil, nil
 	}
-	blocks := make([]bedrock.ImageBlock, len(urls))
-	errs := make([]error, len(urls))
-	sem := make(chan struct{}, maxParallelImageFetches)
-	var wg sync.WaitGroup
+	images := make([]remoteImage, len(urls))
+	blocks := make(map[string]*bedrock.ImageBlock, len(urls))
 	for i, u := range urls {
+		images[i] = remoteImage{url: u, block: new(bedrock.ImageBlock)}
+		blocks[u] = images[i].block
+	}
+	return images, blocks
+}
+
+// fetchImages downloads images into their blocks: at most
+// maxParallelImageFetches at once for the request, and no more than the
+// process's fetch slots (IMAGE_FETCH_CONCURRENCY) for all requests
+// together, waiting for a slot while ctx lasts. The first failure stops
+// the downloads still running or waiting: the request fails anyway.
+func (s *Server) fetchImages(ctx context.Context, images []remoteImage) error {
+	fctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	budget := NewImageBudget(s.cfg.ImageFetchMaxTotalBytes)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(maxParallelImageFetches, len(images)) {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			blocks[i], errs[i] = f.Fetch(ctx, u)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(images) || fctx.Err() != nil {
+					return
+				}
+				if err := s.fetchImage(fctx, images[i], budget); err != nil {
+					stop(err) // only the first cause is kept
+					return
+				}
+			}
 		})
 	}
 	wg.Wait()
-	out := make(map[string]bedrock.ImageBlock, len(urls))
-	for i, u := range urls {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		out[u] = blocks[i]
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return convertor.Errorf(convertor.ETimeout, "The images of this request could not be fetched in time.")
+	case ctx.Err() != nil:
+		return convertor.Errorf(convertor.ECanceled, "request canceled")
 	}
-	return out, nil
+	return context.Cause(fctx)
+}
+
+// fetchImagesWhileConnected fetches images, canceling the downloads if the
+// client hangs up meanwhile: they hang off upCtx, not the client, and
+// could otherwise run on for a client that is gone. The request is then
+// recorded as disconnected, and Bedrock is not called.
+func (s *Server) fetchImagesWhileConnected(ctx *fasthttp.RequestCtx, x *exchange, upCtx context.Context, images []remoteImage) error {
+	fctx, cancel := context.WithCancel(upCtx)
+	defer cancel()
+	var gone atomic.Bool
+	stop := watchPeer(ctx.Conn(), func() {
+		gone.Store(true)
+		cancel()
+	})
+	err := s.fetchImages(fctx, images)
+	stop()
+	if gone.Load() {
+		x.disconnected = true
+		s.metrics.disconnects.Inc()
+		return convertor.Errorf(convertor.ECanceled, "The client closed the connection while its images were fetched.")
+	}
+	return err
+}
+
+// fetchImage downloads one image in one of the process's fetch slots.
+func (s *Server) fetchImage(ctx context.Context, img remoteImage, budget *ImageBudget) error {
+	select {
+	case s.imageSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.imageSlots }()
+	b, err := s.deps.Images.Fetch(ctx, img.url, budget)
+	if err != nil {
+		return err
+	}
+	*img.block = b
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 )
 
 func TestIsPublicAddr(t *testing.T) {
@@ -139,7 +140,7 @@ func TestHTTPImageFetcher_Fetch(t *testing.T) {
 	}, ImageFetchConfig{})
 	ctx := context.Background()
 	for path, format := range map[string]string{"/a.png": "png", "/b.jpg": "jpeg", "/c.gif": "gif", "/d.webp": "webp", "/redirect": "png"} {
-		img, err := f.Fetch(ctx, "https://example.com"+path)
+		img, err := f.Fetch(ctx, "https://example.com"+path, nil)
 		if err != nil {
 			t.Errorf("Fetch(%s) = %v", path, err)
 			continue
@@ -156,7 +157,7 @@ func TestHTTPImageFetcher_Fetch(t *testing.T) {
 		"/to-http":     "redirects to one that is not",
 		"/to-metadata": "public address",
 	} {
-		_, err := f.Fetch(ctx, "https://example.com"+path)
+		_, err := f.Fetch(ctx, "https://example.com"+path, nil)
 		checkImageError(t, path, err, want)
 	}
 }
@@ -186,11 +187,11 @@ func TestHTTPImageFetcher_Guard(t *testing.T) {
 		RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs})
 	for _, host := range []string{"127.0.0.1", "[::1]", "localhost", "[::ffff:127.0.0.1]", "169.254.169.254", "10.0.0.1"} {
 		u := "https://" + host + ":" + strconv.Itoa(port) + "/a.png"
-		_, err := f.Fetch(context.Background(), u)
+		_, err := f.Fetch(context.Background(), u, nil)
 		checkImageError(t, u, err, "public address")
 	}
 	for _, u := range []string{"http://example.com/a.png", "ftp://example.com/a.png", "https:///nohost.png", "://bad"} {
-		_, err := f.Fetch(context.Background(), u)
+		_, err := f.Fetch(context.Background(), u, nil)
 		var ce *convertor.Error
 		if !errors.As(err, &ce) || ce.Code != convertor.EInvalid {
 			t.Errorf("Fetch(%s) = %v, want EInvalid", u, err)
@@ -207,11 +208,11 @@ func TestHTTPImageFetcher_Timeout(t *testing.T) {
 		<-release
 	}, ImageFetchConfig{Timeout: 200 * time.Millisecond})
 	defer close(release)
-	_, err := f.Fetch(context.Background(), "https://example.com/slow.png")
+	_, err := f.Fetch(context.Background(), "https://example.com/slow.png", nil)
 	checkImageError(t, "slow", err, "did not answer in time")
 }
 
-func TestFetchImages(t *testing.T) {
+func TestServer_FetchImages(t *testing.T) {
 	t.Parallel()
 	f := imageServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/bad" {
@@ -220,13 +221,24 @@ func TestFetchImages(t *testing.T) {
 		}
 		w.Write(pngBytes)
 	}, ImageFetchConfig{})
-	urls := []string{"https://example.com/1.png", "https://example.com/2.png", "https://example.com/3.png",
-		"https://example.com/4.png", "https://example.com/5.png"}
-	got, err := fetchImages(context.Background(), f, urls)
-	if err != nil || len(got) != len(urls) {
-		t.Fatalf("fetchImages() = %d images, %v", len(got), err)
+	ts := newTestServer(t, nil, func(c *Config, d *Deps) { c.ImageFetch, d.Images = true, f })
+	images := func(paths ...string) []remoteImage {
+		out := make([]remoteImage, len(paths))
+		for i, p := range paths {
+			out[i] = remoteImage{url: "https://example.com" + p, block: new(bedrock.ImageBlock)}
+		}
+		return out
 	}
-	if _, err := fetchImages(context.Background(), f, append(urls, "https://example.com/bad")); err == nil || !strings.Contains(err.Error(), "/bad") {
+	good := images("/1.png", "/2.png", "/3.png", "/4.png", "/5.png")
+	if err := ts.fetchImages(context.Background(), good); err != nil {
+		t.Fatalf("fetchImages() = %v", err)
+	}
+	for _, img := range good {
+		if img.block.Format != "png" {
+			t.Errorf("block of %s = %+v, want the fetched png", img.url, img.block)
+		}
+	}
+	if err := ts.fetchImages(context.Background(), images("/1.png", "/bad", "/3.png")); err == nil || !strings.Contains(err.Error(), "/bad") {
 		t.Errorf("fetchImages() error = %v, want the failing URL named", err)
 	}
 }

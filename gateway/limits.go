@@ -38,14 +38,11 @@ func (s *Server) limitsFor(key *convertor.APIKey) ratelimit.Limits {
 }
 
 // admit counts the request against its key's limits and sets the
-// x-ratelimit-* headers. It returns a rate-limit error when refused.
+// x-ratelimit-* headers. It returns a rate-limit error when refused. The
+// budget was checked before the body was read (refuseEarly).
 func (s *Server) admit(ctx *fasthttp.RequestCtx, x *exchange, creq *bedrock.ConverseRequest) error {
 	prompt := estimatePromptTokens(creq)
 	x.promptEstimate = prompt
-	if err := s.checkBudget(s.baseCtx, x); err != nil {
-		x.refused = true
-		return err
-	}
 	if s.deps.Limiter == nil || x.keyID == "" {
 		return nil
 	}
@@ -57,6 +54,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, x *exchange, creq *bedrock.Conv
 	if creq.InferenceConfig != nil && creq.InferenceConfig.MaxTokens != nil {
 		tokens += int64(*creq.InferenceConfig.MaxTokens)
 	}
+	asked := s.now()
 	d, err := s.deps.Limiter.Admit(s.baseCtx, x.keyID, lim, tokens)
 	if err != nil {
 		return err
@@ -64,6 +62,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, x *exchange, creq *bedrock.Conv
 	setRateLimitHeaders(&ctx.Response.Header, d)
 	if !d.Allowed {
 		x.refused = true
+		s.refusals.remember(x.keyID, asked, lim, d, tokens)
 		s.metrics.rateLimited.WithLabelValues(d.Reason).Inc()
 		return newRateLimitError(d, lim, tokens)
 	}

@@ -63,7 +63,7 @@ func newMetrics() *Metrics {
 		}),
 		disconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "client_disconnects_total",
-			Help: "Streams ended because the client went away.",
+			Help: "Requests and streams ended because the client went away.",
 		}),
 		upstreamRetries: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "upstream_retries_total",

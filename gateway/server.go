@@ -90,6 +90,10 @@ type Deps struct {
 	// UpstreamNote is shown by /health, for instance that answers come from
 	// the Bedrock emulator and are synthetic.
 	UpstreamNote string
+	// Now replaces the clock that times how long a key the rate limiter
+	// refused stays refused; nil means time.Now. Tests move it together
+	// with the limiter's to pass a window without waiting.
+	Now func() time.Time
 }
 
 // Server timeouts and limits.
@@ -116,6 +120,13 @@ type Server struct {
 	metrics *Metrics
 	http    *fasthttp.Server
 	spend   *spendCache
+	// refusals are the keys refused for their request count, answered
+	// before their body is read until the refusal runs out.
+	refusals *refusalMemory
+	now      func() time.Time
+	// imageSlots holds a token per image download in flight, over all
+	// requests (IMAGE_FETCH_CONCURRENCY).
+	imageSlots chan struct{}
 	// adjuster sends token corrections; its loop ends with baseCtx.
 	adjuster *adjuster
 
@@ -145,6 +156,12 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.MaxRequestBodyBytes <= 0 {
 		cfg.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
+	}
+	if cfg.ImageFetchConcurrency <= 0 {
+		cfg.ImageFetchConcurrency = DefaultImageFetchConcurrency
+	}
+	if cfg.ImageFetchMaxTotalBytes <= 0 {
+		cfg.ImageFetchMaxTotalBytes = DefaultImageFetchMaxTotalBytes
 	}
 	if deps.Routes == nil {
 		deps.Routes = NewRouteTable(nil, convertor.DefaultRoutes)
@@ -187,7 +204,11 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if deps.Usage == nil {
 		deps.Usage = nopUsageSink{}
 	}
-	s := &Server{cfg: cfg, deps: deps, log: log, metrics: metrics}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	s := &Server{cfg: cfg, deps: deps, log: log, metrics: metrics, refusals: newRefusalMemory(), now: deps.Now,
+		imageSlots: make(chan struct{}, cfg.ImageFetchConcurrency)}
 	if deps.Spend != nil {
 		s.spend = newSpendCache(deps.Spend)
 	}

@@ -107,7 +107,10 @@ func (p *streamPump) run(w *bufio.Writer) {
 			sseBufPool.Put(bufp)
 		}
 	}()
-	var upErr error
+	var (
+		upErr error
+		ended bool
+	)
 	defer func() {
 		if r := recover(); r != nil {
 			p.s.log.Error("stream panic", "request_id", x.id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -118,7 +121,9 @@ func (p *streamPump) run(w *bufio.Writer) {
 		}
 		p.st.Close()
 		p.cancel()
-		p.end(upErr)
+		if !ended {
+			p.end(upErr)
+		}
 	}()
 
 	ev := &p.first
@@ -148,6 +153,12 @@ func (p *streamPump) run(w *bufio.Writer) {
 	} else {
 		*bufp = convert.AppendDone((*bufp)[:0])
 	}
+	// The usage is handed to the emitter before the last event leaves,
+	// as a non-streamed reply's is before its body: a client holding its
+	// whole answer then implies the event is already queued, and what a
+	// crash of this process can lose is only what the emitter holds.
+	p.end(upErr)
+	ended = true
 	p.write(w, *bufp)
 }
 

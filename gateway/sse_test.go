@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/openai"
 )
@@ -275,4 +277,55 @@ func metricValue(t testing.TB, m prometheus.Metric) float64 {
 	}
 	t.Fatalf("metric %v is neither a counter nor a gauge", m.Desc())
 	return 0
+}
+
+// doneWatcher is a usage sink that notes whether the client had read the
+// stream's [DONE] when the usage was emitted.
+type doneWatcher struct {
+	sawDone     atomic.Bool
+	doneAtEmit  atomic.Bool
+	emitted     chan struct{}
+	emittedOnce sync.Once
+}
+
+func (w *doneWatcher) Emit(*convertor.UsageEvent) {
+	// Give a [DONE] sent before the usage every chance to arrive.
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for !w.sawDone.Load() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	w.doneAtEmit.Store(w.sawDone.Load())
+	w.emittedOnce.Do(func() { close(w.emitted) })
+}
+
+// TestServer_StreamUsageBeforeDone: a stream's usage is recorded before
+// its last event goes out, so a client holding its whole answer is never
+// unaccounted for, even if the process dies right then.
+func TestServer_StreamUsageBeforeDone(t *testing.T) {
+	t.Parallel()
+	w := &doneWatcher{emitted: make(chan struct{})}
+	ts := newTestServer(t, nil, func(_ *Config, d *Deps) { d.Usage = w })
+	req, err := http.NewRequest(http.MethodPost, ts.URL+"/v1/chat/completions", strings.NewReader(helloStreamRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if sc.Text() == "data: [DONE]" {
+			w.sawDone.Store(true)
+		}
+	}
+	<-w.emitted
+	if !w.sawDone.Load() {
+		t.Fatal("the stream ended without [DONE]")
+	}
+	if w.doneAtEmit.Load() {
+		t.Error("the client had [DONE] before the usage was emitted")
+	}
 }

@@ -28,10 +28,14 @@ type Options struct {
 	Capabilities convertor.Capabilities
 	// Features are the operator switches.
 	Features Features
-	// Images holds the images the gateway fetched for https image URLs,
-	// keyed by URL. An https URL missing here is refused: fetching is
-	// I/O and happens before conversion, only when enabled.
-	Images map[string]bedrock.ImageBlock
+	// Images holds the blocks of https image URLs, keyed by URL. An https
+	// URL missing here is refused: fetching is I/O, not conversion, and
+	// only done when enabled. The converted request refers to these blocks
+	// rather than to copies, so they may be filled in after conversion:
+	// the gateway converts with empty blocks, admits the request on its
+	// estimate (which needs the number of images, not their bytes), and
+	// only then downloads them.
+	Images map[string]*bedrock.ImageBlock
 	// Reasoning holds the signed reasoning blocks of earlier assistant
 	// turns keyed by tool call id. OpenAI clients do not echo them, yet
 	// Bedrock requires them with tool results when thinking is on.

@@ -111,12 +111,12 @@ func fuzzOptions(req *openai.ChatRequest, sel uint8) *Options {
 	opts := &Options{
 		Capabilities: convertor.CapabilitiesFor(fuzzModels[int(sel)%len(fuzzModels)]),
 		Features:     Features{Vision: sel&0x20 == 0, ToolUse: sel&0x40 == 0, Thinking: sel&0x80 == 0},
-		Images:       map[string]bedrock.ImageBlock{},
+		Images:       map[string]*bedrock.ImageBlock{},
 		Reasoning:    map[string][]bedrock.ContentBlock{},
 		StrictParams: sel&0x10 != 0,
 	}
 	for _, u := range RemoteImageURLs(req) {
-		opts.Images[u] = bedrock.ImageBlock{Format: "png", Source: bedrock.ImageSource{Bytes: []byte("\x89PNG\r\n\x1a\n")}}
+		opts.Images[u] = &bedrock.ImageBlock{Format: "png", Source: bedrock.ImageSource{Bytes: []byte("\x89PNG\r\n\x1a\n")}}
 	}
 	for _, id := range ToolCallIDs(req) {
 		opts.Reasoning[id] = []bedrock.ContentBlock{{ReasoningContent: &bedrock.ReasoningContent{

@@ -48,11 +48,11 @@ func (c *requestConverter) image(i, j int, iu *openai.ImageURL) (*bedrock.ImageB
 	case hasPrefixFold(u, "data:"):
 		return dataURLImage(param, u)
 	case isHTTPS(u):
-		img, ok := c.opts.Images[u]
-		if !ok {
+		img := c.opts.Images[u]
+		if img == nil {
 			return nil, convertor.ParamErrorf(param, "image URLs are not enabled on this gateway; send the image as a data URL (data:image/png;base64,...)")
 		}
-		return &img, nil
+		return img, nil
 	case hasPrefixFold(u, "http://"):
 		return nil, convertor.ParamErrorf(param, "image URLs must use https; or send the image as a data URL")
 	default:

@@ -44,7 +44,7 @@ type caseOptions struct {
 		ToolUse  *bool `json:"tool_use"`
 		Thinking *bool `json:"thinking"`
 	} `json:"features"`
-	Images    map[string]bedrock.ImageBlock     `json:"images"`
+	Images    map[string]*bedrock.ImageBlock    `json:"images"`
 	Reasoning map[string][]bedrock.ContentBlock `json:"reasoning"`
 	// StrictParams refuses what would be adjusted (STRICT_PARAMS).
 	StrictParams bool `json:"strict_params"`
@@ -242,6 +242,34 @@ func TestRemoteImageURLs(t *testing.T) {
 	}
 	if got := RemoteImageURLs(nil); got != nil {
 		t.Errorf("RemoteImageURLs(nil) = %v, want nil", got)
+	}
+}
+
+// TestChatRequestToConverse_ImagesFilledAfter: the request refers to the
+// caller's image blocks, so images fetched after conversion (once the
+// request is admitted) reach it without converting again.
+func TestChatRequestToConverse_ImagesFilledAfter(t *testing.T) {
+	req := readRequest(t, filepath.Join("testdata", "chat", "image_https_fetched.request.json"))
+	images := map[string]*bedrock.ImageBlock{}
+	for _, u := range RemoteImageURLs(req) {
+		images[u] = new(bedrock.ImageBlock)
+	}
+	got, _, err := ChatRequestToConverse(req, &Options{Features: AllFeatures, Capabilities: convertor.CapabilitiesFor(defaultTestModel), Images: images})
+	if err != nil {
+		t.Fatalf("ChatRequestToConverse() error = %v", err)
+	}
+	*images["https://example.com/cat.png"] = bedrock.ImageBlock{Format: "png", Source: bedrock.ImageSource{Bytes: []byte("cat")}}
+	*images["https://example.com/dog.png"] = bedrock.ImageBlock{Format: "jpeg", Source: bedrock.ImageSource{Bytes: []byte("dog")}}
+	var seen []string
+	for _, m := range got.Messages {
+		for _, b := range m.Content {
+			if b.Image != nil {
+				seen = append(seen, string(b.Image.Source.Bytes))
+			}
+		}
+	}
+	if len(seen) != 4 || seen[0] != "cat" || seen[1] != "dog" || seen[2] != "cat" {
+		t.Errorf("images in the request = %q, want cat, dog, cat and the data URL's", seen)
 	}
 }
 

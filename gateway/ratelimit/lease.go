@@ -26,8 +26,9 @@ const (
 // ahead never lets a window exceed the limit — every admission was counted
 // in the bucket where it happens — and when a lease does not fit, the
 // request falls back to a single exact admission, so the last permits of a
-// window are handed out one by one. Unused permits are given back when
-// the lease expires. Safe for concurrent use.
+// window are handed out one by one. Unused permits are given back once
+// the lease has ended, before the replica's next admission of the key.
+// Safe for concurrent use.
 type LeasingLimiter struct {
 	r   *RedisLimiter
 	now func() time.Time
@@ -79,7 +80,7 @@ func (l *LeasingLimiter) Admit(ctx context.Context, key string, lim Limits, toke
 		d.Reservation = Reservation{key: ls.rkey, bucket: ls.bucket, geo: ls.g, tokens: tokens, at: now.UnixMilli()}
 		return d, nil
 	}
-	l.releaseLocked(ls)
+	l.giveBackLocked(ctx, ls)
 
 	size := int64(1)
 	if lim.Requests > 0 {
@@ -156,6 +157,22 @@ func (l *LeasingLimiter) releaseLocked(ls *lease) {
 		defer cancel()
 		_ = l.r.release(ctx, rkey, g, bucket, req, tok)
 	}()
+}
+
+// giveBackLocked gives back what an ended lease did not hand out before
+// the request at hand is counted: still counted, those permits could get
+// that very request refused with room in the window, and callers may trust
+// a refusal until its RetryAfter (the gateway refuses the key without
+// asking again). It waits for Redis, within the store timeout, even if
+// ctx is canceled; on failure the permits stay counted until their bucket
+// leaves the window. ls.mu must be held.
+func (l *LeasingLimiter) giveBackLocked(ctx context.Context, ls *lease) {
+	if ls.requests == 0 && ls.tokens == 0 {
+		return
+	}
+	rkey, g, bucket, req, tok := ls.rkey, ls.g, ls.bucket, ls.requests, ls.tokens
+	ls.requests, ls.tokens = 0, 0
+	_ = l.r.release(context.WithoutCancel(ctx), rkey, g, bucket, req, tok)
 }
 
 // sweepLocked drops leases that ended, giving their rest back. l.mu must be held.

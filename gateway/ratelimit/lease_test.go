@@ -178,3 +178,40 @@ func TestLeasingLimiter_LeasesAgainAfterTheLimitEased(t *testing.T) {
 		t.Errorf("%v Redis admissions for 40 requests with room in the window: leasing did not resume", n)
 	}
 }
+
+// TestLeasingLimiter_GivesBackBeforeCounting: when a lease ends with
+// permits it never handed out, the next request on that replica is counted
+// only after they are given back. Still counted, they would get that very
+// request refused although the window has room for it.
+func TestLeasingLimiter_GivesBackBeforeCounting(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	prefix := testenv.Prefix(t)
+	r := NewRedis(testenv.Redis(t), RedisOptions{Prefix: prefix, Timeout: 5 * time.Second})
+	r.clock = clock.Now
+	l := NewLeasing(r)
+	l.now = clock.Now
+	other := NewRedis(testenv.Redis(t), RedisOptions{Prefix: prefix, Timeout: 5 * time.Second})
+	other.clock = clock.Now
+	lim := Limits{Requests: 100, Window: time.Minute}
+
+	// A lease of two (1/50 of the limit), one of them handed out.
+	if d := admit(t, l, "k", lim, 0); !d.Allowed {
+		t.Fatalf("first Admit() refused: %+v", d)
+	}
+	// Another replica takes the rest of the window: the lease's unused
+	// permit is all that is left, and it is counted.
+	for i := range 98 {
+		if d := admit(t, other, "k", lim, 0); !d.Allowed {
+			t.Fatalf("Admit() %d on the other replica refused: %+v", i, d)
+		}
+	}
+	if d := admit(t, other, "k", lim, 0); d.Allowed {
+		t.Fatalf("Admit() past the limit with the lease's permit counted = allowed")
+	}
+
+	clock.Advance(time.Second) // the lease's bucket has ended
+	if d := admit(t, l, "k", lim, 0); !d.Allowed || d.RemainingRequests != 0 {
+		t.Errorf("Admit() after the lease ended = %+v, want allowed with the permit it gave back", d)
+	}
+}

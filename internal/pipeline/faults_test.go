@@ -63,8 +63,9 @@ func TestPipeline_NATSRestart(t *testing.T) {
 
 // TestPipeline_DynamoDBUnavailable makes the accounting store refuse every
 // request (503s and dropped connections) in the middle of the load, until
-// the consumers have felt it, and then brings it back: the consumers'
-// batches fail and are redelivered, and the totals are exact.
+// the consumers have felt it, and then brings it back: the consumers hold
+// their failing batches and apply them once it is back, and the totals are
+// exact.
 func TestPipeline_DynamoDBUnavailable(t *testing.T) {
 	t.Parallel()
 	// The keys live elsewhere: the gateway must keep authenticating while

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -96,6 +97,14 @@ type service struct {
 // configuration and nothing else from the test's environment; it is
 // killed when the test ends.
 func (p *pipeline) startService(command string) *service {
+	p.t.Helper()
+	return p.startServiceWith(command, nil)
+}
+
+// startServiceWith is startService with more settings, which override the
+// pipeline's: a service of its own kind (the gateway) or one that reaches
+// a server another way (through a proxy).
+func (p *pipeline) startServiceWith(command string, vars map[string]string) *service {
 	t := p.t
 	t.Helper()
 	env := []string{
@@ -104,13 +113,10 @@ func (p *pipeline) startService(command string) *service {
 		"AWS_EC2_METADATA_DISABLED=true",
 		"LOG_LEVEL=warn",
 	}
-	keys := make([]string, 0, len(p.vars))
-	for k := range p.vars {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+p.vars[k])
+	all := maps.Clone(p.vars)
+	maps.Copy(all, vars)
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		env = append(env, k+"="+all[k])
 	}
 	s := &service{t: t, command: command, env: env, logPath: filepath.Join(t.TempDir(), command+".log")}
 	s.start()

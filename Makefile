@@ -83,13 +83,16 @@ fuzz:
 # of them over BENCH_STATS_KEYS keys, default 1,000, whose month of data
 # takes minutes to load, the admin API's dashboard over
 # BENCH_DASHBOARD_KEYS keys likewise, the DynamoDB-compatible store),
-# the accounting pipeline's events/s, and the load comparison: direct
-# Bedrock path vs through the gateway, with and without keys and limits
-# (REDIS_URL=redis://... to limit on Redis).
+# the accounting pipeline's events/s, the in-process load comparison
+# (loadbench: direct Bedrock path vs through the gateway, with and without
+# keys and limits; REDIS_URL=redis://... to limit on Redis), and the
+# gateway as its own process between a load generator and a fake Bedrock
+# (procbench: CPU per request, memory and goroutines per open stream).
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 . ./gateway/... ./events/ ./accountant/ ./adminapi/ ./internal/dynamo/ ./internal/dynamolocal/
 	$(GO) test -run='^$$' -bench=Pipeline ./internal/pipeline/
 	$(GO) run ./internal/loadbench
+	$(GO) run ./internal/procbench -bin $(BIN)
 
 # cdk-test checks the AWS deployment offline: types, lint, the Jest tests
 # (resources, routing, IAM scoping, HTTPS variants, settings errors,

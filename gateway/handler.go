@@ -409,8 +409,8 @@ func (s *Server) recordUsage(x *exchange) {
 }
 
 // unreadModel is the model of the usage record of a request refused
-// before its body, which names the model, was read: a key past its budget
-// or refused for its request count.
+// before its body was parsed (a key past its budget or refused for its
+// request count) whose body names no routed model.
 const unreadModel = "-"
 
 // maxQuotedPath bounds how much of a path or method an error quotes.

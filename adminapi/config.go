@@ -2,6 +2,9 @@ package adminapi
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/openai-api-convertor/convertor/adminapi/auth"
@@ -22,6 +25,9 @@ const (
 	// DefaultMaxBodyBytes bounds a request body: admin requests are small
 	// JSON documents.
 	DefaultMaxBodyBytes = 1 << 20
+	// DefaultUICognitoScopes are what the portal asks Cognito for: openid
+	// for an ID token, email and profile so the audit log names people.
+	DefaultUICognitoScopes = "openid email profile"
 )
 
 // Config is the admin API's configuration; each field names its variable
@@ -37,6 +43,20 @@ type Config struct {
 	KeyCacheTTL time.Duration
 	// ShutdownTimeout is SHUTDOWN_TIMEOUT, default 10s.
 	ShutdownTimeout time.Duration
+	// UI is how the admin portal signs people in.
+	UI UIConfig
+}
+
+// UIConfig is what the admin portal needs to know before anyone signs in.
+type UIConfig struct {
+	// CognitoClientID is ADMIN_UI_COGNITO_CLIENT_ID, default the first of
+	// ADMIN_COGNITO_CLIENT_IDS: the app client the portal signs in with
+	// (authorization code with PKCE, no client secret). It must be one of
+	// the accepted clients, or the tokens the portal gets would be refused.
+	CognitoClientID string
+	// CognitoScopes is ADMIN_UI_COGNITO_SCOPES, default
+	// "openid email profile", space-separated.
+	CognitoScopes string
 }
 
 // LoadConfig reads and validates the configuration, reporting every problem at once.
@@ -49,5 +69,28 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	acfg, err := auth.LoadConfig(getenv, cfg.Addr)
 	cfg.Auth = acfg
-	return cfg, errors.Join(r.Err(), err)
+	cfg.UI = UIConfig{
+		CognitoClientID: r.String("ADMIN_UI_COGNITO_CLIENT_ID", ""),
+		CognitoScopes:   strings.Join(strings.Fields(r.String("ADMIN_UI_COGNITO_SCOPES", DefaultUICognitoScopes)), " "),
+	}
+	return cfg, errors.Join(r.Err(), err, cfg.UI.resolve(acfg))
+}
+
+// resolve fills the portal's client id in from the accepted clients and
+// checks it against them in cognito mode.
+func (u *UIConfig) resolve(a auth.Config) error {
+	if a.Mode != auth.ModeCognito {
+		return nil
+	}
+	if u.CognitoClientID == "" && len(a.ClientIDs) > 0 {
+		u.CognitoClientID = a.ClientIDs[0]
+	}
+	var errs []error
+	if u.CognitoClientID != "" && !slices.Contains(a.ClientIDs, u.CognitoClientID) {
+		errs = append(errs, fmt.Errorf("ADMIN_UI_COGNITO_CLIENT_ID: %q is not among ADMIN_COGNITO_CLIENT_IDS; the admin API would refuse the tokens the portal signs in with", u.CognitoClientID))
+	}
+	if !slices.Contains(strings.Fields(u.CognitoScopes), "openid") {
+		errs = append(errs, fmt.Errorf("ADMIN_UI_COGNITO_SCOPES: %q lacks openid; the portal signs in with OpenID Connect", u.CognitoScopes))
+	}
+	return errors.Join(errs...)
 }

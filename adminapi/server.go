@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/adminapi/auth"
+	"github.com/openai-api-convertor/convertor/adminui"
 )
 
 // Version is the admin API's version in its OpenAPI document.
@@ -36,8 +38,9 @@ type Authenticator interface {
 }
 
 // Server is the admin API's HTTP handler: JSON under /api/, described by
-// the OpenAPI document, every operation but the health check and the
-// document itself authenticated. Safe for concurrent use.
+// the OpenAPI document, every operation but the health check, the
+// portal's configuration and the document itself authenticated; and the
+// admin portal at /admin/. Safe for concurrent use.
 type Server struct {
 	cfg     Config
 	svc     *Service
@@ -46,6 +49,9 @@ type Server struct {
 	api     huma.API
 	mux     *http.ServeMux
 	handler http.Handler
+	// ui is the admin portal served at UIPath; adminui.Dist() unless a
+	// test sets another.
+	ui fs.FS
 }
 
 // Operation metadata keys.
@@ -65,7 +71,7 @@ func New(cfg Config, svc *Service, authn Authenticator, log *slog.Logger) (*Serv
 		log = slog.New(slog.DiscardHandler)
 	}
 	installErrors()
-	s := &Server{cfg: cfg, svc: svc, authn: authn, log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, svc: svc, authn: authn, log: log, mux: http.NewServeMux(), ui: adminui.Dist()}
 	hc := huma.DefaultConfig("OpenAI API Convertor admin API", Version)
 	hc.Info.Description = "Keys, model routes, prices, usage and the audit log of the OpenAI API Convertor. " +
 		"Authenticate with `Authorization: Bearer <token>`: a Cognito ID or access token, or the admin token, as ADMIN_AUTH says. " +
@@ -94,6 +100,7 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 func (s *Server) registerAll() {
 	s.registerMeta()
+	s.registerUIConfig()
 	s.registerKeys()
 	s.registerRoutes()
 	s.registerPrices()
@@ -198,8 +205,9 @@ func errorDetails(e *Error) []error {
 }
 
 // outer wraps the router: a request id on every response, one access log
-// line per request, JSON errors for unknown paths and methods, and a 500
-// instead of a dropped connection when a handler panics.
+// line per request, the admin portal under /admin/, JSON errors for
+// unknown paths and methods, and a 500 instead of a dropped connection
+// when a handler panics.
 func (s *Server) outer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -221,6 +229,12 @@ func (s *Server) outer(next http.Handler) http.Handler {
 			s.log.Log(r.Context(), level, "admin request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 				"status", rec.status, "duration", time.Since(start), "remote", clientIP(r))
 		}()
+		if handled, isUI := uiRoute(rec, r); handled {
+			return
+		} else if isUI {
+			s.serveUI(rec, r)
+			return
+		}
 		if _, pattern := s.mux.Handler(r); pattern == "" {
 			s.notRouted(rec, r, id)
 			return

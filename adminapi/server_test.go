@@ -13,7 +13,7 @@ import (
 // served lists every endpoint the admin API promises; the OpenAPI document
 // must describe exactly these, and each must be routed.
 var served = []string{
-	"GET /health", "GET /ready", "GET /api/me",
+	"GET /health", "GET /ready", "GET /api/me", "GET /api/ui-config",
 	"GET /api/keys", "POST /api/keys", "GET /api/keys/{id}", "PATCH /api/keys/{id}",
 	"POST /api/keys/{id}/rotate", "POST /api/keys/{id}/revoke",
 	"GET /api/routes", "PUT /api/routes/{model}", "DELETE /api/routes/{model}",
@@ -72,6 +72,16 @@ func TestOpenAPI_ListsExactlyTheRoutesServed(t *testing.T) {
 			}
 		}
 	}
+	// The portal is served but is no API operation: the document leaves
+	// it out.
+	for k := range ops {
+		if strings.Contains(k, " /admin") {
+			t.Errorf("%s is in the OpenAPI document; the portal is not an API operation", k)
+		}
+	}
+	if r := a.do("GET", "/admin/", "", nil); r.status != 200 {
+		t.Errorf("GET /admin/ = %d, want the portal (public)", r.status)
+	}
 	// And what is not documented is not served.
 	wantProblem(t, a.do("GET", "/api/nothing", adminToken, nil), 404, "not_found", "")
 	r := a.do("DELETE", "/api/keys", adminToken, nil)
@@ -87,7 +97,7 @@ func TestAuth_EveryOperation(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
 	ks, _ := a.createKey(map[string]any{"name": "k"})
-	public := map[string]bool{"GET /health": true, "GET /ready": true}
+	public := map[string]bool{"GET /health": true, "GET /ready": true, "GET /api/ui-config": true}
 	param := regexp.MustCompile(`\{[a-z]+\}`)
 	for _, k := range served {
 		method, path, _ := strings.Cut(k, " ")

@@ -34,6 +34,51 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 		return
 	}
 	x.stream = req.Stream
+	s.serveConverse(ctx, x, req, &chatFormat{meta: convert.Meta{
+		ID:           newCompletionID(),
+		Model:        req.Model,
+		Created:      x.start.Unix(),
+		IncludeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
+	}})
+}
+
+// apiFormat is what differs between the APIs served over Converse (chat
+// completions, Responses): how conversion errors name the client's
+// fields, and how answers are written. Everything else, admission,
+// limits, the Bedrock call and usage, is the same for both.
+type apiFormat interface {
+	// convertError names the client's own fields in a conversion error,
+	// and convertAdjustments in the adjustments reported.
+	convertError(err error) error
+	convertAdjustments(adj []convert.Adjustment) []convert.Adjustment
+	// body returns the body of a non-streamed answer.
+	body(resp *bedrock.ConverseResponse) ([]byte, error)
+	// stream returns the writer of a streamed answer.
+	stream() streamFormat
+}
+
+// chatFormat writes chat completions.
+type chatFormat struct{ meta convert.Meta }
+
+func (f *chatFormat) convertError(err error) error { return err }
+
+func (f *chatFormat) convertAdjustments(adj []convert.Adjustment) []convert.Adjustment { return adj }
+
+func (f *chatFormat) body(resp *bedrock.ConverseResponse) ([]byte, error) {
+	b, err := json.Marshal(convert.ConverseResponseToChat(resp, f.meta))
+	if err != nil {
+		return nil, fmt.Errorf("marshal chat response: %w", err)
+	}
+	return b, nil
+}
+
+func (f *chatFormat) stream() streamFormat { return chatStream{convert.NewStream(f.meta)} }
+
+// serveConverse serves a request the client sent in any API, as the chat
+// request the converter takes: it resolves the model, checks the key may
+// use it, converts, admits the request against the key's limits, calls
+// Bedrock and answers in f's format.
+func (s *Server) serveConverse(ctx *fasthttp.RequestCtx, x *exchange, req *openai.ChatRequest, f apiFormat) {
 	route, err := s.deps.Routes.ResolveRoute(s.baseCtx, req.Model)
 	if err != nil {
 		s.writeError(ctx, x, err)
@@ -59,8 +104,10 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 	// number, not their bytes, and a refused request must cost no fetch.
 	images, blocks := s.remoteImages(req)
 	creq, adjusted, err := s.chatRequestToConverse(upCtx, x, req, route, blocks)
-	if err == nil {
-		s.reportAdjustments(ctx, x, adjusted)
+	if err != nil {
+		err = f.convertError(err)
+	} else {
+		s.reportAdjustments(ctx, x, f.convertAdjustments(adjusted))
 		err = s.admit(ctx, x, creq)
 	}
 	if err == nil && len(images) > 0 {
@@ -71,18 +118,12 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
 		s.writeError(ctx, x, err)
 		return
 	}
-	meta := convert.Meta{
-		ID:           newCompletionID(),
-		Model:        req.Model,
-		Created:      x.start.Unix(),
-		IncludeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
-	}
 	if req.Stream {
-		s.startStream(ctx, x, upCtx, cancel, creq, meta)
+		s.startStream(ctx, x, upCtx, cancel, creq, f.stream())
 		return
 	}
 	defer cancel()
-	s.converse(ctx, x, upCtx, creq, meta)
+	s.converse(ctx, x, upCtx, creq, f)
 }
 
 // chatRequestToConverse gathers what conversion needs from the world (the
@@ -134,8 +175,8 @@ func (s *Server) reportAdjustments(ctx *fasthttp.RequestCtx, x *exchange, adjust
 	ctx.Response.Header.Set(headerAdjusted, x.adjusted)
 }
 
-// converse serves a non-streamed completion.
-func (s *Server) converse(ctx *fasthttp.RequestCtx, x *exchange, upCtx context.Context, creq *bedrock.ConverseRequest, meta convert.Meta) {
+// converse serves a non-streamed answer.
+func (s *Server) converse(ctx *fasthttp.RequestCtx, x *exchange, upCtx context.Context, creq *bedrock.ConverseRequest, f apiFormat) {
 	t0 := time.Now()
 	resp, err := s.deps.Converser.Converse(upCtx, x.bedrockModel, creq)
 	x.upstream = true
@@ -145,15 +186,14 @@ func (s *Server) converse(ctx *fasthttp.RequestCtx, x *exchange, upCtx context.C
 		return
 	}
 	x.usage = resp.Usage
-	chat := convert.ConverseResponseToChat(resp, meta)
 	if msg := resp.Output.Message; msg != nil {
 		if m := convert.ReasoningByToolCall(msg); len(m) > 0 {
 			s.deps.Reasoning.Put(s.baseCtx, m)
 		}
 	}
-	body, err := json.Marshal(chat)
+	body, err := f.body(resp)
 	if err != nil {
-		s.writeError(ctx, x, fmt.Errorf("marshal chat response: %w", err))
+		s.writeError(ctx, x, err)
 		return
 	}
 	x.status = fasthttp.StatusOK
@@ -257,6 +297,10 @@ func jsonTypeName(t reflect.Type) string {
 		return "a string or an array of strings"
 	case reflect.TypeFor[openai.ToolChoice]():
 		return "a string or an object"
+	case reflect.TypeFor[openai.ResponseInput]():
+		return "a string or an array of input items"
+	case reflect.TypeFor[openai.ItemContent]():
+		return "a string or an array of content parts"
 	}
 	switch t.Kind() {
 	case reflect.String:

@@ -53,6 +53,17 @@ const (
 	// DefaultThinkingCacheTTL outlives a tool round trip that waits on a
 	// slow tool or a human, and lets abandoned conversations go.
 	DefaultThinkingCacheTTL = time.Hour
+	// DefaultResponseStoreEntries is how many responses one key keeps for
+	// previous_response_id and GET: an agent's conversations of a day.
+	DefaultResponseStoreEntries = 1000
+	// DefaultResponseStoreKeyBytes keeps one key from taking the store.
+	DefaultResponseStoreKeyBytes = 32 << 20
+	// DefaultResponseStoreMaxBytes caps the store's memory in the process.
+	DefaultResponseStoreMaxBytes = 256 << 20
+	// DefaultResponseStoreTTL outlives a working day's pauses in a
+	// conversation. OpenAI keeps responses for weeks, but clients continue
+	// a conversation within hours, and every kept day costs memory.
+	DefaultResponseStoreTTL = 24 * time.Hour
 	// DefaultRateLimitRequests and DefaultRateLimitWindow are the global
 	// defaults of earlier releases (100 requests a minute), applied when
 	// RATE_LIMIT_ENABLED to keys without their own RPM.
@@ -128,6 +139,20 @@ type Config struct {
 	ThinkingCacheMaxBytes int64
 	// ThinkingCacheTTL is THINKING_CACHE_TTL, default 1h.
 	ThinkingCacheTTL time.Duration
+	// ResponseStoreEntries is RESPONSES_STORE_ENTRIES, default 1000: the
+	// Responses API responses each key keeps for previous_response_id and
+	// GET, in Redis when REDIS_URL is set, else in the process; 0 turns
+	// storing off.
+	ResponseStoreEntries int
+	// ResponseStoreKeyBytes is RESPONSES_STORE_KEY_BYTES, default 32 MiB
+	// per key.
+	ResponseStoreKeyBytes int64
+	// ResponseStoreMaxBytes is RESPONSES_STORE_MAX_BYTES, default 256 MiB
+	// for all keys together in the process (Redis's memory policy bounds
+	// them there).
+	ResponseStoreMaxBytes int64
+	// ResponseStoreTTL is RESPONSES_STORE_TTL, default 24h.
+	ResponseStoreTTL time.Duration
 	// ShutdownTimeout is SHUTDOWN_TIMEOUT, default 25s: how long in-flight
 	// requests and streams may run on after a stop signal.
 	ShutdownTimeout time.Duration
@@ -196,6 +221,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ThinkingCacheEntries:    r.Int("THINKING_CACHE_ENTRIES", DefaultThinkingCacheEntries, 1),
 		ThinkingCacheMaxBytes:   r.Int64("THINKING_CACHE_MAX_BYTES", DefaultThinkingCacheMaxBytes, 1),
 		ThinkingCacheTTL:        r.Duration("THINKING_CACHE_TTL", DefaultThinkingCacheTTL, envvar.Positive),
+		ResponseStoreEntries:    r.Int("RESPONSES_STORE_ENTRIES", DefaultResponseStoreEntries, 0),
+		ResponseStoreKeyBytes:   r.Int64("RESPONSES_STORE_KEY_BYTES", DefaultResponseStoreKeyBytes, 1),
+		ResponseStoreMaxBytes:   r.Int64("RESPONSES_STORE_MAX_BYTES", DefaultResponseStoreMaxBytes, 1),
+		ResponseStoreTTL:        r.Duration("RESPONSES_STORE_TTL", DefaultResponseStoreTTL, envvar.Positive),
 		ShutdownTimeout:         r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, 0),
 		KeyStore:                strings.ToLower(r.String("KEY_STORE", KeyStoreDynamoDB)),
 		KeyCacheTTL:             r.Duration("KEY_CACHE_TTL", DefaultKeyCacheTTL, envvar.Positive),

@@ -28,6 +28,7 @@ func TestLoadConfig(t *testing.T) {
 			ImageFetchConcurrency: 32, ImageFetchMaxTotalBytes: 20 << 20,
 			MaxRequestBodyBytes: 20 << 20, ThinkingCacheEntries: 10000, ThinkingCacheMaxBytes: 64 << 20,
 			ThinkingCacheTTL: time.Hour, ShutdownTimeout: 25 * time.Second,
+			ResponseStoreEntries: 1000, ResponseStoreKeyBytes: 32 << 20, ResponseStoreMaxBytes: 256 << 20, ResponseStoreTTL: 24 * time.Hour,
 			KeyStore: KeyStoreDynamoDB, KeyCacheTTL: 5 * time.Second, RoutesRefresh: 5 * time.Second, RateLimitRequests: 100,
 			RateLimitWindow: time.Minute, RateLimitFailOpen: true, RateLimitRedisTimeout: 100 * time.Millisecond,
 		}
@@ -48,6 +49,7 @@ func TestLoadConfig(t *testing.T) {
 			"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS": "50", "RATE_LIMIT_TOKENS": "90000",
 			"RATE_LIMIT_WINDOW": "30", "RATE_LIMIT_FAIL_OPEN": "false", // bare numbers are seconds
 			"RATE_LIMIT_REDIS_TIMEOUT": "250ms", "ENABLE_PROMPT_CACHING": "false", "PROMPT_CACHE_TTL": "1h",
+			"RESPONSES_STORE_ENTRIES": "0", "RESPONSES_STORE_KEY_BYTES": "1000", "RESPONSES_STORE_MAX_BYTES": "9000", "RESPONSES_STORE_TTL": "2h",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -59,6 +61,7 @@ func TestLoadConfig(t *testing.T) {
 			StrictParams: true, ImageFetch: true, ImageFetchMaxBytes: 1000, ImageFetchTimeout: 3 * time.Second, MaxRequestBodyBytes: 2048,
 			ImageFetchConcurrency: 4, ImageFetchMaxTotalBytes: 5000,
 			ThinkingCacheEntries: 5, ThinkingCacheMaxBytes: 4096, ThinkingCacheTTL: 10 * time.Minute,
+			ResponseStoreEntries: 0, ResponseStoreKeyBytes: 1000, ResponseStoreMaxBytes: 9000, ResponseStoreTTL: 2 * time.Hour,
 			KeyStore: KeyStoreNone, KeyCacheTTL: 2 * time.Second, RoutesRefresh: 30 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
 			RateLimitEnabled: true, RateLimitRequests: 50, RateLimitTokens: 90000, RateLimitWindow: 30 * time.Second,
 			RateLimitRedisTimeout: 250 * time.Millisecond,

@@ -70,6 +70,13 @@ const (
 	pathMetrics     = "/metrics"
 )
 
+// The Responses API; a stored response is read and deleted by its id
+// under the prefix.
+const (
+	pathResponses      = "/v1/responses"
+	pathResponsePrefix = "/v1/responses/"
+)
+
 var (
 	methodHead    = []byte(http.MethodHead)
 	methodOptions = []byte(http.MethodOptions)
@@ -116,6 +123,12 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, x *exchange) {
 		if s.allow(ctx, x, method, http.MethodPost) {
 			s.handleChat(ctx, x)
 		}
+	case string(path) == pathResponses:
+		if s.allow(ctx, x, method, http.MethodPost) {
+			s.handleResponses(ctx, x)
+		}
+	case bytes.HasPrefix(path, []byte(pathResponsePrefix)) && len(path) > len(pathResponsePrefix):
+		s.handleResponseByID(ctx, x, string(path[len(pathResponsePrefix):]))
 	case string(path) == pathModels:
 		if s.allow(ctx, x, method, http.MethodGet) {
 			s.handleModels(ctx, x)
@@ -165,7 +178,7 @@ func (s *Server) allow(ctx *fasthttp.RequestCtx, x *exchange, method []byte, wan
 // CORS: the API is called with a bearer key, never cookies, so any origin
 // may call it; browser-based OpenAI clients need the preflight answered.
 const (
-	corsAllowMethods  = "GET, POST, OPTIONS"
+	corsAllowMethods  = "GET, POST, DELETE, OPTIONS"
 	corsAllowHeaders  = "Authorization, Content-Type, X-Api-Key, X-Client-Request-Id, OpenAI-Organization, OpenAI-Project, OpenAI-Beta"
 	corsExposeHeaders = "X-Request-Id, X-Client-Request-Id, X-Convertor-Adjusted, Retry-After, X-Ratelimit-Limit-Requests, X-Ratelimit-Remaining-Requests, X-Ratelimit-Reset-Requests, X-Ratelimit-Limit-Tokens, X-Ratelimit-Remaining-Tokens, X-Ratelimit-Reset-Tokens"
 	corsMaxAge        = "86400"
@@ -398,8 +411,8 @@ func (s *Server) recordUsage(x *exchange) {
 }
 
 // unreadModel is the model of the usage record of a request refused
-// before its body, which names the model, was read: a key past its budget
-// or refused for its request count.
+// before its body was parsed (a key past its budget or refused for its
+// request count) whose body names no routed model.
 const unreadModel = "-"
 
 // maxQuotedPath bounds how much of a path or method an error quotes.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -46,6 +47,9 @@ const pngDataURL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAA
 // fields that make the request with it, on top of base).
 type paramSample struct {
 	base, with string
+	// stored is a response the server holds before the request, for
+	// previous_response_id.
+	stored *StoredResponse
 }
 
 // userThen returns messages: the given ones, then a user "Hi".
@@ -184,8 +188,18 @@ type paramRow struct {
 
 var codeSpan = regexp.MustCompile("`([^`]+)`")
 
-// readParamTable reads the table under "## OpenAI parameters" in README.md.
-func readParamTable(t *testing.T) []paramRow {
+// paramAPI is an endpoint whose README table of parameters is checked:
+// the table's heading, the path requests go to, and the request every
+// sample adds its field to.
+type paramAPI struct {
+	section, path, base string
+}
+
+// chatParams is the chat completions table.
+var chatParams = paramAPI{section: "## OpenAI parameters", path: "/v1/chat/completions", base: paramBase}
+
+// readParamTable reads the table under the section's heading in README.md.
+func readParamTable(t *testing.T, section string) []paramRow {
 	t.Helper()
 	f, err := os.Open("../README.md")
 	if err != nil {
@@ -198,7 +212,7 @@ func readParamTable(t *testing.T) []paramRow {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case line == "## OpenAI parameters":
+		case line == section:
 			in = true
 			continue
 		case in && strings.HasPrefix(line, "## "):
@@ -224,7 +238,7 @@ func readParamTable(t *testing.T) []paramRow {
 		t.Fatal(err)
 	}
 	if !in {
-		t.Fatal(`README.md has no "## OpenAI parameters" section`)
+		t.Fatalf("README.md has no %q section", section)
 	}
 	return rows
 }
@@ -233,7 +247,13 @@ func readParamTable(t *testing.T) []paramRow {
 // request for each of its claims, and each claim true.
 func TestREADME_OpenAIParameters(t *testing.T) {
 	t.Parallel()
-	rows := readParamTable(t)
+	checkParamTable(t, chatParams, paramSamples, openAIRequestFields())
+}
+
+// checkParamTable checks one README table against its samples and the
+// fields the API has.
+func checkParamTable(t *testing.T, api paramAPI, paramSamples map[string]map[string]paramSample, fields []string) {
+	rows := readParamTable(t, api.section)
 	keys := map[string]bool{}
 	for _, r := range rows {
 		if keys[r.key] {
@@ -241,7 +261,7 @@ func TestREADME_OpenAIParameters(t *testing.T) {
 		}
 		keys[r.key] = true
 	}
-	for _, want := range openAIRequestFields() {
+	for _, want := range fields {
 		if !keys[want] {
 			t.Errorf("README OpenAI parameters: no row for %q, a field of the OpenAI API", want)
 		}
@@ -263,7 +283,7 @@ func TestREADME_OpenAIParameters(t *testing.T) {
 			}
 			t.Run(r.key+"/"+o, func(t *testing.T) {
 				t.Parallel()
-				checkParamOutcome(t, r.key, o, sample)
+				checkParamOutcome(t, api, r.key, o, sample)
 			})
 		}
 	}
@@ -294,11 +314,11 @@ func openAIRequestFields() []string {
 
 // checkParamOutcome sends the sample's request, and the same without the
 // field, and checks the outcome.
-func checkParamOutcome(t *testing.T, key, outcome string, s paramSample) {
-	with := mergeJSON(t, mergeJSON(t, paramBase, s.base), s.with)
-	without := mergeJSON(t, paramBase, s.base)
+func checkParamOutcome(t *testing.T, api paramAPI, key, outcome string, s paramSample) {
+	with := mergeJSON(t, mergeJSON(t, api.base, s.base), s.with)
+	without := mergeJSON(t, api.base, s.base)
 	field := strings.Fields(key)[0]
-	got := sendParamRequest(t, with)
+	got := sendParamRequest(t, api.path, with, s.stored)
 	adjusted := got.resp.header.Get(headerAdjusted)
 	if outcome == "refused" {
 		if got.resp.status != http.StatusBadRequest {
@@ -323,7 +343,7 @@ func checkParamOutcome(t *testing.T, key, outcome string, s paramSample) {
 	if adjusted != "" {
 		t.Errorf("%s = %q on a %s field", headerAdjusted, adjusted, outcome)
 	}
-	base := sendParamRequest(t, without)
+	base := sendParamRequest(t, api.path, without, s.stored)
 	if base.resp.status != http.StatusOK {
 		t.Fatalf("request without the field: status = %d; body %s", base.resp.status, base.resp.body)
 	}
@@ -345,13 +365,20 @@ type paramResult struct {
 	observed string
 }
 
-var volatile = regexp.MustCompile(`"(id|created)":("[^"]*"|\d+)`)
+var volatile = regexp.MustCompile(`"(id|item_id|created|created_at)":("[^"]*"|\d+)`)
 
-func sendParamRequest(t *testing.T, body string) paramResult {
+// sendParamRequest posts body to path on a fresh server holding the
+// stored response, if any.
+func sendParamRequest(t *testing.T, path, body string, stored *StoredResponse) paramResult {
 	t.Helper()
 	fake := &fakeConverser{}
 	ts := newTestServer(t, fake, nil)
-	r := ts.post(t, body)
+	if stored != nil {
+		if err := ts.responses.Put(context.Background(), MasterKeyID, stored); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := ts.do(t, http.MethodPost, path, body, nil)
 	res := paramResult{resp: r}
 	if r.status != http.StatusOK {
 		return res

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 
 	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
@@ -115,6 +116,7 @@ func (r *refusalMemory) sweepLocked(now time.Time) {
 func (s *Server) refuseEarly(ctx *fasthttp.RequestCtx, x *exchange) error {
 	if err := s.checkBudget(s.baseCtx, x); err != nil {
 		x.refused = true
+		s.nameUnparsedModel(ctx, x)
 		return err
 	}
 	if x.keyID == "" {
@@ -130,6 +132,29 @@ func (s *Server) refuseEarly(ctx *fasthttp.RequestCtx, x *exchange) error {
 	}
 	setRateLimitHeaders(&ctx.Response.Header, d)
 	x.refused = true
+	s.nameUnparsedModel(ctx, x)
 	s.metrics.rateLimited.WithLabelValues(d.Reason).Inc()
 	return newRateLimitError(d, lim, 0)
+}
+
+// maxUnparsedModel bounds the model name taken from an unparsed body;
+// longer names are no model anyone routes.
+const maxUnparsedModel = 256
+
+// nameUnparsedModel gives the record of a request refused before its body
+// was parsed the model it asked for, so that refusals show under their
+// model in usage rather than as unreadModel. It only scans the body for
+// the top-level "model" string, skipping over the rest without decoding
+// it (milliseconds for the largest body a parse would spend a second on),
+// and keeps the name only when it resolves to a route.
+func (s *Server) nameUnparsedModel(ctx *fasthttp.RequestCtx, x *exchange) {
+	m := gjson.GetBytes(ctx.PostBody(), "model")
+	if m.Type != gjson.String || m.Str == "" || len(m.Str) > maxUnparsedModel {
+		return
+	}
+	route, err := s.deps.Routes.ResolveRoute(s.baseCtx, m.Str)
+	if err != nil {
+		return
+	}
+	x.model, x.bedrockModel = m.Str, route.BedrockModelID
 }

@@ -179,21 +179,40 @@ func (f fixedSpend) MonthSpend(context.Context, string, time.Time) (int64, error
 }
 
 // TestServer_BudgetRefusedBeforeParsing: a key past its monthly budget is
-// refused before its body is read.
+// refused before its body is parsed (a body that is not JSON gets the
+// same 429); its record still names the model when a scan of the body
+// finds one that is routed.
 func TestServer_BudgetRefusedBeforeParsing(t *testing.T) {
 	t.Parallel()
-	ls := newLimitedServer(t, func(_ *Config, d *Deps) { d.Spend = fixedSpend(2_000_000) })
-	secret, _ := createKey(t, ls.keys, func(k *convertor.APIKey) { k.MonthlyBudgetMicros = 1_000_000 })
-	r := ls.post(t, secret, `{"model": not json`)
-	if r.status != http.StatusTooManyRequests {
-		t.Fatalf("status = %d, want 429; body %s", r.status, r.body)
-	}
-	if e := openAIError(t, r); deref(e.Code) != "insufficient_quota" || !strings.Contains(e.Message, "monthly budget of $1.00") {
-		t.Errorf("error = %+v, want insufficient_quota naming the budget", e)
-	}
-	waitFor(t, "the usage event", func() bool { return len(ls.usage.all()) == 1 })
-	if ev := ls.usage.all()[0]; ev.Status != convertor.UsageRefused || ev.ErrorType != convertor.EQuota || ev.Model != unreadModel {
-		t.Errorf("usage event = %+v, want refused for quota with model %q", ev, unreadModel)
+	for _, c := range []struct {
+		name, body, model string
+	}{
+		{"ModelNamed", `{"model":"claude-sonnet-4-5","messages": not json`, "claude-sonnet-4-5"},
+		{"ModelAfterTheRest", `{"messages":[{"role":"user","content":"{\"model\":\"x\"}"}],"stream":true,"model":"claude-sonnet-4-5"}`, "claude-sonnet-4-5"},
+		{"NotJSON", `{"model": not json`, unreadModel},
+		{"UnknownModel", `{"model":"no-such-model","messages":[]}`, unreadModel},
+		{"NotAString", `{"model":{"name":"claude-sonnet-4-5"}}`, unreadModel},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ls := newLimitedServer(t, func(_ *Config, d *Deps) { d.Spend = fixedSpend(2_000_000) })
+			secret, _ := createKey(t, ls.keys, func(k *convertor.APIKey) { k.MonthlyBudgetMicros = 1_000_000 })
+			r := ls.post(t, secret, c.body)
+			if r.status != http.StatusTooManyRequests {
+				t.Fatalf("status = %d, want 429; body %s", r.status, r.body)
+			}
+			if e := openAIError(t, r); deref(e.Code) != "insufficient_quota" || !strings.Contains(e.Message, "monthly budget of $1.00") {
+				t.Errorf("error = %+v, want insufficient_quota naming the budget", e)
+			}
+			waitFor(t, "the usage event", func() bool { return len(ls.usage.all()) == 1 })
+			ev := ls.usage.all()[0]
+			if ev.Status != convertor.UsageRefused || ev.ErrorType != convertor.EQuota || ev.Model != c.model {
+				t.Errorf("usage event = %+v, want refused for quota with model %q", ev, c.model)
+			}
+			if c.model != unreadModel && ev.BedrockModelID == "" {
+				t.Errorf("usage event names no Bedrock model: %+v", ev)
+			}
+		})
 	}
 }
 

@@ -61,6 +61,10 @@ type Deps struct {
 	// Reasoning keeps thinking blocks across turns; nil means a
 	// MemoryReasoningStore sized by the configuration.
 	Reasoning ReasoningStore
+	// Responses keeps Responses API responses when storing is on
+	// (RESPONSES_STORE_ENTRIES > 0); nil means one in Redis when
+	// REDIS_URL is set, shared by every replica, else in the process.
+	Responses ResponseStore
 	// Images fetches https image URLs when Config.ImageFetch is set; nil
 	// means an HTTPImageFetcher configured from Config.
 	Images ImageFetcher
@@ -129,6 +133,8 @@ type Server struct {
 	imageSlots chan struct{}
 	// adjuster sends token corrections; its loop ends with baseCtx.
 	adjuster *adjuster
+	// responses keeps Responses API responses; nil when storing is off.
+	responses ResponseStore
 
 	// baseCtx parents every upstream call; Shutdown cancels it when the
 	// grace period ends, which aborts the streams still running.
@@ -211,6 +217,15 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		imageSlots: make(chan struct{}, cfg.ImageFetchConcurrency)}
 	if deps.Spend != nil {
 		s.spend = newSpendCache(deps.Spend)
+	}
+	if cfg.ResponseStoreEntries > 0 {
+		s.responses = deps.Responses
+		if s.responses == nil {
+			var err error
+			if s.responses, err = newResponseStore(cfg); err != nil {
+				return nil, fmt.Errorf("new gateway: %w", err)
+			}
+		}
 	}
 	if deps.Gatherer != nil {
 		s.metrics.handler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(

@@ -25,7 +25,7 @@ import (
 // own status, which clients handle far better than an error event after a
 // 200. Only then does the response become an event stream.
 func (s *Server) startStream(ctx *fasthttp.RequestCtx, x *exchange, upCtx context.Context, cancel context.CancelFunc,
-	creq *bedrock.ConverseRequest, meta convert.Meta) {
+	creq *bedrock.ConverseRequest, conv streamFormat) {
 	t0 := time.Now()
 	st, err := s.deps.Converser.ConverseStream(upCtx, x.bedrockModel, creq)
 	x.upstream = true
@@ -62,7 +62,7 @@ func (s *Server) startStream(ctx *fasthttp.RequestCtx, x *exchange, upCtx contex
 		x:        x,
 		st:       st,
 		cancel:   cancel,
-		conv:     convert.NewStream(meta),
+		conv:     conv,
 		first:    first,
 		upStart:  t0,
 		upCtx:    upCtx,
@@ -75,13 +75,46 @@ func (s *Server) startStream(ctx *fasthttp.RequestCtx, x *exchange, upCtx contex
 	ctx.SetBodyStreamWriter(p.run)
 }
 
+// streamFormat writes the events of one API (chat completions chunks,
+// Responses events) from Bedrock's stream events, and keeps what the
+// gateway needs once the stream ends. One serves one stream.
+type streamFormat interface {
+	// appendEvent appends what ev yields, possibly nothing.
+	appendEvent(dst []byte, ev *bedrock.StreamEvent) []byte
+	// appendDone appends the end of a stream that ended well.
+	appendDone(dst []byte) []byte
+	// appendError appends the end of a stream that failed with err after
+	// its first byte, in the form the API's SDKs raise.
+	appendError(dst []byte, err error, requestID string) []byte
+	Usage() bedrock.TokenUsage
+	FinishReason() string
+	GeneratedBytes() int
+	ReasoningByToolCall() map[string][]bedrock.ContentBlock
+}
+
+// chatStream writes chat completion chunks.
+type chatStream struct{ *convert.Stream }
+
+func (c chatStream) appendEvent(dst []byte, ev *bedrock.StreamEvent) []byte {
+	if chunk, ok := c.Event(ev); ok {
+		dst = c.AppendSSE(dst, &chunk)
+	}
+	return dst
+}
+
+func (chatStream) appendDone(dst []byte) []byte { return convert.AppendDone(dst) }
+
+func (chatStream) appendError(dst []byte, err error, requestID string) []byte {
+	return appendErrorEvent(dst, err, requestID)
+}
+
 // streamPump copies one Bedrock stream to the client as OpenAI SSE.
 type streamPump struct {
 	s        *Server
 	x        *exchange
 	st       *bedrock.Stream
 	cancel   context.CancelFunc
-	conv     *convert.Stream
+	conv     streamFormat
 	first    bedrock.StreamEvent
 	upStart  time.Time
 	upCtx    context.Context
@@ -115,7 +148,7 @@ func (p *streamPump) run(w *bufio.Writer) {
 		if r := recover(); r != nil {
 			p.s.log.Error("stream panic", "request_id", x.id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			upErr = fmt.Errorf("stream panic: %v", r)
-			*bufp = appendErrorEvent((*bufp)[:0], upErr, x.id)
+			*bufp = p.conv.appendError((*bufp)[:0], upErr, x.id)
 			_, _ = w.Write(*bufp)
 			_ = w.Flush()
 		}
@@ -129,8 +162,7 @@ func (p *streamPump) run(w *bufio.Writer) {
 	ev := &p.first
 	var next bedrock.StreamEvent
 	for {
-		if chunk, ok := p.conv.Event(ev); ok {
-			*bufp = p.conv.AppendSSE((*bufp)[:0], &chunk)
+		if *bufp = p.conv.appendEvent((*bufp)[:0], ev); len(*bufp) > 0 {
 			if !p.write(w, *bufp) {
 				return
 			}
@@ -149,9 +181,9 @@ func (p *streamPump) run(w *bufio.Writer) {
 		if p.s.baseCtx.Err() != nil {
 			upErr = errShuttingDown
 		}
-		*bufp = appendErrorEvent((*bufp)[:0], upErr, x.id)
+		*bufp = p.conv.appendError((*bufp)[:0], upErr, x.id)
 	} else {
-		*bufp = convert.AppendDone((*bufp)[:0])
+		*bufp = p.conv.appendDone((*bufp)[:0])
 	}
 	// The usage is handed to the emitter before the last event leaves,
 	// as a non-streamed reply's is before its body: a client holding its

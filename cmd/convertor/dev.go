@@ -513,6 +513,7 @@ OpenAI API Convertor (development)
   DynamoDB:         %s%s
   NATS:             %s%s
   Data folder:      %s
+  Admin portal:     %s/admin/
   Admin API:        %s/api/  (OpenAPI document: %s/api/openapi.json)
 %s
   Try:  curl %s/chat/completions -H "Authorization: Bearer %s" \
@@ -520,7 +521,7 @@ OpenAI API Convertor (development)
           -d '{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"Hello!"}]}'
 
 `, info.BaseURL, info.APIKey, info.Upstream, info.DynamoDBEndpoint, dynamoNote, info.NATSURL, natsNote,
-		info.DataDir, info.AdminURL, info.AdminURL, adminLogin(info), info.BaseURL, info.APIKey)
+		info.DataDir, info.AdminURL, info.AdminURL, info.AdminURL, adminLogin(info), info.BaseURL, info.APIKey)
 }
 
 // adminLogin says how to sign in to the admin API in its mode.

@@ -451,7 +451,7 @@ func TestDev_AdminAPI(t *testing.T) {
 	}
 	var banner strings.Builder
 	printDevBanner(&banner, info)
-	for _, want := range []string{info.AdminURL + "/api/", info.AdminToken, "./bin/convertor keys create"} {
+	for _, want := range []string{info.AdminURL + "/admin/", info.AdminURL + "/api/", info.AdminToken, "./bin/convertor keys create"} {
 		if !strings.Contains(banner.String(), want) {
 			t.Errorf("banner does not say %q:\n%s", want, banner.String())
 		}

@@ -217,11 +217,15 @@ export class DataStack extends Stack {
       description: 'reads keys, routes, prices, usage and the audit log',
     });
 
-    const urls: string[] = [];
-    if (s.https.kind !== 'none') urls.push(`https://${s.https.domainName}/admin/`);
+    // Where the portal is served. It signs in with the authorization code
+    // and PKCE, asking Cognito to send the code to /admin/callback (its
+    // redirect_uri, which Cognito matches exactly), and signs out back to
+    // /admin/.
+    const portals: string[] = [];
+    if (s.https.kind !== 'none') portals.push(`https://${s.https.domainName}/admin/`);
     // A developer may run the portal locally (convertor adminapi on
     // :8005 with ADMIN_AUTH=cognito) against the dev pool.
-    if (s.environment === 'dev') urls.push('http://localhost:8005/admin/');
+    if (s.environment === 'dev') portals.push('http://localhost:8005/admin/');
     const client = userPool.addClient('Portal', {
       userPoolClientName: `${s.name}-portal`,
       // A browser app keeps no secret; PKCE protects the code exchange.
@@ -230,8 +234,8 @@ export class DataStack extends Stack {
       oAuth: {
         flows: { authorizationCodeGrant: true },
         scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-        callbackUrls: urls,
-        logoutUrls: urls,
+        callbackUrls: portals.map((p) => `${p}callback`),
+        logoutUrls: portals,
       },
       supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
       preventUserExistenceErrors: true,

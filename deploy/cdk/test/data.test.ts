@@ -103,13 +103,13 @@ describe('cognito', () => {
     });
   });
 
-  test('the portal client: authorization code without a secret, callbacks on the domain', () => {
+  test('the portal client: authorization code without a secret, its callback and sign-out pages on the domain', () => {
     t.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       GenerateSecret: false,
       AllowedOAuthFlows: ['code'],
       AllowedOAuthFlowsUserPoolClient: true,
       AllowedOAuthScopes: ['openid', 'email', 'profile'],
-      CallbackURLs: ['https://api.example.com/admin/'],
+      CallbackURLs: ['https://api.example.com/admin/callback'],
       LogoutURLs: ['https://api.example.com/admin/'],
       SupportedIdentityProviders: ['COGNITO'],
     });

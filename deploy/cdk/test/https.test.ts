@@ -30,7 +30,7 @@ describe('HTTPS', () => {
     t.resourceCountIs('AWS::CertificateManager::Certificate', 0);
     t.resourceCountIs('AWS::Route53::RecordSet', 0);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Certificates: [{ CertificateArn: certificateArn }] });
-    b.template(b.data).hasResourceProperties('AWS::Cognito::UserPoolClient', { CallbackURLs: ['https://api.example.com/admin/'] });
+    b.template(b.data).hasResourceProperties('AWS::Cognito::UserPoolClient', { CallbackURLs: ['https://api.example.com/admin/callback'] });
   });
 
   test('an imported certificate with a zone gets the record', () => {
@@ -48,7 +48,7 @@ describe('HTTPS', () => {
     t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 2);
     Annotations.fromStack(b.services).hasWarning('*', Match.stringLikeRegexp('no certificate: the load balancer serves plain HTTP'));
     // Cognito refuses http callbacks but for localhost.
-    b.template(b.data).hasResourceProperties('AWS::Cognito::UserPoolClient', { CallbackURLs: ['http://localhost:8005/admin/'] });
+    b.template(b.data).hasResourceProperties('AWS::Cognito::UserPoolClient', { CallbackURLs: ['http://localhost:8005/admin/callback'] });
   });
 
   test('prod without a certificate does not synthesize', () => {

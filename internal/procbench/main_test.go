@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary serve as the fake Bedrock, as the command
+// re-executes itself for it.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "fake-bedrock" {
+		if err := serveFake(context.Background(), "127.0.0.1:0"); err != nil {
+			os.Exit(1)
+		}
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestRun runs the whole measurement briefly against a freshly built
+// convertor binary: every request of every path must succeed and every
+// held stream end whole, so the command keeps working between the runs
+// that quote its figures.
+func TestRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the convertor binary")
+	}
+	bin := filepath.Join(t.TempDir(), "convertor")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/convertor")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	o := options{bin: bin, duration: 300 * time.Millisecond, warmup: 50 * time.Millisecond, levels: []int{1, 4}, streams: 50}
+	if err := run(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -38,6 +38,12 @@ type APIKey struct {
 	// MonthlyBudgetMicros is the key's spend limit per calendar month (UTC)
 	// in micro-dollars; 0 means no budget.
 	MonthlyBudgetMicros int64 `json:"monthly_budget_micros,omitempty"`
+	// PromptCacheTTL is the key's prompt-cache setting: "5m" or "1h" set
+	// the TTL of its requests' cache points unless a request asks for its
+	// own, "none" turns prompt caching off for the key whatever its
+	// requests ask, and "" (the default) leaves both to the gateway's
+	// PROMPT_CACHE_TTL and to each request.
+	PromptCacheTTL string `json:"prompt_cache_ttl,omitempty"`
 	// RevokedAt is set when the key was revoked; a revoked key never works again.
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
 	// LastUsedAt is updated asynchronously, at most about once a minute.
@@ -101,6 +107,8 @@ func (k *APIKey) Validate() error {
 		return Errorf(EInvalid, "rpm and tpm must not be negative")
 	case k.MonthlyBudgetMicros < 0:
 		return Errorf(EInvalid, "monthly budget must not be negative")
+	case !ValidCacheSetting(k.PromptCacheTTL):
+		return Errorf(EInvalid, "prompt cache ttl %q: want 5m, 1h, none or empty", k.PromptCacheTTL)
 	}
 	return nil
 }
@@ -143,6 +151,7 @@ type APIKeyUpdate struct {
 	RPM                 *int64     `json:"rpm,omitempty"`
 	TPM                 *int64     `json:"tpm,omitempty"`
 	MonthlyBudgetMicros *int64     `json:"monthly_budget_micros,omitempty"`
+	PromptCacheTTL      *string    `json:"prompt_cache_ttl,omitempty"`
 	// IfRevision, when not 0, makes the update conditional: it fails with
 	// EPrecondition unless the stored key's Revision is IfRevision.
 	IfRevision int64 `json:"-"`
@@ -189,6 +198,9 @@ func (k *APIKey) Apply(upd APIKeyUpdate) {
 	}
 	if upd.MonthlyBudgetMicros != nil {
 		k.MonthlyBudgetMicros = *upd.MonthlyBudgetMicros
+	}
+	if upd.PromptCacheTTL != nil {
+		k.PromptCacheTTL = *upd.PromptCacheTTL
 	}
 }
 

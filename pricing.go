@@ -19,13 +19,58 @@ const tokensPerRate = 1_000_000
 // wants.
 var Latest = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
+// Rates are the per-million-token rates a request is priced at, in
+// micro-dollars: those of a Price or of one of its tiers.
+type Rates struct {
+	InputMicros, OutputMicros, CacheReadMicros, CacheWriteMicros, CacheWrite1hMicros int64
+	// Tier is 0 for the price's base rates, else 1 + the index of the
+	// tier in Price.Tiers.
+	Tier int
+}
+
+// PromptTokens is what tiers compare with: every prompt token, however
+// Bedrock counted it (input, cache read, cache write).
+func (e *UsageEvent) PromptTokens() int64 {
+	return e.InputTokens + e.CacheReadTokens + e.CacheWriteTokens
+}
+
+// RatesFor returns the rates ev is priced at under p: the tier with the
+// highest threshold ev's prompt exceeds, else the base rates; a 1-hour
+// write rate not given is 2× input (see Price.CacheWrite1hMicros).
+func (p *Price) RatesFor(ev *UsageEvent) Rates {
+	r := Rates{p.InputMicros, p.OutputMicros, p.CacheReadMicros, p.CacheWriteMicros, p.CacheWrite1hMicros, 0}
+	prompt := ev.PromptTokens()
+	for i, t := range p.Tiers {
+		if prompt > t.AboveTokens {
+			r = Rates{t.InputMicros, t.OutputMicros, t.CacheReadMicros, t.CacheWriteMicros, t.CacheWrite1hMicros, i + 1}
+		}
+	}
+	if r.CacheWrite1hMicros == 0 {
+		r.CacheWrite1hMicros = 2 * r.InputMicros
+	}
+	return r
+}
+
+// TierName names the rates of ev under p for reports: "base", or
+// "above <N> tokens" for a tier.
+func (p *Price) TierName(ev *UsageEvent) string {
+	r := p.RatesFor(ev)
+	if r.Tier == 0 {
+		return "base"
+	}
+	return "above " + strconv.FormatInt(p.Tiers[r.Tier-1].AboveTokens, 10) + " tokens"
+}
+
 // Cost is the price of ev's tokens at p in micro-dollars: the exact sum of
-// tokens × rate over the four token kinds, divided by a million and
-// rounded half up once per request. Input tokens exclude cache reads and
-// writes (that is how Bedrock counts them), so nothing is billed twice;
-// thinking tokens are inside OutputTokens. The arithmetic is 128-bit, so no
-// count overflows; a cost beyond int64 saturates.
+// tokens × rate over the five token kinds (input, output, cache read,
+// 5-minute and 1-hour cache writes) at the rates of ev's tier
+// (Price.RatesFor), divided by a million and rounded half up once per
+// request. Input tokens exclude cache reads and writes (that is how
+// Bedrock counts them), so nothing is billed twice; thinking tokens are
+// inside OutputTokens. The arithmetic is 128-bit, so no count overflows; a
+// cost beyond int64 saturates.
 func Cost(ev *UsageEvent, p Price) int64 {
+	rt := p.RatesFor(ev)
 	var hi, lo uint64
 	add := func(tokens, rate int64) {
 		if tokens <= 0 || rate <= 0 {
@@ -36,10 +81,12 @@ func Cost(ev *UsageEvent, p Price) int64 {
 		lo, c = bits.Add64(lo, l, 0)
 		hi, _ = bits.Add64(hi, h, c)
 	}
-	add(ev.InputTokens, p.InputMicros)
-	add(ev.OutputTokens, p.OutputMicros)
-	add(ev.CacheReadTokens, p.CacheReadMicros)
-	add(ev.CacheWriteTokens, p.CacheWriteMicros)
+	w1h := min(ev.CacheWrite1hTokens, ev.CacheWriteTokens)
+	add(ev.InputTokens, rt.InputMicros)
+	add(ev.OutputTokens, rt.OutputMicros)
+	add(ev.CacheReadTokens, rt.CacheReadMicros)
+	add(ev.CacheWriteTokens-w1h, rt.CacheWriteMicros)
+	add(w1h, rt.CacheWrite1hMicros)
 	add(1, tokensPerRate/2) // round half up
 	if hi >= tokensPerRate {
 		return math.MaxInt64
@@ -142,11 +189,7 @@ func (pt *PriceTable) RecordAt(ev *UsageEvent, t time.Time) *UsageRecord {
 	if ev.InputTokens == 0 && ev.OutputTokens == 0 && ev.CacheReadTokens == 0 && ev.CacheWriteTokens == 0 {
 		return r
 	}
-	id := ev.BedrockModelID
-	if id == "" && IsBedrockModelID(ev.Model) {
-		id = ev.Model
-	}
-	p, ok := pt.Lookup(id, t)
+	p, ok := pt.PriceFor(ev, t)
 	if !ok {
 		r.Unpriced = true
 		return r
@@ -154,6 +197,16 @@ func (pt *PriceTable) RecordAt(ev *UsageEvent, t time.Time) *UsageRecord {
 	r.CostMicros = Cost(ev, p)
 	r.PriceFrom = p.EffectiveFrom
 	return r
+}
+
+// PriceFor returns the price RecordAt prices ev with at t: that of its
+// Bedrock model id, or of its model when that is a Bedrock model id.
+func (pt *PriceTable) PriceFor(ev *UsageEvent, t time.Time) (Price, bool) {
+	id := ev.BedrockModelID
+	if id == "" && IsBedrockModelID(ev.Model) {
+		id = ev.Model
+	}
+	return pt.Lookup(id, t)
 }
 
 // Prices returns every price in the table, ordered by model, route and

@@ -8,7 +8,17 @@ import (
 
 // UsageEventVersion is the schema version of UsageEvent. Consumers refuse
 // (dead-letter) versions they do not know instead of guessing.
-const UsageEventVersion = 1
+//
+// Version 2 added CacheWrite1hTokens. It is a version and not only a new
+// field because a version-1 consumer would read such an event without
+// error and price its 1-hour cache writes at the 5-minute rate; refusing
+// it is the safer failure during a rolling upgrade.
+const UsageEventVersion = 2
+
+// MinUsageEventVersion is the oldest schema version still read. A
+// version-1 event is a version-2 event without 1-hour cache writes, which
+// is what it was: the gateway wrote only 5-minute cache points then.
+const MinUsageEventVersion = 1
 
 // Usage event statuses.
 const (
@@ -37,6 +47,11 @@ type UsageEvent struct {
 	OutputTokens     int64 `json:"output_tokens"`
 	CacheReadTokens  int64 `json:"cache_read_tokens"`
 	CacheWriteTokens int64 `json:"cache_write_tokens"`
+	// CacheWrite1hTokens are those of CacheWriteTokens written with a
+	// 1-hour TTL (Bedrock's cacheDetails), which AWS bills at a higher
+	// rate than 5-minute writes; the rest of CacheWriteTokens are 5-minute
+	// writes.
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens,omitempty"`
 	// Estimated is set when Bedrock's own count never arrived (a stream the
 	// client left before its end) and the tokens were estimated.
 	Estimated bool `json:"estimated,omitempty"`
@@ -55,16 +70,18 @@ type UsageEvent struct {
 // Validate checks what a consumer relies on. Returns EInvalid.
 func (e *UsageEvent) Validate() error {
 	switch {
-	case e.Version != UsageEventVersion:
-		return Errorf(EInvalid, "usage event version %d is not supported (want %d)", e.Version, UsageEventVersion)
+	case e.Version < MinUsageEventVersion || e.Version > UsageEventVersion:
+		return Errorf(EInvalid, "usage event version %d is not supported (want %d to %d)", e.Version, MinUsageEventVersion, UsageEventVersion)
 	case e.ID == "":
 		return Errorf(EInvalid, "usage event id required")
 	case e.Time.IsZero():
 		return Errorf(EInvalid, "usage event %s: time required", e.ID)
 	case e.Model == "":
 		return Errorf(EInvalid, "usage event %s: model required", e.ID)
-	case e.InputTokens < 0 || e.OutputTokens < 0 || e.CacheReadTokens < 0 || e.CacheWriteTokens < 0:
+	case e.InputTokens < 0 || e.OutputTokens < 0 || e.CacheReadTokens < 0 || e.CacheWriteTokens < 0 || e.CacheWrite1hTokens < 0:
 		return Errorf(EInvalid, "usage event %s: negative token count", e.ID)
+	case e.CacheWrite1hTokens > e.CacheWriteTokens:
+		return Errorf(EInvalid, "usage event %s: 1-hour cache writes exceed all cache writes", e.ID)
 	}
 	switch e.Status {
 	case UsageOK, UsageError, UsageRefused, UsageCanceled:
@@ -92,8 +109,32 @@ type Price struct {
 	OutputMicros     int64 `json:"output_micros_per_mtok"`
 	CacheReadMicros  int64 `json:"cache_read_micros_per_mtok"`
 	CacheWriteMicros int64 `json:"cache_write_micros_per_mtok"`
+	// CacheWrite1hMicros is the rate of 1-hour cache writes (AWS bills
+	// them at 2× input, 5-minute ones at 1.25×). 0 means not given: such
+	// writes are then priced at 2× InputMicros, AWS's rule for every Claude
+	// model that has them, so a price entered before 1-hour caching
+	// existed does not make them free.
+	CacheWrite1hMicros int64 `json:"cache_write_1h_micros_per_mtok,omitempty"`
+	// Tiers are higher rates for large requests: a request whose prompt
+	// (input + cache read + cache write tokens) exceeds a tier's
+	// AboveTokens pays that tier's rates for all of its tokens, as AWS
+	// bills Claude Sonnet 4.5 above 200,000 prompt tokens. The tier with
+	// the highest AboveTokens exceeded applies.
+	Tiers []PriceTier `json:"tiers,omitempty"`
 	// Source says where the figures come from (a URL and date).
 	Source string `json:"source,omitempty"`
+}
+
+// PriceTier is the rates of a Price above a prompt size.
+type PriceTier struct {
+	// AboveTokens is exceeded by the prompt (input + cache read + cache
+	// write tokens) of the requests this tier prices.
+	AboveTokens        int64 `json:"above_tokens"`
+	InputMicros        int64 `json:"input_micros_per_mtok"`
+	OutputMicros       int64 `json:"output_micros_per_mtok"`
+	CacheReadMicros    int64 `json:"cache_read_micros_per_mtok"`
+	CacheWriteMicros   int64 `json:"cache_write_micros_per_mtok"`
+	CacheWrite1hMicros int64 `json:"cache_write_1h_micros_per_mtok,omitempty"`
 }
 
 // Validate checks what pricing relies on. Returns EInvalid.
@@ -105,8 +146,18 @@ func (p *Price) Validate() error {
 		return ParamErrorf("route", "price route %q: want a geography prefix such as \"global\" or \"us\", without the dot", p.Route)
 	case p.EffectiveFrom.IsZero():
 		return ParamErrorf("effective_from", "price of %s: effective_from required", p.Model)
-	case p.InputMicros < 0 || p.OutputMicros < 0 || p.CacheReadMicros < 0 || p.CacheWriteMicros < 0:
+	case p.InputMicros < 0 || p.OutputMicros < 0 || p.CacheReadMicros < 0 || p.CacheWriteMicros < 0 || p.CacheWrite1hMicros < 0:
 		return Errorf(EInvalid, "price of %s: negative rate", p.Model)
+	}
+	for i, t := range p.Tiers {
+		switch {
+		case t.AboveTokens <= 0:
+			return ParamErrorf("tiers", "price of %s: tier %d: above_tokens must be positive", p.Model, i)
+		case i > 0 && t.AboveTokens <= p.Tiers[i-1].AboveTokens:
+			return ParamErrorf("tiers", "price of %s: tiers must be in increasing above_tokens", p.Model)
+		case t.InputMicros < 0 || t.OutputMicros < 0 || t.CacheReadMicros < 0 || t.CacheWriteMicros < 0 || t.CacheWrite1hMicros < 0:
+			return ParamErrorf("tiers", "price of %s: tier %d: negative rate", p.Model, i)
+		}
 	}
 	return nil
 }

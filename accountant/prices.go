@@ -43,6 +43,51 @@ var DefaultPrices = []convertor.Price{
 	defaultPrice("anthropic.claude-haiku-4-5-20251001-v1:0", "", 1_100_000, 5_500_000, 110_000, 1_375_000),
 	// Claude 3.5 Haiku: $0.80 / $4, cache write $1.00, cache read $0.08.
 	defaultPrice("anthropic.claude-3-5-haiku-20241022-v1:0", "", 800_000, 4_000_000, 80_000, 1_000_000),
+
+	// From 2025-12-01 the same rates with what AWS also bills: 1-hour
+	// cache writes at 2× input, and Claude Sonnet 4.5's long-context rates
+	// for requests above 200,000 prompt tokens ($6 / $22.50, cache read
+	// $0.60, writes $7.50 and $12 global; regional +10%). New rows rather
+	// than changed ones, because prices are never rewritten: a store
+	// seeded earlier gains them at its next start.
+	checkedPrice("anthropic.claude-opus-4-5-20251101-v1:0", "global", 5_000_000, 25_000_000, 500_000, 6_250_000, 10_000_000),
+	checkedPrice("anthropic.claude-opus-4-5-20251101-v1:0", "", 5_500_000, 27_500_000, 550_000, 6_875_000, 11_000_000),
+	checkedPrice("anthropic.claude-opus-4-6-v1", "global", 5_000_000, 25_000_000, 500_000, 6_250_000, 10_000_000),
+	checkedPrice("anthropic.claude-opus-4-6-v1", "", 5_500_000, 27_500_000, 550_000, 6_875_000, 11_000_000),
+	withTier(checkedPrice("anthropic.claude-sonnet-4-5-20250929-v1:0", "global", 3_000_000, 15_000_000, 300_000, 3_750_000, 6_000_000),
+		convertor.PriceTier{AboveTokens: LongContextTokens, InputMicros: 6_000_000, OutputMicros: 22_500_000, CacheReadMicros: 600_000, CacheWriteMicros: 7_500_000, CacheWrite1hMicros: 12_000_000}),
+	withTier(checkedPrice("anthropic.claude-sonnet-4-5-20250929-v1:0", "", 3_300_000, 16_500_000, 330_000, 4_125_000, 6_600_000),
+		convertor.PriceTier{AboveTokens: LongContextTokens, InputMicros: 6_600_000, OutputMicros: 24_750_000, CacheReadMicros: 660_000, CacheWriteMicros: 8_250_000, CacheWrite1hMicros: 13_200_000}),
+	checkedPrice("anthropic.claude-haiku-4-5-20251001-v1:0", "global", 1_000_000, 5_000_000, 100_000, 1_250_000, 2_000_000),
+	checkedPrice("anthropic.claude-haiku-4-5-20251001-v1:0", "", 1_100_000, 5_500_000, 110_000, 1_375_000, 2_200_000),
+	// Claude 3.5 Haiku has no 1-hour cache: no 1-hour rate.
+	checkedPrice("anthropic.claude-3-5-haiku-20241022-v1:0", "", 800_000, 4_000_000, 80_000, 1_000_000, 0),
+}
+
+// LongContextTokens is where AWS's long-context rates start: a request
+// whose prompt (input + cache read + cache write tokens) exceeds it.
+const LongContextTokens = 200_000
+
+// checkedSource is cited on the default prices from checkedEffectiveFrom.
+// The figures are AWS's on-demand rates for the global profiles, which
+// equal Anthropic's list prices, with AWS's stated 10% premium for the
+// regional ones; 1-hour writes at 2x input and Sonnet 4.5's long-context
+// rates are as AWS bills them.
+const checkedSource = "https://aws.amazon.com/bedrock/pricing/ (on-demand, Anthropic: global; regional +10%; 1-hour cache writes; Sonnet 4.5 long context), as of 2025-12"
+
+// checkedEffectiveFrom is when the default prices with 1-hour cache
+// writes and long-context tiers apply from.
+var checkedEffectiveFrom = time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
+
+func checkedPrice(model, route string, in, out, cacheRead, cacheWrite, cacheWrite1h int64) convertor.Price {
+	p := defaultPrice(model, route, in, out, cacheRead, cacheWrite)
+	p.EffectiveFrom, p.Source, p.CacheWrite1hMicros = checkedEffectiveFrom, checkedSource, cacheWrite1h
+	return p
+}
+
+func withTier(p convertor.Price, t convertor.PriceTier) convertor.Price {
+	p.Tiers = []convertor.PriceTier{t}
+	return p
 }
 
 func defaultPrice(model, route string, in, out, cacheRead, cacheWrite int64) convertor.Price {

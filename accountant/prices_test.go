@@ -79,6 +79,67 @@ func TestDefaultPrices(t *testing.T) {
 	}
 }
 
+// TestDefaultPrices_Checked prices, from 2025-12-01, one million tokens of
+// each kind with the cache writes half 5-minute, half 1-hour, so each
+// expected cost is input + output + read + (write 5m + write 1h) / 2 at
+// AWS's published rates; and Sonnet 4.5 across its long-context line.
+func TestDefaultPrices_Checked(t *testing.T) {
+	pt := convertor.NewPriceTable(DefaultPrices)
+	at := checkedEffectiveFrom.Add(time.Hour)
+	tests := []struct {
+		bedrockModelID string
+		want           int64
+	}{
+		// Opus 4.5 global: 5 + 25 + 0.5 + (6.25 + 10) / 2 = $38.625.
+		{"global." + opus45, 38_625_000},
+		// Regional: 5.5 + 27.5 + 0.55 + (6.875 + 11) / 2 = $42.4875.
+		{"us." + opus45, 42_487_500},
+		{"global." + opus46, 38_625_000},
+		// Sonnet 4.5: the prompt is 3,000,000 tokens, far above 200,000:
+		// long-context rates, 6 + 22.5 + 0.6 + (7.5 + 12) / 2 = $38.85.
+		{"global." + sonnet45, 38_850_000},
+		// Regional long context: 6.6 + 24.75 + 0.66 + (8.25 + 13.2) / 2 = $42.735.
+		{"eu." + sonnet45, 42_735_000},
+		// Haiku 4.5 global: 1 + 5 + 0.1 + (1.25 + 2) / 2 = $7.725.
+		{"global." + haiku45, 7_725_000},
+		// Regional: 1.1 + 5.5 + 0.11 + (1.375 + 2.2) / 2 = $8.4975.
+		{"us." + haiku45, 8_497_500},
+		// 3.5 Haiku has no 1-hour rate given: 2× input, $1.60.
+		// 0.8 + 4 + 0.08 + (1 + 1.6) / 2 = $6.18.
+		{"us." + haiku35, 6_180_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.bedrockModelID, func(t *testing.T) {
+			ev := tokens(1_000_000, 1_000_000, 1_000_000, 1_000_000)
+			ev.CacheWrite1hTokens = 500_000
+			ev.Time, ev.BedrockModelID = at, tt.bedrockModelID
+			r := pt.Record(ev)
+			if r.Unpriced || r.CostMicros != tt.want || !r.PriceFrom.Equal(checkedEffectiveFrom) {
+				t.Errorf("Record() = %d from %v (unpriced %t), want %d from %v", r.CostMicros, r.PriceFrom, r.Unpriced, tt.want, checkedEffectiveFrom)
+			}
+		})
+	}
+	// Exactly at the line the base rates apply; one token above, the
+	// long-context rates apply to every token.
+	for _, c := range []struct {
+		in, read, write int64
+		want            int64
+	}{
+		// 200,000 prompt tokens: 150,000 × $3 + 30,000 × $0.30 + 20,000 × $3.75 + 1,000 out × $15
+		// = 0.45 + 0.009 + 0.075 + 0.015 = $0.549.
+		{150_000, 30_000, 20_000, 549_000},
+		// 200,001: 150,001 × $6 + 30,000 × $0.60 + 20,000 × $7.50 + 1,000 × $22.50
+		// = 0.900006 + 0.018 + 0.15 + 0.0225 = $1.090506.
+		{150_001, 30_000, 20_000, 1_090_506},
+	} {
+		ev := tokens(c.in, 1_000, c.read, c.write)
+		ev.Time, ev.BedrockModelID = at, "global."+sonnet45
+		if got := pt.Record(ev).CostMicros; got != c.want {
+			t.Errorf("sonnet 4.5 with a prompt of %d tokens: cost = %d, want %d", ev.PromptTokens(), got, c.want)
+		}
+	}
+}
+
 func TestSeedPrices(t *testing.T) {
 	ctx := context.Background()
 	s := memstore.NewPriceStore()
@@ -104,7 +165,7 @@ func TestSeedPrices(t *testing.T) {
 		t.Fatalf("Prices() = %d prices, want %d", len(got), len(DefaultPrices))
 	}
 	pt := convertor.NewPriceTable(got)
-	if p, _ := pt.Lookup("global."+opus45, convertor.Latest); p.InputMicros != 4_000_000 {
+	if p, _ := pt.Lookup("global."+opus45, checkedEffectiveFrom.Add(-time.Second)); p.InputMicros != 4_000_000 {
 		t.Errorf("opus 4.5 global input = %d, want the admin's 4000000", p.InputMicros)
 	}
 }

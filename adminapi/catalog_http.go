@@ -32,11 +32,15 @@ type priceBody struct {
 	Route         string    `json:"route,omitempty" maxLength:"20" doc:"Inference-profile geography (global, us, eu, …) this price is for; empty: every route without its own price"`
 	EffectiveFrom time.Time `json:"effective_from" doc:"When the price starts to apply"`
 	// Rates are whole micro-dollars per million tokens.
-	InputMicros      int64  `json:"input_micros_per_mtok" minimum:"0" doc:"Micro-dollars per million input tokens (3000000 = $3)"`
-	OutputMicros     int64  `json:"output_micros_per_mtok" minimum:"0"`
-	CacheReadMicros  int64  `json:"cache_read_micros_per_mtok,omitempty" minimum:"0" doc:"Default 0"`
-	CacheWriteMicros int64  `json:"cache_write_micros_per_mtok,omitempty" minimum:"0" doc:"Default 0"`
-	Source           string `json:"source,omitempty" maxLength:"500" doc:"Where the figures come from"`
+	InputMicros      int64 `json:"input_micros_per_mtok" minimum:"0" doc:"Micro-dollars per million input tokens (3000000 = $3)"`
+	OutputMicros     int64 `json:"output_micros_per_mtok" minimum:"0"`
+	CacheReadMicros  int64 `json:"cache_read_micros_per_mtok,omitempty" minimum:"0" doc:"Default 0"`
+	CacheWriteMicros int64 `json:"cache_write_micros_per_mtok,omitempty" minimum:"0" doc:"Default 0"`
+	// CacheWrite1hMicros and Tiers are optional, so older clients'
+	// bodies still validate.
+	CacheWrite1hMicros int64                 `json:"cache_write_1h_micros_per_mtok,omitempty" minimum:"0" doc:"1-hour cache writes; 0 or absent: 2x the input rate, AWS's rule"`
+	Tiers              []convertor.PriceTier `json:"tiers,omitempty" maxItems:"10" doc:"Rates for large requests: a request whose prompt (input + cache read + cache write tokens) exceeds above_tokens pays that tier's rates for all its tokens"`
+	Source             string                `json:"source,omitempty" maxLength:"500" doc:"Where the figures come from"`
 }
 
 func (b *priceBody) price() convertor.Price {
@@ -44,6 +48,7 @@ func (b *priceBody) price() convertor.Price {
 		Model: b.Model, Route: b.Route, EffectiveFrom: b.EffectiveFrom,
 		InputMicros: b.InputMicros, OutputMicros: b.OutputMicros,
 		CacheReadMicros: b.CacheReadMicros, CacheWriteMicros: b.CacheWriteMicros, Source: b.Source,
+		CacheWrite1hMicros: b.CacheWrite1hMicros, Tiers: b.Tiers,
 	}
 }
 

@@ -43,6 +43,7 @@ type KeyView struct {
 	TPM           int64     `json:"tpm" doc:"Tokens per minute; 0 means the gateway's default"`
 	// MonthlyBudgetMicros is the spend limit per UTC calendar month.
 	MonthlyBudgetMicros int64     `json:"monthly_budget_micros" doc:"Spend limit per UTC calendar month in micro-dollars; 0 means none"`
+	PromptCacheTTL      string    `json:"prompt_cache_ttl,omitempty" enum:"5m,1h,none" doc:"Prompt-cache TTL of the key's requests (5m or 1h) unless a request sets its own; none turns prompt caching off for the key; absent: the gateway's PROMPT_CACHE_TTL"`
 	Revision            int64     `json:"revision" doc:"Counts changes; send it as If-Match to make a change conditional"`
 	RotatedAt           time.Time `json:"rotated_at,omitzero"`
 	PreviousPrefix      string    `json:"previous_prefix,omitempty" doc:"Prefix of the secret the last rotation replaced"`
@@ -58,7 +59,7 @@ func keyView(k *convertor.APIKey, now time.Time) *KeyView {
 		ID: k.ID, Prefix: k.Prefix, Name: k.Name, Owner: k.Owner, Status: k.Status(now), Enabled: k.Enabled,
 		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt,
 		AllowedModels: slices.Clone(k.AllowedModels), RPM: k.RPM, TPM: k.TPM,
-		MonthlyBudgetMicros: k.MonthlyBudgetMicros, Revision: k.Revision,
+		MonthlyBudgetMicros: k.MonthlyBudgetMicros, PromptCacheTTL: k.PromptCacheTTL, Revision: k.Revision,
 		RotatedAt: k.RotatedAt, PreviousPrefix: k.PreviousPrefix, PreviousUntil: k.PreviousUntil,
 	}
 	if v.AllowedModels == nil {
@@ -85,6 +86,8 @@ type KeyInput struct {
 	AllowedModels       []string
 	RPM, TPM            int64
 	MonthlyBudgetMicros int64
+	// PromptCacheTTL is "", "5m", "1h" or "none" (APIKey.PromptCacheTTL).
+	PromptCacheTTL string
 }
 
 // CreateKey makes a key and returns its secret, which exists nowhere else
@@ -98,6 +101,9 @@ func (s *Service) CreateKey(ctx context.Context, a Actor, in KeyInput) (secret s
 	if in.Name == "" {
 		return "", nil, convertor.ParamErrorf("name", "name is required")
 	}
+	if err := checkCacheTTL(&in.PromptCacheTTL); err != nil {
+		return "", nil, err
+	}
 	if !in.ExpiresAt.IsZero() && !in.ExpiresAt.After(now) {
 		return "", nil, convertor.ParamErrorf("expires_at", "expires_at %s is not in the future", in.ExpiresAt.UTC().Format(time.RFC3339))
 	}
@@ -105,6 +111,7 @@ func (s *Service) CreateKey(ctx context.Context, a Actor, in KeyInput) (secret s
 	k.Name, k.Owner, k.Enabled, k.CreatedAt = in.Name, in.Owner, in.Enabled, now
 	k.ExpiresAt, k.AllowedModels = in.ExpiresAt.UTC(), in.AllowedModels
 	k.RPM, k.TPM, k.MonthlyBudgetMicros = in.RPM, in.TPM, in.MonthlyBudgetMicros
+	k.PromptCacheTTL = in.PromptCacheTTL
 	if err := s.d.Keys.CreateAPIKey(ctx, k); err != nil {
 		return "", nil, fmt.Errorf("create key: %w", err)
 	}
@@ -320,13 +327,16 @@ type KeyChange struct {
 	AllowedModels       *[]string
 	RPM, TPM            *int64
 	MonthlyBudgetMicros *int64
+	// PromptCacheTTL is "5m", "1h", "none", or "" to go back to the
+	// gateway's default.
+	PromptCacheTTL *string
 	// IfRevision makes the update conditional (0: unconditional).
 	IfRevision int64
 }
 
 func (c *KeyChange) empty() bool {
 	return c.Name == nil && c.Owner == nil && c.Enabled == nil && c.ExpiresAt == nil && c.AllowedModels == nil &&
-		c.RPM == nil && c.TPM == nil && c.MonthlyBudgetMicros == nil
+		c.RPM == nil && c.TPM == nil && c.MonthlyBudgetMicros == nil && c.PromptCacheTTL == nil
 }
 
 // UpdateKey changes a key. Revoked keys cannot be changed. Returns
@@ -334,7 +344,7 @@ func (c *KeyChange) empty() bool {
 // EPrecondition when IfRevision is not the key's revision.
 func (s *Service) UpdateKey(ctx context.Context, a Actor, id string, c KeyChange) (*KeyView, error) {
 	if c.empty() {
-		return nil, convertor.Errorf(convertor.EInvalid, "nothing to change: set at least one of name, owner, enabled, expires_at, allowed_models, rpm, tpm, monthly_budget_micros")
+		return nil, convertor.Errorf(convertor.EInvalid, "nothing to change: set at least one of name, owner, enabled, expires_at, allowed_models, rpm, tpm, monthly_budget_micros, prompt_cache_ttl")
 	}
 	if c.Name != nil {
 		n := strings.TrimSpace(*c.Name)
@@ -348,6 +358,9 @@ func (s *Service) UpdateKey(ctx context.Context, a Actor, id string, c KeyChange
 		c.Owner = &o
 	}
 	if err := checkKeyFields(c.Name, c.Owner, c.AllowedModels, c.RPM, c.TPM, c.MonthlyBudgetMicros); err != nil {
+		return nil, err
+	}
+	if err := checkCacheTTL(c.PromptCacheTTL); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
@@ -366,7 +379,7 @@ func (s *Service) UpdateKey(ctx context.Context, a Actor, id string, c KeyChange
 	}
 	upd := convertor.APIKeyUpdate{
 		Name: c.Name, Owner: c.Owner, Enabled: c.Enabled, AllowedModels: c.AllowedModels,
-		RPM: c.RPM, TPM: c.TPM, MonthlyBudgetMicros: c.MonthlyBudgetMicros,
+		RPM: c.RPM, TPM: c.TPM, MonthlyBudgetMicros: c.MonthlyBudgetMicros, PromptCacheTTL: c.PromptCacheTTL,
 		// Conditional on what was checked above, so that a change made
 		// meanwhile is not overwritten either.
 		IfRevision: old.Revision,
@@ -451,4 +464,12 @@ func (s *Service) RevokeKey(ctx context.Context, a Actor, id string, ifRevision 
 	v := keyView(k, now)
 	s.audit(ctx, a, convertor.AuditKeyRevoke, "key", id, keyView(old, now), v)
 	return s.withSpend(ctx, v), nil
+}
+
+// checkCacheTTL checks a key's prompt_cache_ttl; nil is not being set.
+func checkCacheTTL(ttl *string) error {
+	if ttl != nil && !convertor.ValidCacheSetting(*ttl) {
+		return convertor.ParamErrorf("prompt_cache_ttl", "prompt_cache_ttl must be 5m, 1h, none or empty, not %q", *ttl)
+	}
+	return nil
 }

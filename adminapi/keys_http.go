@@ -53,7 +53,8 @@ type keyCreateBody struct {
 	RPM           int64      `json:"rpm,omitempty" minimum:"0" doc:"Requests per minute; 0: the gateway's default"`
 	TPM           int64      `json:"tpm,omitempty" minimum:"0" doc:"Tokens per minute; 0: the gateway's default"`
 	// MonthlyBudgetMicros is whole micro-dollars: a fraction is refused.
-	MonthlyBudgetMicros int64 `json:"monthly_budget_micros,omitempty" minimum:"0" doc:"Spend limit per UTC month in whole micro-dollars (12500000 = $12.50); 0: none"`
+	MonthlyBudgetMicros int64  `json:"monthly_budget_micros,omitempty" minimum:"0" doc:"Spend limit per UTC month in whole micro-dollars (12500000 = $12.50); 0: none"`
+	PromptCacheTTL      string `json:"prompt_cache_ttl,omitempty" enum:"5m,1h,none" doc:"Prompt-cache TTL of the key's requests unless a request sets its own; none: no prompt caching for the key; absent: the gateway's PROMPT_CACHE_TTL"`
 }
 
 // KeySecret is a key with its secret, the only time the secret is shown.
@@ -79,7 +80,8 @@ type keyPatchBody struct {
 	RPM           *int64     `json:"rpm,omitempty" minimum:"0"`
 	TPM           *int64     `json:"tpm,omitempty" minimum:"0"`
 	// MonthlyBudgetMicros is whole micro-dollars.
-	MonthlyBudgetMicros *int64 `json:"monthly_budget_micros,omitempty" minimum:"0" doc:"Whole micro-dollars; 0 removes the budget"`
+	MonthlyBudgetMicros *int64  `json:"monthly_budget_micros,omitempty" minimum:"0" doc:"Whole micro-dollars; 0 removes the budget"`
+	PromptCacheTTL      *string `json:"prompt_cache_ttl,omitempty" maxLength:"4" doc:"5m, 1h or none; an empty string goes back to the gateway's PROMPT_CACHE_TTL"`
 }
 
 type rotateBody struct {
@@ -126,7 +128,7 @@ func (s *Server) registerKeys() {
 		b := in.Body
 		k := KeyInput{
 			Name: b.Name, Owner: b.Owner, Enabled: b.Enabled == nil || *b.Enabled, AllowedModels: b.AllowedModels,
-			RPM: b.RPM, TPM: b.TPM, MonthlyBudgetMicros: b.MonthlyBudgetMicros,
+			RPM: b.RPM, TPM: b.TPM, MonthlyBudgetMicros: b.MonthlyBudgetMicros, PromptCacheTTL: b.PromptCacheTTL,
 		}
 		if b.ExpiresAt != nil {
 			k.ExpiresAt = *b.ExpiresAt
@@ -236,8 +238,8 @@ func keyChange(b keyPatchBody, raw []byte) (KeyChange, error) {
 	if err := json.Unmarshal(raw, &present); err != nil {
 		return KeyChange{}, convertor.Errorf(convertor.EInvalid, "body: want a JSON object")
 	}
-	c := KeyChange{Name: b.Name, Owner: b.Owner, Enabled: b.Enabled, RPM: b.RPM, TPM: b.TPM, MonthlyBudgetMicros: b.MonthlyBudgetMicros}
-	for _, f := range []string{"name", "owner", "enabled", "rpm", "tpm", "monthly_budget_micros"} {
+	c := KeyChange{Name: b.Name, Owner: b.Owner, Enabled: b.Enabled, RPM: b.RPM, TPM: b.TPM, MonthlyBudgetMicros: b.MonthlyBudgetMicros, PromptCacheTTL: b.PromptCacheTTL}
+	for _, f := range []string{"name", "owner", "enabled", "rpm", "tpm", "monthly_budget_micros", "prompt_cache_ttl"} {
 		if v, ok := present[f]; ok && string(v) == "null" {
 			return KeyChange{}, convertor.ParamErrorf(f, "%s may not be null", f)
 		}

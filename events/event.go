@@ -68,9 +68,9 @@ func Unmarshal(b []byte) (*convertor.UsageEvent, error) {
 	if head.Version == nil {
 		return nil, fmt.Errorf("unmarshal: %w: version field \"v\" missing", ErrInvalidEvent)
 	}
-	if *head.Version != convertor.UsageEventVersion {
-		return nil, fmt.Errorf("unmarshal: %w: version %d is not supported (want %d)",
-			ErrInvalidEvent, *head.Version, convertor.UsageEventVersion)
+	if *head.Version < convertor.MinUsageEventVersion || *head.Version > convertor.UsageEventVersion {
+		return nil, fmt.Errorf("unmarshal: %w: version %d is not supported (want %d to %d)",
+			ErrInvalidEvent, *head.Version, convertor.MinUsageEventVersion, convertor.UsageEventVersion)
 	}
 	ev := new(convertor.UsageEvent)
 	if err := json.Unmarshal(b, ev); err != nil {

@@ -20,8 +20,8 @@ func TestMarshal_RoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Marshal() error = %v", err)
 	}
-	if !strings.Contains(string(b), `"v":1`) {
-		t.Errorf("Marshal() = %s, want a \"v\":1 version field", b)
+	if !strings.Contains(string(b), `"v":2`) {
+		t.Errorf("Marshal() = %s, want a \"v\":2 version field", b)
 	}
 	got, err := events.Unmarshal(b)
 	if err != nil {
@@ -49,18 +49,19 @@ func TestUnmarshal_ErrInvalidEvent(t *testing.T) {
 		t.Fatalf("Unmarshal(valid) error = %v", err)
 	}
 	tests := map[string]string{
-		"NotJSON":         `{"v":1,`,
-		"Empty":           ``,
-		"Array":           `[1,2]`,
-		"NoVersion":       `{` + valid + `}`,
-		"FutureVersion":   `{"v":2,` + valid + `}`,
-		"VersionString":   `{"v":"1",` + valid + `}`,
-		"MissingID":       `{"v":1,` + strings.Replace(valid, `"id":"01JDQ0000000000000000000AB",`, "", 1) + `}`,
-		"MissingTime":     `{"v":1,` + strings.Replace(valid, `"time":"2025-11-25T12:00:00Z",`, "", 1) + `}`,
-		"MissingModel":    `{"v":1,` + strings.Replace(valid, `"model":"m",`, "", 1) + `}`,
-		"NegativeTokens":  `{"v":1,` + strings.Replace(valid, `"input_tokens":1`, `"input_tokens":-5`, 1) + `}`,
-		"UnknownStatus":   `{"v":1,` + strings.Replace(valid, `"status":"ok"`, `"status":"maybe"`, 1) + `}`,
-		"TokensWrongType": `{"v":1,` + strings.Replace(valid, `"input_tokens":1`, `"input_tokens":"1"`, 1) + `}`,
+		"Write1hOverWrites": `{"v":2,` + strings.Replace(valid, `"cache_write_tokens":0`, `"cache_write_tokens":5,"cache_write_1h_tokens":6`, 1) + `}`,
+		"NotJSON":           `{"v":1,`,
+		"Empty":             ``,
+		"Array":             `[1,2]`,
+		"NoVersion":         `{` + valid + `}`,
+		"FutureVersion":     `{"v":3,` + valid + `}`,
+		"VersionString":     `{"v":"1",` + valid + `}`,
+		"MissingID":         `{"v":1,` + strings.Replace(valid, `"id":"01JDQ0000000000000000000AB",`, "", 1) + `}`,
+		"MissingTime":       `{"v":1,` + strings.Replace(valid, `"time":"2025-11-25T12:00:00Z",`, "", 1) + `}`,
+		"MissingModel":      `{"v":1,` + strings.Replace(valid, `"model":"m",`, "", 1) + `}`,
+		"NegativeTokens":    `{"v":1,` + strings.Replace(valid, `"input_tokens":1`, `"input_tokens":-5`, 1) + `}`,
+		"UnknownStatus":     `{"v":1,` + strings.Replace(valid, `"status":"ok"`, `"status":"maybe"`, 1) + `}`,
+		"TokensWrongType":   `{"v":1,` + strings.Replace(valid, `"input_tokens":1`, `"input_tokens":"1"`, 1) + `}`,
 	}
 	for name, payload := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -69,6 +70,23 @@ func TestUnmarshal_ErrInvalidEvent(t *testing.T) {
 				t.Fatalf("Unmarshal() = %+v, %v; want ErrInvalidEvent", ev, err)
 			}
 		})
+	}
+}
+
+// TestUnmarshal_Version1 shows that events written before the 1-hour cache
+// breakdown existed still decode: their cache writes are all 5-minute ones.
+func TestUnmarshal_Version1(t *testing.T) {
+	v1 := `{"v":1,"id":"01JDQ0000000000000000000AB","request_id":"r","time":"2025-11-25T12:00:00Z","key_id":"k","model":"m","input_tokens":1,"output_tokens":2,"cache_read_tokens":3,"cache_write_tokens":4,"latency_ms":3,"status":"ok","http_status":200,"streamed":false,"disconnected":false}`
+	ev, err := events.Unmarshal([]byte(v1))
+	if err != nil {
+		t.Fatalf("Unmarshal(v1) error = %v", err)
+	}
+	if ev.Version != 1 || ev.CacheWriteTokens != 4 || ev.CacheWrite1hTokens != 0 {
+		t.Errorf("Unmarshal(v1) = version %d, writes %d, 1h writes %d; want 1, 4, 0", ev.Version, ev.CacheWriteTokens, ev.CacheWrite1hTokens)
+	}
+	v2 := strings.Replace(strings.Replace(v1, `"v":1`, `"v":2`, 1), `"cache_write_tokens":4`, `"cache_write_tokens":4,"cache_write_1h_tokens":3`, 1)
+	if ev, err = events.Unmarshal([]byte(v2)); err != nil || ev.CacheWrite1hTokens != 3 {
+		t.Errorf("Unmarshal(v2) = %+v, %v; want 3 1-hour cache writes", ev, err)
 	}
 }
 

@@ -43,8 +43,8 @@ func TestMarshalRecord_RoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("MarshalRecord() error = %v", err)
 		}
-		if !strings.Contains(string(b), `"rv":1`) || !strings.Contains(string(b), `"v":1`) {
-			t.Errorf("MarshalRecord() = %s, want both \"rv\":1 and \"v\":1", b)
+		if !strings.Contains(string(b), `"rv":1`) || !strings.Contains(string(b), `"v":2`) {
+			t.Errorf("MarshalRecord() = %s, want both \"rv\":1 and \"v\":2", b)
 		}
 		got, err := events.UnmarshalRecord(b)
 		if err != nil {
@@ -81,7 +81,7 @@ func TestUnmarshalRecord_ErrInvalidEvent(t *testing.T) {
 		{"FutureRecordVersion", strings.Replace(string(good), `"rv":1`, `"rv":2`, 1)},
 		// A plain usage event is not a priced record.
 		{"PlainEvent", `{"v":1,"id":"01J","time":"2025-11-25T12:00:00Z","model":"m","status":"ok"}`},
-		{"BadEventVersion", strings.Replace(string(good), `"v":1`, `"v":9`, 1)},
+		{"BadEventVersion", strings.Replace(string(good), `"v":2`, `"v":9`, 1)},
 		{"NegativeTokens", strings.Replace(string(good), `"input_tokens":1000`, `"input_tokens":-1`, 1)},
 		{"NegativeCost", strings.Replace(string(good), `"cost_micros":6159`, `"cost_micros":-5`, 1)},
 		{"CostNotNumber", strings.Replace(string(good), `"cost_micros":6159`, `"cost_micros":"x"`, 1)},

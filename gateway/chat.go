@@ -103,7 +103,7 @@ func (s *Server) serveConverse(ctx *fasthttp.RequestCtx, x *exchange, req *opena
 	// (which enforces the image cap) and the admission estimate need their
 	// number, not their bytes, and a refused request must cost no fetch.
 	images, blocks := s.remoteImages(req)
-	creq, adjusted, err := s.chatRequestToConverse(upCtx, req, route, blocks)
+	creq, adjusted, err := s.chatRequestToConverse(upCtx, x, req, route, blocks)
 	if err != nil {
 		err = f.convertError(err)
 	} else {
@@ -129,7 +129,7 @@ func (s *Server) serveConverse(ctx *fasthttp.RequestCtx, x *exchange, req *opena
 // chatRequestToConverse gathers what conversion needs from the world (the
 // reasoning of earlier tool calls) and converts. The request refers to
 // images, the blocks of its https image URLs, which are filled in later.
-func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequest, route convertor.Route, images map[string]*bedrock.ImageBlock) (*bedrock.ConverseRequest, []convert.Adjustment, error) {
+func (s *Server) chatRequestToConverse(ctx context.Context, x *exchange, req *openai.ChatRequest, route convertor.Route, images map[string]*bedrock.ImageBlock) (*bedrock.ConverseRequest, []convert.Adjustment, error) {
 	opts := convert.Options{
 		Capabilities: convertor.CapabilitiesFor(route.BedrockModelID),
 		Features:     s.cfg.Features,
@@ -139,7 +139,24 @@ func (s *Server) chatRequestToConverse(ctx context.Context, req *openai.ChatRequ
 	if ids := convert.ToolCallIDs(req); len(ids) > 0 {
 		opts.Reasoning = s.deps.Reasoning.Get(ctx, ids)
 	}
-	return convert.ChatRequestToConverse(req, &opts)
+	creq, adjusted, err := convert.ChatRequestToConverse(req, &opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := convert.PlaceCachePoints(creq, opts.Capabilities, s.cacheTTL(x, req.PromptCacheTTL)); err != nil {
+		return nil, nil, err
+	}
+	return creq, adjusted, nil
+}
+
+// cacheTTL is the prompt-cache TTL of a request (convert.ResolveCacheTTL)
+// from the gateway's settings, the key's and the request's.
+func (s *Server) cacheTTL(x *exchange, request string) string {
+	key := ""
+	if x.key != nil {
+		key = x.key.PromptCacheTTL
+	}
+	return convert.ResolveCacheTTL(s.cfg.PromptCaching, s.cfg.PromptCacheTTL, key, request)
 }
 
 // headerAdjusted tells the client which request fields the gateway changed

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/convert"
 	"github.com/openai-api-convertor/convertor/gateway/ratelimit"
 	"github.com/openai-api-convertor/convertor/internal/envvar"
@@ -102,6 +103,16 @@ type Config struct {
 	// Features are ENABLE_VISION, ENABLE_TOOL_USE and
 	// ENABLE_EXTENDED_THINKING, each default true.
 	Features convert.Features
+	// PromptCaching is ENABLE_PROMPT_CACHING, default true: whether the
+	// gateway sends Bedrock cache points (automatic ones, and those
+	// clients ask for with cache_control). Keys and requests can turn it
+	// off for themselves, not on when it is off here.
+	PromptCaching bool
+	// PromptCacheTTL is PROMPT_CACHE_TTL, default "5m": the TTL of cache
+	// points when neither the key nor the request names one; "1h" costs
+	// more per write (2× input instead of 1.25×) and pays off for
+	// prefixes reused less often than every 5 minutes.
+	PromptCacheTTL string
 	// StrictParams is STRICT_PARAMS, default false: refuse temperature and
 	// top_p values Claude does not take with 400, as earlier releases did,
 	// instead of adjusting them (see convert.Adjustment).
@@ -198,6 +209,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			ToolUse:  r.Bool("ENABLE_TOOL_USE", true),
 			Thinking: r.Bool("ENABLE_EXTENDED_THINKING", true),
 		},
+		PromptCaching:           r.Bool("ENABLE_PROMPT_CACHING", true),
+		PromptCacheTTL:          r.String("PROMPT_CACHE_TTL", convertor.CacheTTL5m),
 		StrictParams:            r.Bool("STRICT_PARAMS", false),
 		ImageFetch:              r.Bool("ENABLE_IMAGE_URL_FETCH", false),
 		ImageFetchMaxBytes:      r.Int64("IMAGE_FETCH_MAX_BYTES", DefaultImageFetchMaxBytes, 1),
@@ -237,6 +250,9 @@ func (c *Config) Validate() error {
 	case KeyStoreDynamoDB, KeyStoreNone:
 	default:
 		errs = append(errs, fmt.Errorf("KEY_STORE: %q is not dynamodb or none", c.KeyStore))
+	}
+	if c.PromptCacheTTL != convertor.CacheTTL5m && c.PromptCacheTTL != convertor.CacheTTL1h {
+		errs = append(errs, fmt.Errorf("PROMPT_CACHE_TTL: %q is not 5m or 1h (ENABLE_PROMPT_CACHING=false turns caching off)", c.PromptCacheTTL))
 	}
 	if c.RateLimitWindow < time.Second {
 		errs = append(errs, fmt.Errorf("RATE_LIMIT_WINDOW must be at least 1s, got %s", c.RateLimitWindow))

@@ -23,7 +23,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		want := Config{
 			Addr: ":8000", Region: "us-east-1", MaxRetries: 3, UpstreamTimeout: 5 * time.Minute,
-			MasterAPIKey: "k", RequireAPIKey: true, Features: convert.AllFeatures,
+			MasterAPIKey: "k", RequireAPIKey: true, Features: convert.AllFeatures, PromptCaching: true, PromptCacheTTL: "5m",
 			ImageFetchMaxBytes: 3932160, ImageFetchTimeout: 10 * time.Second,
 			ImageFetchConcurrency: 32, ImageFetchMaxTotalBytes: 20 << 20,
 			MaxRequestBodyBytes: 20 << 20, ThinkingCacheEntries: 10000, ThinkingCacheMaxBytes: 64 << 20,
@@ -48,8 +48,8 @@ func TestLoadConfig(t *testing.T) {
 			"SHUTDOWN_TIMEOUT": "0s", "KEY_STORE": "None", "KEY_CACHE_TTL": "2s", "ROUTES_REFRESH": "30", "REDIS_URL": "redis://127.0.0.1:6379/0",
 			"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS": "50", "RATE_LIMIT_TOKENS": "90000",
 			"RATE_LIMIT_WINDOW": "30", "RATE_LIMIT_FAIL_OPEN": "false", // bare numbers are seconds
-			"RATE_LIMIT_REDIS_TIMEOUT": "250ms",
-			"RESPONSES_STORE_ENTRIES":  "0", "RESPONSES_STORE_KEY_BYTES": "1000", "RESPONSES_STORE_MAX_BYTES": "9000", "RESPONSES_STORE_TTL": "2h",
+			"RATE_LIMIT_REDIS_TIMEOUT": "250ms", "ENABLE_PROMPT_CACHING": "false", "PROMPT_CACHE_TTL": "1h",
+			"RESPONSES_STORE_ENTRIES": "0", "RESPONSES_STORE_KEY_BYTES": "1000", "RESPONSES_STORE_MAX_BYTES": "9000", "RESPONSES_STORE_TTL": "2h",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -57,6 +57,7 @@ func TestLoadConfig(t *testing.T) {
 		want := Config{
 			Addr: "127.0.0.1:9000", Region: "eu-west-1", BedrockEndpoint: "http://127.0.0.1:8010", MaxRetries: 0,
 			UpstreamTimeout: 90 * time.Second, RequireAPIKey: false, Features: convert.Features{Thinking: true},
+			PromptCaching: false, PromptCacheTTL: "1h",
 			StrictParams: true, ImageFetch: true, ImageFetchMaxBytes: 1000, ImageFetchTimeout: 3 * time.Second, MaxRequestBodyBytes: 2048,
 			ImageFetchConcurrency: 4, ImageFetchMaxTotalBytes: 5000,
 			ThinkingCacheEntries: 5, ThinkingCacheMaxBytes: 4096, ThinkingCacheTTL: 10 * time.Minute,

@@ -382,14 +382,16 @@ func (s *Server) recordUsage(x *exchange) {
 		OutputTokens:     int64(x.usage.OutputTokens),
 		CacheReadTokens:  int64(x.usage.CacheReadInputTokens),
 		CacheWriteTokens: int64(x.usage.CacheWriteInputTokens),
-		Estimated:        x.usageEstimated,
-		LatencyMs:        time.Since(x.start).Milliseconds(),
-		TTFTMs:           x.ttft.Milliseconds(),
-		Status:           convertor.UsageOK,
-		ErrorType:        x.errCode,
-		HTTPStatus:       x.status,
-		Streamed:         x.stream,
-		Disconnected:     x.disconnected,
+		// Bedrock's breakdown can only be trusted as far as its total.
+		CacheWrite1hTokens: int64(min(x.usage.CacheWrite1h(), x.usage.CacheWriteInputTokens)),
+		Estimated:          x.usageEstimated,
+		LatencyMs:          time.Since(x.start).Milliseconds(),
+		TTFTMs:             x.ttft.Milliseconds(),
+		Status:             convertor.UsageOK,
+		ErrorType:          x.errCode,
+		HTTPStatus:         x.status,
+		Streamed:           x.stream,
+		Disconnected:       x.disconnected,
 	}
 	switch {
 	case x.refused:

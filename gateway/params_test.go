@@ -35,6 +35,10 @@ const paramBase = `{"model":"claude-sonnet-4-5","messages":[{"role":"user","cont
 // paramTools declares one function, for the fields that need tools.
 const paramTools = `{"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]}`
 
+// paramLongSystem has a system prompt long enough (about 1,500 tokens)
+// for the gateway to place cache points, so their TTL shows.
+var paramLongSystem = userThen(`{"role":"system","content":"` + strings.Repeat("Answer in one sentence. ", 250) + `"}`)
+
 // pngDataURL is a 1×1 PNG.
 const pngDataURL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
 
@@ -145,9 +149,21 @@ var paramSamples = map[string]map[string]paramSample{
 		"ignored": {with: `{"modalities":["text"]}`},
 		"refused": {with: `{"modalities":["text","audio"]}`},
 	},
-	"audio":                  {"refused": {with: `{"audio":{"voice":"alloy","format":"mp3"}}`}},
-	"prediction":             {"ignored": {with: `{"prediction":{"type":"content","content":"Hello"}}`}},
-	"prompt_cache_key":       {"ignored": {with: `{"prompt_cache_key":"tenant-7"}`}},
+	"audio":            {"refused": {with: `{"audio":{"voice":"alloy","format":"mp3"}}`}},
+	"prediction":       {"ignored": {with: `{"prediction":{"type":"content","content":"Hello"}}`}},
+	"prompt_cache_key": {"ignored": {with: `{"prompt_cache_key":"tenant-7"}`}},
+	"prompt_cache_ttl": {
+		"mapped":  {base: paramLongSystem, with: `{"prompt_cache_ttl":"1h"}`},
+		"refused": {with: `{"prompt_cache_ttl":"2h"}`},
+	},
+	"context_1m": {
+		"mapped":  {with: `{"context_1m":true}`},
+		"refused": {base: `{"model":"claude-haiku-4-5"}`, with: `{"context_1m":true}`},
+	},
+	"messages[].content cache_control": {
+		"mapped":  {with: `{"messages":[{"role":"user","content":[{"type":"text","text":"Hi","cache_control":{"type":"ephemeral"}}]}]}`},
+		"refused": {with: `{"messages":[{"role":"user","content":[{"type":"text","text":"Hi","cache_control":{"type":"ephemeral","ttl":"2h"}}]}]}`},
+	},
 	"prompt_cache_retention": {"ignored": {with: `{"prompt_cache_retention":"24h"}`}},
 	"prompt_cache_options":   {"ignored": {with: `{"prompt_cache_options":{"mode":"explicit","ttl":"1h"}}`}},
 	"verbosity": {

@@ -224,7 +224,7 @@ func (p *streamPump) end(upErr error) {
 	x := p.x
 	s := p.s
 	x.usage = p.conv.Usage()
-	if x.usage == (bedrock.TokenUsage{}) && (x.disconnected || upErr != nil) {
+	if x.usage.IsZero() && (x.disconnected || upErr != nil) {
 		// Bedrock's count never came: the stream was cut before its
 		// metadata event. Bedrock still bills what it generated, so the
 		// usage is estimated rather than recorded as nothing.

@@ -10,8 +10,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
@@ -29,8 +31,15 @@ type Options struct {
 	// over all keys depend on them all.
 	KeyID string
 	// Reprice prices every record with the newest price of its model and
-	// route instead of the price in effect at its time.
+	// route instead of the price in effect at its time. Without it, a
+	// record that an earlier Reprice priced with a price dated after the
+	// record keeps that price: a plain replay (to rebuild roll-ups, say)
+	// must not silently undo a re-pricing.
 	Reprice bool
+	// AtEventTime prices every record with the price in effect at its
+	// time, also a record an earlier Reprice priced with a newer price:
+	// the explicit way back from a re-pricing.
+	AtEventTime bool
 	// DryRun prices the records and reports what would change, writing
 	// nothing: neither records nor roll-ups.
 	DryRun bool
@@ -58,6 +67,16 @@ type Line struct {
 	OutputTokens     int64
 	CacheReadTokens  int64
 	CacheWriteTokens int64
+	// CacheWrite1hTokens are the cache writes of CacheWriteTokens made
+	// with a 1-hour TTL, priced higher.
+	CacheWrite1hTokens int64
+	// Unpriced counts the records no price matched (cost 0), Estimated
+	// those whose tokens were estimated because Bedrock's count never
+	// came (a stream its client left).
+	Unpriced, Estimated int64
+	// Rates names the prices the line's records were priced with, each
+	// as "<effective date> <route, * for any> <tier>", sorted.
+	Rates []string
 	// CostMicros is the cost after the replay, CostBeforeMicros what the
 	// records held before it; Repriced counts the records whose cost
 	// changed.
@@ -82,6 +101,9 @@ type Report struct {
 // an interruption leaves every finished day consistent, and running again
 // redoes the rest. Returns EInvalid for an empty period.
 func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Reprice && o.AtEventTime {
+		return nil, convertor.Errorf(convertor.EInvalid, "reprice and at-event-time exclude each other")
+	}
 	if !o.From.Before(o.To) {
 		return nil, convertor.Errorf(convertor.EInvalid, "from %s is not before to %s", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339))
 	}
@@ -119,7 +141,9 @@ type runner struct {
 // Start unset), the cost before the replay and how many records changed.
 type line struct {
 	convertor.Rollup
-	before, repriced int64
+	before, repriced             int64
+	write1h, unpriced, estimated int64
+	rates                        map[string]bool
 }
 
 // day re-prices the records of [day, day+24h) that lie in the period and
@@ -136,11 +160,11 @@ func (r *runner) day(ctx context.Context, day time.Time) error {
 		for _, rec := range page {
 			if r.selected(rec) {
 				before := rec.CostMicros
-				changed, err := r.reprice(ctx, rec)
+				changed, rate, err := r.reprice(ctx, rec)
 				if err != nil {
 					return err
 				}
-				r.add(rec, before, changed)
+				r.add(rec, before, changed, rate)
 			}
 			if !r.o.DryRun {
 				recs = append(recs, rec)
@@ -170,37 +194,56 @@ func (r *runner) selected(rec *convertor.UsageRecord) bool {
 
 // reprice prices rec again and, when the cost changed, stores the new one
 // (unless dry) and updates rec, so the roll-ups are built from what is
-// stored. It reports whether the cost changed.
-func (r *runner) reprice(ctx context.Context, rec *convertor.UsageRecord) (bool, error) {
+// stored. It reports whether the cost changed, and the rate it used
+// ("" when none).
+func (r *runner) reprice(ctx context.Context, rec *convertor.UsageRecord) (changed bool, rate string, err error) {
 	at := rec.Time
-	if r.o.Reprice {
+	switch {
+	case r.o.Reprice:
 		at = convertor.Latest
+	case !r.o.AtEventTime && rec.PriceFrom.After(rec.Time):
+		// An earlier --reprice priced it with a newer price: pricing at
+		// PriceFrom finds that price again, so the record keeps it.
+		at = rec.PriceFrom
 	}
 	nr := r.pt.RecordAt(&rec.UsageEvent, at)
+	if p, ok := r.pt.PriceFor(&rec.UsageEvent, at); ok && !nr.PriceFrom.IsZero() {
+		rate = p.EffectiveFrom.UTC().Format(time.DateOnly) + " " + cmp.Or(p.Route, "*") + " " + p.TierName(&rec.UsageEvent)
+	}
 	r.records++
 	if nr.Unpriced {
 		r.unpriced++
 	}
 	if nr.CostMicros == rec.CostMicros && nr.PriceFrom.Equal(rec.PriceFrom) && nr.Unpriced == rec.Unpriced {
-		return false, nil
+		return false, rate, nil
 	}
 	if !r.o.DryRun {
 		if err := r.o.Usage.RepriceUsage(ctx, nr); err != nil {
-			return false, err
+			return false, "", err
 		}
 	}
-	changed := nr.CostMicros != rec.CostMicros
+	changed = nr.CostMicros != rec.CostMicros
 	rec.CostMicros, rec.PriceFrom, rec.Unpriced = nr.CostMicros, nr.PriceFrom, nr.Unpriced
 	r.repriced++
-	return changed, nil
+	return changed, rate, nil
 }
 
-func (r *runner) add(rec *convertor.UsageRecord, before int64, changed bool) {
+func (r *runner) add(rec *convertor.UsageRecord, before int64, changed bool, rate string) {
 	k := [2]string{rec.KeyID, rec.Model}
 	l := r.lines[k]
 	if l == nil {
-		l = &line{Rollup: convertor.Rollup{KeyID: rec.KeyID, Model: rec.Model}}
+		l = &line{Rollup: convertor.Rollup{KeyID: rec.KeyID, Model: rec.Model}, rates: map[string]bool{}}
 		r.lines[k] = l
+	}
+	l.write1h += rec.CacheWrite1hTokens
+	if rec.Unpriced {
+		l.unpriced++
+	}
+	if rec.Estimated {
+		l.estimated++
+	}
+	if rate != "" {
+		l.rates[rate] = true
 	}
 	// The report counts what the roll-ups count.
 	l.Add(rec.Delta())
@@ -233,6 +276,8 @@ func (r *runner) report() *Report {
 			Requests: l.Requests, Errors: l.Errors,
 			InputTokens: l.InputTokens, OutputTokens: l.OutputTokens,
 			CacheReadTokens: l.CacheReadTokens, CacheWriteTokens: l.CacheWriteTokens,
+			CacheWrite1hTokens: l.write1h, Unpriced: l.unpriced, Estimated: l.estimated,
+			Rates:      slices.Sorted(maps.Keys(l.rates)),
 			CostMicros: l.CostMicros, CostBeforeMicros: l.before, Repriced: l.repriced,
 		})
 	}
@@ -246,6 +291,7 @@ func (r *runner) report() *Report {
 var csvHeader = []string{
 	"key_id", "model", "requests", "errors", "input_tokens", "output_tokens",
 	"cache_read_tokens", "cache_write_tokens", "cost_micros", "cost_usd",
+	"cache_write_1h_tokens", "unpriced_requests", "estimated_requests", "rates",
 }
 
 // WriteCSV writes the report as CSV, one row per key and model, with the
@@ -262,6 +308,11 @@ func (rep *Report) WriteCSV(w io.Writer) error {
 			strconv.FormatInt(l.InputTokens, 10), strconv.FormatInt(l.OutputTokens, 10),
 			strconv.FormatInt(l.CacheReadTokens, 10), strconv.FormatInt(l.CacheWriteTokens, 10),
 			strconv.FormatInt(l.CostMicros, 10), USD(l.CostMicros),
+			// New columns go last, so readers of the older columns by
+			// position keep working.
+			strconv.FormatInt(l.CacheWrite1hTokens, 10),
+			strconv.FormatInt(l.Unpriced, 10), strconv.FormatInt(l.Estimated, 10),
+			strings.Join(l.Rates, "; "),
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("write report: %w", err)

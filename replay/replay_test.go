@@ -117,7 +117,7 @@ func runCSV(t *testing.T, ctx context.Context, o Options) string {
 	return b.String()
 }
 
-const header = "key_id,model,requests,errors,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_micros,cost_usd\n"
+const header = "key_id,model,requests,errors,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_micros,cost_usd,cache_write_1h_tokens,unpriced_requests,estimated_requests,rates\n"
 
 func TestRun_Reprice(t *testing.T) {
 	s := newStores(t)
@@ -125,9 +125,9 @@ func TestRun_Reprice(t *testing.T) {
 	// tokens in 1000+200+1000, out 500, cache read 10,000, write 2,000.
 	// key_b haiku: 5. key_b sonnet: 200, one error.
 	want := header +
-		"key_a,claude-sonnet-4-5,3,0,2200,500,10000,2000,17700,0.017700\n" +
-		"key_b,claude-3-5-haiku,1,0,1,1,0,0,5,0.000005\n" +
-		"key_b,claude-sonnet-4-5,1,1,100,0,0,0,200,0.000200\n"
+		"key_a,claude-sonnet-4-5,3,0,2200,500,10000,2000,17700,0.017700,0,0,0,2025-01-01 * base; 2025-12-01 global base\n" +
+		"key_b,claude-3-5-haiku,1,0,1,1,0,0,5,0.000005,0,0,0,2025-01-01 * base\n" +
+		"key_b,claude-sonnet-4-5,1,1,100,0,0,0,200,0.000200,0,0,0,2025-12-01 global base\n"
 	got := runCSV(t, context.Background(), s.options(true))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("report mismatch (-want +got):\n%s", diff)
@@ -149,9 +149,9 @@ func TestRun_PricesInEffect(t *testing.T) {
 	// The change is effective after the events, so the old prices hold:
 	// key_a sonnet 10,500 + 11,100 + 3,300 = 24,900; key_b sonnet 300.
 	want := header +
-		"key_a,claude-sonnet-4-5,3,0,2200,500,10000,2000,24900,0.024900\n" +
-		"key_b,claude-3-5-haiku,1,0,1,1,0,0,5,0.000005\n" +
-		"key_b,claude-sonnet-4-5,1,1,100,0,0,0,300,0.000300\n"
+		"key_a,claude-sonnet-4-5,3,0,2200,500,10000,2000,24900,0.024900,0,0,0,2025-01-01 * base; 2025-01-01 global base\n" +
+		"key_b,claude-3-5-haiku,1,0,1,1,0,0,5,0.000005,0,0,0,2025-01-01 * base\n" +
+		"key_b,claude-sonnet-4-5,1,1,100,0,0,0,300,0.000300,0,0,0,2025-01-01 global base\n"
 	rep, err := Run(context.Background(), s.options(false))
 	if err != nil {
 		t.Fatal(err)
@@ -164,12 +164,18 @@ func TestRun_PricesInEffect(t *testing.T) {
 	if rep.Records != 5 || rep.Repriced != 0 {
 		t.Errorf("Run() read %d, repriced %d; want 5, 0", rep.Records, rep.Repriced)
 	}
-	// After a --reprice, the default run restores the prices of the time.
-	if _, err := Run(context.Background(), s.options(true)); err != nil {
-		t.Fatal(err)
+	// After a --reprice, a plain run keeps the new prices: it must not
+	// silently undo the re-pricing.
+	repriced := runCSV(t, context.Background(), s.options(true))
+	if got := runCSV(t, context.Background(), s.options(false)); got != repriced {
+		t.Errorf("plain report after reprice:\n%s\nwant the repriced one:\n%s", got, repriced)
 	}
-	if got := runCSV(t, context.Background(), s.options(false)); got != want {
-		t.Errorf("report after reprice and back:\n%s\nwant:\n%s", got, want)
+	checkConsistent(t, s)
+	// Asked explicitly, a run restores the prices of the time.
+	o := s.options(false)
+	o.AtEventTime = true
+	if got := runCSV(t, context.Background(), o); got != want {
+		t.Errorf("report at event time after reprice:\n%s\nwant:\n%s", got, want)
 	}
 	checkConsistent(t, s)
 }
@@ -179,8 +185,8 @@ func TestRun_Key(t *testing.T) {
 	o := s.options(true)
 	o.KeyID = "key_b"
 	want := header +
-		"key_b,claude-3-5-haiku,1,0,1,1,0,0,5,0.000005\n" +
-		"key_b,claude-sonnet-4-5,1,1,100,0,0,0,200,0.000200\n"
+		"key_b,claude-3-5-haiku,1,0,1,1,0,0,5,0.000005,0,0,0,2025-01-01 * base\n" +
+		"key_b,claude-sonnet-4-5,1,1,100,0,0,0,200,0.000200,0,0,0,2025-12-01 global base\n"
 	if diff := cmp.Diff(want, runCSV(t, context.Background(), o)); diff != "" {
 		t.Errorf("report mismatch (-want +got):\n%s", diff)
 	}

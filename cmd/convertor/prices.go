@@ -54,14 +54,28 @@ func pricesList(ctx context.Context, env *environment, open openService, args []
 		return printJSON(env, v)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tROUTE\tFROM\tINPUT\tOUTPUT\tCACHE READ\tCACHE WRITE\t(USD per million tokens)")
+	fmt.Fprintln(tw, "MODEL\tROUTE\tFROM\tINPUT\tOUTPUT\tCACHE READ\tCACHE WRITE\tWRITE 1H\t(USD per million tokens)")
 	row := func(p convertor.Price, note string) {
 		route := p.Route
 		if route == "" {
 			route = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Model, route, formatTime(p.EffectiveFrom),
-			convertor.FormatUSD(p.InputMicros), convertor.FormatUSD(p.OutputMicros), convertor.FormatUSD(p.CacheReadMicros), convertor.FormatUSD(p.CacheWriteMicros), note)
+		w1h := "2x input"
+		if p.CacheWrite1hMicros > 0 {
+			w1h = convertor.FormatUSD(p.CacheWrite1hMicros)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Model, route, formatTime(p.EffectiveFrom),
+			convertor.FormatUSD(p.InputMicros), convertor.FormatUSD(p.OutputMicros), convertor.FormatUSD(p.CacheReadMicros), convertor.FormatUSD(p.CacheWriteMicros), w1h, note)
+		// A tier is a row of its own under its price, its rates for
+		// requests above its prompt size.
+		for _, t := range p.Tiers {
+			w1h := "2x input"
+			if t.CacheWrite1hMicros > 0 {
+				w1h = convertor.FormatUSD(t.CacheWrite1hMicros)
+			}
+			fmt.Fprintf(tw, "\t\t  prompt > %d\t%s\t%s\t%s\t%s\t%s\t\n", t.AboveTokens,
+				convertor.FormatUSD(t.InputMicros), convertor.FormatUSD(t.OutputMicros), convertor.FormatUSD(t.CacheReadMicros), convertor.FormatUSD(t.CacheWriteMicros), w1h)
+		}
 	}
 	for _, p := range v.Prices {
 		row(p, "")
@@ -88,7 +102,7 @@ func pricesSet(ctx context.Context, env *environment, open openService, args []s
 	from := fs.String("from", "", "when the price applies from: a date (midnight UTC) or an RFC 3339 time (default: now)")
 	source := fs.String("source", "", "where the figures come from")
 	rates := map[string]*string{}
-	for _, n := range []string{"input", "output", "cache-read", "cache-write"} {
+	for _, n := range []string{"input", "output", "cache-read", "cache-write", "cache-write-1h"} {
 		rates[n] = fs.String(n, "", "US dollars per million "+strings.ReplaceAll(n, "-", " ")+" tokens")
 	}
 	if err := parseFlags(fs, args, 0); err != nil {
@@ -101,7 +115,7 @@ func pricesSet(ctx context.Context, env *environment, open openService, args []s
 		return flagError(fs, "--input and --output are required")
 	}
 	p := convertor.Price{Model: *model, Route: *route, Source: *source, EffectiveFrom: time.Now().UTC()}
-	for name, dst := range map[string]*int64{"input": &p.InputMicros, "output": &p.OutputMicros, "cache-read": &p.CacheReadMicros, "cache-write": &p.CacheWriteMicros} {
+	for name, dst := range map[string]*int64{"input": &p.InputMicros, "output": &p.OutputMicros, "cache-read": &p.CacheReadMicros, "cache-write": &p.CacheWriteMicros, "cache-write-1h": &p.CacheWrite1hMicros} {
 		if *rates[name] == "" {
 			continue
 		}

@@ -13,14 +13,18 @@ import (
 	"github.com/openai-api-convertor/convertor/replay"
 )
 
-const replayUsage = `usage: convertor replay --from T --to T [--key K] [--reprice] [--out report.csv]
+const replayUsage = `usage: convertor replay --from T --to T [--key K] [--reprice | --at-event-time] [--out report.csv]
 
 Re-prices the stored usage records with event times in [from, to), rebuilds
 that period's roll-ups from them and writes a per-key, per-model billing
 report as CSV (to --out, or standard output). T is RFC 3339
 (2025-11-01T00:00:00Z) or a UTC date (2025-11-01). Without --reprice each
 record gets the price in effect at its time; with it, the current price of
-its model and route. Records whose cost changes are rewritten. Progress goes
+its model and route. A record a --reprice priced with a newer price keeps
+it on a later run without --reprice; --at-event-time takes it back to the
+price of its time. Records whose cost changes are rewritten. The report
+names the rates used (effective date, route, tier) and counts unpriced
+and estimated requests per line. Progress goes
 to standard error. Running it twice gives the same result, and an
 interrupted run is completed by running it again.
 
@@ -36,6 +40,7 @@ func runReplay(ctx context.Context, env *environment, args []string) error {
 		toS     = fs.String("to", "", "end of the period, exclusive (required)")
 		key     = fs.String("key", "", "re-price and report only this key id")
 		reprice = fs.Bool("reprice", false, "use the current prices instead of those in effect at each event")
+		atTime  = fs.Bool("at-event-time", false, "use the prices in effect at each event, also for records an earlier --reprice priced with newer ones")
 		out     = fs.String("out", "", "write the CSV report to this file instead of standard output")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -58,7 +63,7 @@ func runReplay(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	rep, err := replay.Run(ctx, replay.Options{
-		From: from, To: to, KeyID: *key, Reprice: *reprice,
+		From: from, To: to, KeyID: *key, Reprice: *reprice, AtEventTime: *atTime,
 		Usage:    st.Usage,
 		Prices:   st.Prices,
 		Stats:    st.Stats,

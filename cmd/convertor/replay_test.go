@@ -77,18 +77,18 @@ func TestReplay_Reprice(t *testing.T) {
 		}
 	}
 	if err := prices.CreatePrice(ctx, convertor.Price{
-		Model: "anthropic.claude-sonnet-4-5-20250929-v1:0", Route: "global", EffectiveFrom: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC),
+		Model: "anthropic.claude-sonnet-4-5-20250929-v1:0", Route: "global", EffectiveFrom: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		InputMicros: 2_000_000, OutputMicros: 10_000_000, CacheReadMicros: 200_000, CacheWriteMicros: 2_500_000,
 	}); err != nil {
 		t.Fatal(err)
 	}
 
-	want := "key_id,model,requests,errors,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_micros,cost_usd\n" +
-		"key_a,claude-sonnet-4-5,1,0,1000,500,0,0,7000,0.007000\n" +
-		"key_b,claude-haiku-4-5,1,0,1000000,0,0,0,1100000,1.100000\n"
+	want := "key_id,model,requests,errors,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_micros,cost_usd,cache_write_1h_tokens,unpriced_requests,estimated_requests,rates\n" +
+		"key_a,claude-sonnet-4-5,1,0,1000,500,0,0,7000,0.007000,0,0,0,2026-01-01 global base\n" +
+		"key_b,claude-haiku-4-5,1,0,1000000,0,0,0,1100000,1.100000,0,0,0,2025-12-01 * base\n"
 	out := filepath.Join(t.TempDir(), "report.csv")
 	_, stderr := c.ok("replay", "--from", "2025-11-10", "--to", "2025-11-12", "--reprice", "--out", out)
-	if !strings.Contains(stderr, "2 records read, 1 repriced, 100.0% of the period") {
+	if !strings.Contains(stderr, "2 records read, 2 repriced, 100.0% of the period") { // haiku keeps its cost under a newer price
 		t.Errorf("progress does not report the end:\n%s", stderr)
 	}
 	b, err := os.ReadFile(out)

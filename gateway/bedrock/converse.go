@@ -114,10 +114,18 @@ type ReasoningText struct {
 	Signature string `json:"signature,omitempty"`
 }
 
-// CachePoint marks the end of a cacheable prefix.
+// CachePoint marks the end of a cacheable prefix: everything before it
+// (tools, then system, then messages) is cached as one entry.
+// https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_CachePointBlock.html
 type CachePoint struct {
+	// Type is always CachePointDefault.
 	Type string `json:"type"`
+	// TTL is "5m" or "1h"; empty means Bedrock's default, 5 minutes.
+	TTL string `json:"ttl,omitempty"`
 }
+
+// CachePointDefault is the one cache point type Converse knows.
+const CachePointDefault = "default"
 
 // SystemBlock is a union: text or a cache point.
 // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_SystemContentBlock.html
@@ -244,6 +252,34 @@ type TokenUsage struct {
 	TotalTokens           int `json:"totalTokens"`
 	CacheReadInputTokens  int `json:"cacheReadInputTokens,omitempty"`
 	CacheWriteInputTokens int `json:"cacheWriteInputTokens,omitempty"`
+	// CacheDetails breaks CacheWriteInputTokens down by TTL, 1h before
+	// 5m; absent when nothing was written.
+	CacheDetails []CacheDetail `json:"cacheDetails,omitempty"`
+}
+
+// CacheDetail is the cache writes of one TTL.
+// https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_CacheDetail.html
+type CacheDetail struct {
+	InputTokens int    `json:"inputTokens"`
+	TTL         string `json:"ttl"`
+}
+
+// IsZero reports whether u counts nothing at all, as a metadata event
+// carrying only metrics does.
+func (u *TokenUsage) IsZero() bool {
+	return u.InputTokens == 0 && u.OutputTokens == 0 && u.TotalTokens == 0 &&
+		u.CacheReadInputTokens == 0 && u.CacheWriteInputTokens == 0 && len(u.CacheDetails) == 0
+}
+
+// CacheWrite1h returns the tokens written with a 1-hour TTL.
+func (u *TokenUsage) CacheWrite1h() int {
+	n := 0
+	for _, d := range u.CacheDetails {
+		if d.TTL == "1h" {
+			n += d.InputTokens
+		}
+	}
+	return n
 }
 
 // Metrics reports Bedrock's own latency.

@@ -58,6 +58,17 @@ func FuzzChatRequestToConverse(f *testing.F) {
 			}
 			return
 		}
+		ttl := convertor.CacheTTL5m
+		if sel&0x08 != 0 {
+			ttl = convertor.CacheTTL1h
+		}
+		if err := PlaceCachePoints(out, opts.Capabilities, ttl); err != nil {
+			if convertor.ErrorCode(err) != convertor.EInvalid {
+				t.Fatalf("PlaceCachePoints() error = %v, want EInvalid", err)
+			}
+			return
+		}
+		checkCachePoints(t, out, opts.Capabilities)
 		if _, err := json.Marshal(out); err != nil {
 			t.Fatalf("json.Marshal(converted request) error = %v", err)
 		}
@@ -124,4 +135,40 @@ func fuzzOptions(req *openai.ChatRequest, sel uint8) *Options {
 		}}}
 	}
 	return opts
+}
+
+// checkCachePoints fails unless the cache points are ones Bedrock takes:
+// none for a model without caching, at most four, none opening the system
+// prompt or a turn, 1-hour ones only where the model has them.
+func checkCachePoints(t *testing.T, out *bedrock.ConverseRequest, caps convertor.Capabilities) {
+	t.Helper()
+	n := 0
+	check := func(cp *bedrock.CachePoint, first bool, at string) {
+		n++
+		if caps.CacheMinTokens == 0 || first || cp.Type != bedrock.CachePointDefault || (cp.TTL == convertor.CacheTTL1h && !caps.CacheTTL1h) {
+			t.Fatalf("cache point %+v at %s (first %v) for %s", cp, at, first, caps.Family)
+		}
+	}
+	if out.ToolConfig != nil {
+		for i, tl := range out.ToolConfig.Tools {
+			if tl.CachePoint != nil {
+				check(tl.CachePoint, i == 0, "tools")
+			}
+		}
+	}
+	for i, b := range out.System {
+		if b.CachePoint != nil {
+			check(b.CachePoint, i == 0, "system")
+		}
+	}
+	for _, m := range out.Messages {
+		for j, b := range m.Content {
+			if b.CachePoint != nil {
+				check(b.CachePoint, j == 0, "messages")
+			}
+		}
+	}
+	if n > convertor.MaxCachePoints {
+		t.Fatalf("%d cache points", n)
+	}
 }

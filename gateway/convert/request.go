@@ -67,6 +67,12 @@ func (c *requestConverter) convert() (*bedrock.ConverseRequest, error) {
 	if len(c.req.Messages) == 0 {
 		return nil, convertor.ParamErrorf("messages", "messages must contain at least one message")
 	}
+	if err := checkCacheTTL(c.req); err != nil {
+		return nil, err
+	}
+	if c.req.Context1M && !c.caps.Context1M {
+		return nil, convertor.ParamErrorf("context_1m", "context_1m: %s has no 1M-token context window; Claude Sonnet 4 and 4.5 have one", c.req.Model)
+	}
 	var err error
 	if c.thinking, err = thinkingFor(c.req, c.opts); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package convert
 import (
 	"encoding/json"
 
+	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 )
 
@@ -14,6 +15,9 @@ import (
 type modelRequestFields struct {
 	Thinking   *thinkingField       `json:"thinking,omitempty"`
 	ToolChoice *anthropicToolChoice `json:"tool_choice,omitempty"`
+	// AnthropicBeta turns on Anthropic beta features Bedrock passes
+	// through: the 1M-token context window (convertor.Context1MBeta).
+	AnthropicBeta []string `json:"anthropic_beta,omitempty"`
 }
 
 // anthropicToolChoice carries Anthropic's tool_choice.disable_parallel_tool_use,
@@ -43,7 +47,10 @@ func (c *requestConverter) additionalFields(tc *bedrock.ToolConfig) (json.RawMes
 			f.ToolChoice.Type = "auto"
 		}
 	}
-	if f == (modelRequestFields{}) {
+	if c.req.Context1M {
+		f.AnthropicBeta = []string{convertor.Context1MBeta}
+	}
+	if f.Thinking == nil && f.ToolChoice == nil && f.AnthropicBeta == nil {
 		return nil, nil
 	}
 	return json.Marshal(f)

@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -170,6 +171,13 @@ func systemBlocks(i int, m *openai.Message) ([]bedrock.SystemBlock, error) {
 		if !isBlank(p.Text) {
 			out = append(out, bedrock.SystemBlock{Text: ptr(p.Text)})
 		}
+		cp, err := explicitCachePoint(i, j, &m.Content.Parts[j])
+		if err != nil {
+			return nil, err
+		}
+		if cp != nil {
+			out = append(out, bedrock.SystemBlock{CachePoint: cp})
+		}
 	}
 	return out, nil
 }
@@ -201,6 +209,13 @@ func (c *requestConverter) userBlocks(i int, m *openai.Message) ([]bedrock.Conte
 		default:
 			return nil, convertor.ParamErrorf(partParam(i, j, "type"), "user messages take text and image_url parts, not %q", p.Type)
 		}
+		cp, err := explicitCachePoint(i, j, p)
+		if err != nil {
+			return nil, err
+		}
+		if cp != nil {
+			out = append(out, bedrock.ContentBlock{CachePoint: cp})
+		}
 	}
 	return out, nil
 }
@@ -228,6 +243,10 @@ func dropBlankText(blocks []bedrock.ContentBlock) []bedrock.ContentBlock {
 		}
 		out = append(out, b)
 	}
+	if !slices.ContainsFunc(out, func(b bedrock.ContentBlock) bool { return b.CachePoint == nil }) {
+		// Cache points alone are no content.
+		return out[:0]
+	}
 	return out
 }
 
@@ -239,27 +258,32 @@ func toolResultsFirst(blocks []bedrock.ContentBlock) []bedrock.ContentBlock {
 	if inOrder(blocks) {
 		return blocks
 	}
+	// A cache point moves with the block it follows, whose prefix it ends.
 	out := make([]bedrock.ContentBlock, 0, len(blocks))
-	for _, b := range blocks {
-		if b.ToolResult != nil {
-			out = append(out, b)
-		}
-	}
-	for _, b := range blocks {
-		if b.ToolResult == nil {
-			out = append(out, b)
+	for _, results := range []bool{true, false} {
+		take := false
+		for _, b := range blocks {
+			if b.CachePoint == nil {
+				take = (b.ToolResult != nil) == results
+			}
+			if take {
+				out = append(out, b)
+			}
 		}
 	}
 	return out
 }
 
-// inOrder reports whether no toolResult block follows another kind of block.
+// inOrder reports whether no toolResult block follows another kind of
+// block (cache points aside).
 func inOrder(blocks []bedrock.ContentBlock) bool {
 	other := false
 	for _, b := range blocks {
-		if b.ToolResult == nil {
+		switch {
+		case b.CachePoint != nil:
+		case b.ToolResult == nil:
 			other = true
-		} else if other {
+		case other:
 			return false
 		}
 	}

@@ -33,6 +33,13 @@ func (c *requestConverter) assistantBlocks(i int, m *openai.Message) ([]bedrock.
 			default:
 				return nil, nil, convertor.ParamErrorf(partParam(i, j, "type"), "assistant messages take text and refusal parts, not %q", p.Type)
 			}
+			cp, err := explicitCachePoint(i, j, &m.Content.Parts[j])
+			if err != nil {
+				return nil, nil, err
+			}
+			if cp != nil {
+				out = append(out, bedrock.ContentBlock{CachePoint: cp})
+			}
 		}
 	}
 	if m.Refusal != "" {
@@ -124,8 +131,26 @@ func (c *requestConverter) toolResultBlocks(i int, m *openai.Message) ([]bedrock
 	if err != nil {
 		return nil, err
 	}
+	// A cache_control on any part ends the prefix after the whole result,
+	// which is one block.
+	var cp *bedrock.CachePoint
+	if m.Content.IsParts {
+		for j := range m.Content.Parts {
+			if p, err := explicitCachePoint(i, j, &m.Content.Parts[j]); err != nil {
+				return nil, err
+			} else if p != nil {
+				cp = p
+			}
+		}
+	}
+	withCachePoint := func(blocks []bedrock.ContentBlock) []bedrock.ContentBlock {
+		if cp != nil {
+			blocks = append(blocks, bedrock.ContentBlock{CachePoint: cp})
+		}
+		return blocks
+	}
 	if c.flatten {
-		return []bedrock.ContentBlock{{Text: ptr("[tool result " + m.ToolCallID + "] " + strings.Join(texts, "\n"))}}, nil
+		return withCachePoint([]bedrock.ContentBlock{{Text: ptr("[tool result " + m.ToolCallID + "] " + strings.Join(texts, "\n"))}}), nil
 	}
 	// An empty result is sent as no content rather than blank text, which
 	// Bedrock refuses; a tool may legitimately return nothing.
@@ -135,11 +160,11 @@ func (c *requestConverter) toolResultBlocks(i int, m *openai.Message) ([]bedrock
 			content = append(content, bedrock.ToolResultContent{Text: ptr(t)})
 		}
 	}
-	return []bedrock.ContentBlock{{ToolResult: &bedrock.ToolResultBlock{
+	return withCachePoint([]bedrock.ContentBlock{{ToolResult: &bedrock.ToolResultBlock{
 		ToolUseID: m.ToolCallID,
 		Content:   content,
 		Status:    "success",
-	}}}, nil
+	}}}), nil
 }
 
 // toolResultTexts returns the texts of a tool message's content.

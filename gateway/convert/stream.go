@@ -204,7 +204,7 @@ func (s *Stream) blockStop(block int) (openai.ChatChunk, bool) {
 func (s *Stream) metadata(ev *bedrock.MetadataEvent) (openai.ChatChunk, bool) {
 	// A metadata event carrying only metrics must not erase the usage
 	// an earlier one reported: accounting bills from it.
-	if ev.Usage != (bedrock.TokenUsage{}) {
+	if !ev.Usage.IsZero() {
 		s.usage = ev.Usage
 	}
 	if !s.meta.IncludeUsage || s.usageSent {

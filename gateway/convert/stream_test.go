@@ -321,7 +321,7 @@ func TestStream_State(t *testing.T) {
 				s.Event(&c.events[i])
 			}
 			resp := assembleResponse(c.events)
-			if got, want := s.Usage(), resp.Usage; got != want {
+			if got, want := s.Usage(), resp.Usage; !cmp.Equal(got, want) {
 				t.Errorf("Usage() = %+v, want %+v", got, want)
 			}
 			if got, want := s.FinishReason(), convert.StopReasonToFinishReason(resp.StopReason); got != want {
@@ -618,14 +618,14 @@ func TestStream_Chunks(t *testing.T) {
 func TestStream_Usage(t *testing.T) {
 	u := bedrock.TokenUsage{InputTokens: 3, OutputTokens: 2, TotalTokens: 5}
 	s := convert.NewStream(convert.Meta{})
-	if got := s.Usage(); got != (bedrock.TokenUsage{}) {
+	if got := s.Usage(); !got.IsZero() {
 		t.Errorf("Usage() before metadata = %+v, want zero", got)
 	}
 	for _, ev := range []bedrock.StreamEvent{evMetadata(u), evMetadata(bedrock.TokenUsage{})} {
 		s.Event(&ev)
 	}
 	// A later metrics-only metadata event must not erase billed usage.
-	if got := s.Usage(); got != u {
+	if got := s.Usage(); !cmp.Equal(got, u) {
 		t.Errorf("Usage() = %+v, want %+v", got, u)
 	}
 }

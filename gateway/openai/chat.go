@@ -55,6 +55,14 @@ type ChatRequest struct {
 	PromptCacheKey       string          `json:"prompt_cache_key,omitempty"`
 	PromptCacheRetention string          `json:"prompt_cache_retention,omitempty"`
 	PromptCacheOptions   json.RawMessage `json:"prompt_cache_options,omitempty"`
+	// PromptCacheTTL is not an OpenAI field: clients pass it as extra
+	// body to choose the TTL of Bedrock's prompt cache for this request,
+	// "5m" or "1h", or "none" to turn prompt caching off.
+	PromptCacheTTL string `json:"prompt_cache_ttl,omitempty"`
+	// Context1M is not an OpenAI field: true asks for the 1M-token context
+	// window of the models that have one (Claude Sonnet 4 and 4.5), which
+	// AWS bills at long-context rates above 200,000 prompt tokens.
+	Context1M bool `json:"context_1m,omitempty"`
 	// WebSearchOptions asks OpenAI's search models to search the web.
 	WebSearchOptions json.RawMessage `json:"web_search_options,omitempty"`
 	// Moderation asks OpenAI to moderate the input and output.
@@ -145,6 +153,19 @@ type ContentPart struct {
 	Text     string    `json:"text,omitempty"`
 	ImageURL *ImageURL `json:"image_url,omitempty"`
 	Refusal  string    `json:"refusal,omitempty"`
+	// CacheControl is not an OpenAI field: clients written for Anthropic
+	// put {"type":"ephemeral"} (optionally with "ttl") on a part to end a
+	// cached prefix there, and OpenAI SDKs pass it through.
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
+}
+
+// CacheControl is Anthropic's cache breakpoint on a content part.
+// https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching
+type CacheControl struct {
+	// Type is "ephemeral", the only type.
+	Type string `json:"type"`
+	// TTL is "5m" or "1h"; empty means the request's TTL.
+	TTL string `json:"ttl,omitempty"`
 }
 
 // ImageURL is an image part's source: an https URL or a data URL.

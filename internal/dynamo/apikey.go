@@ -33,6 +33,7 @@ const (
 	attrModels    = "allowed_models"
 	attrRPM       = "rpm"
 	attrTPM       = "tpm"
+	attrCacheTTL  = "prompt_cache_ttl"
 	attrBudget    = "monthly_budget_micros"
 	attrRevokedAt = "revoked_at"
 	attrLastUsed  = "last_used_at"
@@ -821,6 +822,7 @@ func recordItem(rec *record) item {
 	it.setN(attrRPM, k.RPM)
 	it.setN(attrTPM, k.TPM)
 	it.setN(attrBudget, k.MonthlyBudgetMicros)
+	it.setS(attrCacheTTL, k.PromptCacheTTL)
 	it.setTime(attrRevokedAt, k.RevokedAt)
 	it.setTime(attrLastUsed, k.LastUsedAt)
 	it.setTime(attrRotatedAt, k.RotatedAt)
@@ -872,6 +874,7 @@ func parseRecord(it item) (*record, error) {
 	num(&k.RPM, attrRPM)
 	num(&k.TPM, attrTPM)
 	num(&k.MonthlyBudgetMicros, attrBudget)
+	str(&k.PromptCacheTTL, attrCacheTTL)
 	num(&k.Revision, attrRevision)
 	num(&rec.ver, attrVersion)
 	str(&rec.rotatedTo, attrRotatedTo)

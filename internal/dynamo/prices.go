@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -23,6 +24,8 @@ const (
 	priceOutput       = "output_micros_per_mtok"
 	priceCacheRead    = "cache_read_micros_per_mtok"
 	priceCacheWrite   = "cache_write_micros_per_mtok"
+	priceCacheWrite1h = "cache_write_1h_micros_per_mtok"
+	priceTiers        = "tiers" // JSON list of convertor.PriceTier
 	priceSource       = "source"
 	priceAnyRouteSort = "*" // the sort-key route of a price for every route
 )
@@ -90,6 +93,16 @@ func (s *PriceStore) CreatePrice(ctx context.Context, p convertor.Price) error {
 	}
 	it.setS(priceRoute, p.Route)
 	it.setS(priceSource, p.Source)
+	it.setN(priceCacheWrite1h, p.CacheWrite1hMicros)
+	if len(p.Tiers) > 0 {
+		// Tiers are read and written whole, never queried: one JSON
+		// attribute keeps the item flat.
+		b, err := json.Marshal(p.Tiers)
+		if err != nil {
+			return fmt.Errorf("create price %s: %w", p.Model, err)
+		}
+		it.setS(priceTiers, string(b))
+	}
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           &s.table,
 		Item:                it,
@@ -133,6 +146,12 @@ func parsePrice(it item) (convertor.Price, error) {
 	num(&p.OutputMicros, priceOutput)
 	num(&p.CacheReadMicros, priceCacheRead)
 	num(&p.CacheWriteMicros, priceCacheWrite)
+	num(&p.CacheWrite1hMicros, priceCacheWrite1h)
+	var tiers string
+	str(&tiers, priceTiers)
+	if tiers != "" {
+		errs = append(errs, json.Unmarshal([]byte(tiers), &p.Tiers))
+	}
 	from, err := it.time(priceFrom)
 	p.EffectiveFrom = from
 	errs = append(errs, err)

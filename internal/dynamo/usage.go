@@ -37,6 +37,7 @@ const (
 	usageOutput       = "output_tokens"
 	usageCacheRead    = "cache_read_tokens"
 	usageCacheWrite   = "cache_write_tokens"
+	usageCacheWrite1h = "cache_write_1h_tokens"
 	usageEstimated    = "estimated"
 	usageLatency      = "latency_ms"
 	usageTTFT         = "ttft_ms"
@@ -310,6 +311,7 @@ func (s *UsageStore) usageItem(r *convertor.UsageRecord) item {
 	it.setS(usageBedrockModel, r.BedrockModelID)
 	it.setS(usageRegion, r.Region)
 	it.setS(usageErrorType, r.ErrorType)
+	it.setN(usageCacheWrite1h, r.CacheWrite1hTokens)
 	it.setN(usageLatency, r.LatencyMs)
 	it.setN(usageTTFT, r.TTFTMs)
 	it.setN(usageHTTPStatus, int64(r.HTTPStatus))
@@ -364,6 +366,7 @@ func parseUsage(it item) (*convertor.UsageRecord, error) {
 	num(&r.OutputTokens, usageOutput)
 	num(&r.CacheReadTokens, usageCacheRead)
 	num(&r.CacheWriteTokens, usageCacheWrite)
+	num(&r.CacheWrite1hTokens, usageCacheWrite1h)
 	flag(&r.Estimated, usageEstimated)
 	num(&r.LatencyMs, usageLatency)
 	num(&r.TTFTMs, usageTTFT)

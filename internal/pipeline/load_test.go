@@ -106,13 +106,18 @@ func (tr truth) total() counts {
 // lookup, which is under test.
 func defaultPrice(t testing.TB, model, route string) convertor.Price {
 	t.Helper()
-	for _, p := range accountant.DefaultPrices {
-		if p.Model == model && p.Route == route {
-			return p
+	var found *convertor.Price
+	for i, p := range accountant.DefaultPrices {
+		// The newest, which prices today's events.
+		if p.Model == model && p.Route == route && (found == nil || p.EffectiveFrom.After(found.EffectiveFrom)) {
+			found = &accountant.DefaultPrices[i]
 		}
 	}
-	t.Fatalf("no default price for %s on route %q", model, route)
-	return convertor.Price{}
+	if found == nil {
+		t.Fatalf("no default price for %s on route %q", model, route)
+		return convertor.Price{}
+	}
+	return *found
 }
 
 // expected is what r must add to its model's totals.

@@ -37,6 +37,10 @@ func PriceStore(t *testing.T, newStore func(t *testing.T) convertor.PriceStore) 
 			{Model: sonnet, Route: "global", EffectiveFrom: jan, InputMicros: 3_000_000, OutputMicros: 15_000_000, CacheReadMicros: 300_000, CacheWriteMicros: 3_750_000, Source: "aws"},
 			{Model: sonnet, EffectiveFrom: jan, InputMicros: 3_300_000, OutputMicros: 16_500_000},
 			{Model: sonnet, EffectiveFrom: mar, InputMicros: 1, OutputMicros: 2},
+			// 1-hour cache writes and a long-context tier survive the store.
+			{Model: sonnet, Route: "global", EffectiveFrom: mar, InputMicros: 3_000_000, OutputMicros: 15_000_000, CacheReadMicros: 300_000,
+				CacheWriteMicros: 3_750_000, CacheWrite1hMicros: 6_000_000, Tiers: []convertor.PriceTier{{AboveTokens: 200_000,
+					InputMicros: 6_000_000, OutputMicros: 22_500_000, CacheReadMicros: 600_000, CacheWriteMicros: 7_500_000, CacheWrite1hMicros: 12_000_000}}},
 		}
 		for _, p := range prices {
 			if err := s.CreatePrice(ctx, p); err != nil {

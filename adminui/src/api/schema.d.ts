@@ -569,6 +569,11 @@ export interface components {
             /** @description Who the key belongs to */
             owner?: string;
             /**
+             * @description Prompt-cache TTL of the key's requests unless a request sets its own; none: no prompt caching for the key; absent: the gateway's PROMPT_CACHE_TTL
+             * @enum {string}
+             */
+            prompt_cache_ttl?: "5m" | "1h" | "none";
+            /**
              * Format: int64
              * @description Requests per minute; 0: the gateway's default
              */
@@ -612,6 +617,8 @@ export interface components {
             monthly_budget_micros?: number;
             name?: string;
             owner?: string;
+            /** @description 5m, 1h or none; an empty string goes back to the gateway's PROMPT_CACHE_TTL */
+            prompt_cache_ttl?: string;
             /** Format: int64 */
             rpm?: number;
             /** Format: int64 */
@@ -680,6 +687,11 @@ export interface components {
              * @description The replaced secret works until then
              */
             previous_until?: string;
+            /**
+             * @description Prompt-cache TTL of the key's requests (5m or 1h) unless a request sets its own; none turns prompt caching off for the key; absent: the gateway's PROMPT_CACHE_TTL
+             * @enum {string}
+             */
+            prompt_cache_ttl?: "5m" | "1h" | "none";
             /**
              * Format: int64
              * @description Counts changes; send it as If-Match to make a change conditional
@@ -771,6 +783,8 @@ export interface components {
             /** Format: int64 */
             cache_read_micros_per_mtok: number;
             /** Format: int64 */
+            cache_write_1h_micros_per_mtok?: number;
+            /** Format: int64 */
             cache_write_micros_per_mtok: number;
             /** Format: date-time */
             effective_from: string;
@@ -781,6 +795,7 @@ export interface components {
             output_micros_per_mtok: number;
             route?: string;
             source?: string;
+            tiers?: components["schemas"]["PriceTier"][] | null;
         };
         PriceBody: {
             /**
@@ -794,6 +809,11 @@ export interface components {
              * @description Default 0
              */
             cache_read_micros_per_mtok?: number;
+            /**
+             * Format: int64
+             * @description 1-hour cache writes; 0 or absent: 2x the input rate, AWS's rule
+             */
+            cache_write_1h_micros_per_mtok?: number;
             /**
              * Format: int64
              * @description Default 0
@@ -817,6 +837,8 @@ export interface components {
             route?: string;
             /** @description Where the figures come from */
             source?: string;
+            /** @description Rates for large requests: a request whose prompt (input + cache read + cache write tokens) exceeds above_tokens pays that tier's rates for all its tokens */
+            tiers?: components["schemas"]["PriceTier"][] | null;
         };
         PriceHistory: {
             /**
@@ -847,6 +869,20 @@ export interface components {
             scheduled: components["schemas"]["Price"][] | null;
             /** @description Models routed or used that have no price in effect */
             unpriced_models: components["schemas"]["UnpricedModel"][] | null;
+        };
+        PriceTier: {
+            /** Format: int64 */
+            above_tokens: number;
+            /** Format: int64 */
+            cache_read_micros_per_mtok: number;
+            /** Format: int64 */
+            cache_write_1h_micros_per_mtok?: number;
+            /** Format: int64 */
+            cache_write_micros_per_mtok: number;
+            /** Format: int64 */
+            input_micros_per_mtok: number;
+            /** Format: int64 */
+            output_micros_per_mtok: number;
         };
         "Put-routeRequest": {
             /**

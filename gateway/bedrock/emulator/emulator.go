@@ -17,7 +17,12 @@
 //	@emulator delay <ms>                       wait before every stream delta
 //	@emulator max-tokens                       cut the answer: stop reason max_tokens
 //	@emulator guardrail                        stop reason guardrail_intervened
-//	@emulator cache read <N> write <M>         report cache tokens
+//	@emulator cache read <N> write <M> [1h <K>] report these cache tokens (K of the writes 1-hour)
+//
+// Unscripted, it caches prompts as Bedrock does: the prefix up to each
+// cache point is written when it reaches the model's minimum, and read
+// back by a later request with the same prefix within its TTL.
+//
 //	@emulator usage in <N> out <M>             report these token counts
 //
 // It enforces the rules of Bedrock that the gateway must respect (role
@@ -64,6 +69,8 @@ type Options struct {
 	MaxBodyBytes int64
 	// Log receives one line per request at Debug; nil discards.
 	Log *slog.Logger
+	// Now is the clock of the prompt cache's TTLs; nil means time.Now.
+	Now func() time.Time
 }
 
 // DefaultMaxBodyBytes allows a few images of Bedrock's 3.75 MB limit, in
@@ -87,11 +94,14 @@ type Emulator struct {
 
 	mu       sync.Mutex
 	failures map[string]int // request key → scripted failures served
+	// cache is the emulated prompt cache: prefix hash → entry. e.mu
+	// must be held.
+	cache map[[32]byte]cacheEntry
 }
 
 // New returns an Emulator with opts.
 func New(opts Options) *Emulator {
-	e := &Emulator{opts: opts, secret: opts.Secret, extra: map[string]bool{}, failures: map[string]int{}, log: opts.Log}
+	e := &Emulator{opts: opts, secret: opts.Secret, extra: map[string]bool{}, failures: map[string]int{}, cache: map[[32]byte]cacheEntry{}, log: opts.Log}
 	if len(e.secret) == 0 {
 		e.secret = make([]byte, 32)
 		rand.Read(e.secret)
@@ -374,4 +384,12 @@ func newRequestID() string {
 	rand.Read(b[:])
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// now is the emulator's clock.
+func (e *Emulator) now() time.Time {
+	if e.opts.Now != nil {
+		return e.opts.Now()
+	}
+	return time.Now()
 }

@@ -94,10 +94,20 @@ func (e *Emulator) buildReply(modelID string, req *bedrock.ConverseRequest, fiel
 	}
 
 	r.usage = bedrock.TokenUsage{
-		InputTokens:           inputTokens(req),
-		OutputTokens:          max(1, tokens(r.reasoning)+tokens(r.text)+toolTokens(r.tools)),
-		CacheReadInputTokens:  sc.cacheRead,
-		CacheWriteInputTokens: sc.cacheWrit,
+		InputTokens:  inputTokens(req),
+		OutputTokens: max(1, tokens(r.reasoning)+tokens(r.text)+toolTokens(r.tools)),
+	}
+	if sc.cacheSet {
+		r.usage.CacheReadInputTokens, r.usage.CacheWriteInputTokens, r.usage.CacheDetails = sc.cacheRead, sc.cacheWrit, sc.cacheDetails()
+	} else {
+		// Cached tokens are not input tokens: Bedrock counts each prompt
+		// token once, under one of the three.
+		read, details := e.cacheUsage(modelID, req)
+		r.usage.CacheReadInputTokens, r.usage.CacheDetails = read, details
+		for _, d := range details {
+			r.usage.CacheWriteInputTokens += d.InputTokens
+		}
+		r.usage.InputTokens = max(1, r.usage.InputTokens-r.usage.CacheReadInputTokens-r.usage.CacheWriteInputTokens)
 	}
 	if sc.usageSet {
 		r.usage.InputTokens, r.usage.OutputTokens = sc.usageIn, sc.usageOut
@@ -200,39 +210,52 @@ func inputTokens(req *bedrock.ConverseRequest) int {
 	}
 	for _, m := range req.Messages {
 		for _, b := range m.Content {
-			switch {
-			case b.Text != nil:
-				n += tokens(*b.Text)
-			case b.Image != nil:
-				n += imageTokens(b.Image.Source.Bytes)
-			case b.Document != nil:
-				n += tokens(string(b.Document.Source.Bytes))
-			case b.ToolUse != nil:
-				n += tokens(b.ToolUse.Name) + tokens(string(b.ToolUse.Input))
-			case b.ReasoningContent != nil && b.ReasoningContent.ReasoningText != nil:
-				n += tokens(b.ReasoningContent.ReasoningText.Text)
-			case b.ToolResult != nil:
-				for _, c := range b.ToolResult.Content {
-					switch {
-					case c.Text != nil:
-						n += tokens(*c.Text)
-					case c.JSON != nil:
-						n += tokens(string(c.JSON))
-					case c.Image != nil:
-						n += imageTokens(c.Image.Source.Bytes)
-					}
-				}
-			}
+			n += blockTokens(b)
 		}
 	}
 	if req.ToolConfig != nil {
 		for _, t := range req.ToolConfig.Tools {
 			if t.ToolSpec != nil {
-				n += tokens(t.ToolSpec.Name) + tokens(t.ToolSpec.Description) + tokens(string(t.ToolSpec.InputSchema.JSON))
+				n += toolSpecTokens(t.ToolSpec)
 			}
 		}
 	}
 	return max(1, n)
+}
+
+// toolSpecTokens counts a tool definition.
+func toolSpecTokens(t *bedrock.ToolSpec) int {
+	return tokens(t.Name) + tokens(t.Description) + tokens(string(t.InputSchema.JSON))
+}
+
+// blockTokens counts one message block; cache points count nothing.
+func blockTokens(b bedrock.ContentBlock) int {
+	switch {
+	case b.Text != nil:
+		return tokens(*b.Text)
+	case b.Image != nil:
+		return imageTokens(b.Image.Source.Bytes)
+	case b.Document != nil:
+		return tokens(string(b.Document.Source.Bytes))
+	case b.ToolUse != nil:
+		return tokens(b.ToolUse.Name) + tokens(string(b.ToolUse.Input))
+	case b.ReasoningContent != nil && b.ReasoningContent.ReasoningText != nil:
+		return tokens(b.ReasoningContent.ReasoningText.Text)
+	case b.ToolResult != nil:
+		n := 0
+		for _, c := range b.ToolResult.Content {
+			switch {
+			case c.Text != nil:
+				n += tokens(*c.Text)
+			case c.JSON != nil:
+				n += tokens(string(c.JSON))
+			case c.Image != nil:
+				n += imageTokens(c.Image.Source.Bytes)
+			}
+		}
+		return n
+	}
+	return 0
 }
 
 // sign makes the reasoning signature: opaque to clients like Bedrock's, but

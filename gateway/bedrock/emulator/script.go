@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,6 +31,8 @@ type script struct {
 	guardrail bool          // @emulator guardrail
 	cacheRead int           // @emulator cache read N write M
 	cacheWrit int
+	cacheW1h  int // @emulator cache read N write M [1h K]: K of the M are 1-hour writes
+	cacheSet  bool
 	usageIn   int // @emulator usage in N out M
 	usageOut  int
 	usageSet  bool
@@ -140,15 +143,20 @@ func (sc *script) parseLine(line string) error {
 		sc.guardrail = true
 	case "cache":
 		f := strings.Fields(rest)
-		if len(f) != 4 || f[0] != "read" || f[2] != "write" {
-			return fmt.Errorf("want: cache read <N> write <M>")
+		const want = "want: cache read <N> write <M> [1h <K>]"
+		if (len(f) != 4 && len(f) != 6) || f[0] != "read" || f[2] != "write" || (len(f) == 6 && f[4] != "1h") {
+			return errors.New(want)
 		}
-		var err1, err2 error
+		var err1, err2, err3 error
 		sc.cacheRead, err1 = strconv.Atoi(f[1])
 		sc.cacheWrit, err2 = strconv.Atoi(f[3])
-		if err1 != nil || err2 != nil || sc.cacheRead < 0 || sc.cacheWrit < 0 {
-			return fmt.Errorf("want: cache read <N> write <M>")
+		if len(f) == 6 {
+			sc.cacheW1h, err3 = strconv.Atoi(f[5])
 		}
+		if err1 != nil || err2 != nil || err3 != nil || sc.cacheRead < 0 || sc.cacheWrit < 0 || sc.cacheW1h < 0 || sc.cacheW1h > sc.cacheWrit {
+			return errors.New(want)
+		}
+		sc.cacheSet = true
 	case "usage":
 		f := strings.Fields(rest)
 		if len(f) != 4 || f[0] != "in" || f[2] != "out" {
@@ -165,4 +173,17 @@ func (sc *script) parseLine(line string) error {
 		return fmt.Errorf("unknown directive %q", verb)
 	}
 	return nil
+}
+
+// cacheDetails is the scripted cache writes broken down by TTL, 1h first
+// as Bedrock sorts them.
+func (sc *script) cacheDetails() []bedrock.CacheDetail {
+	var d []bedrock.CacheDetail
+	if sc.cacheW1h > 0 {
+		d = append(d, bedrock.CacheDetail{InputTokens: sc.cacheW1h, TTL: "1h"})
+	}
+	if n := sc.cacheWrit - sc.cacheW1h; n > 0 {
+		d = append(d, bedrock.CacheDetail{InputTokens: n, TTL: "5m"})
+	}
+	return d
 }

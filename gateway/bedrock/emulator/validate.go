@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/openai-api-convertor/convertor"
@@ -20,6 +21,9 @@ const modelErrors = "The model returned the following errors: "
 // Bedrock's "too long" ValidationException.
 const contextWindowTokens = 200000
 
+// context1MTokens is the window of a model asked for its 1M context.
+const context1MTokens = 1000000
+
 // thinkingConfig is additionalModelRequestFields.thinking.
 type thinkingConfig struct {
 	Type         string `json:"type"`
@@ -31,6 +35,8 @@ type requestFields struct {
 	Thinking *thinkingConfig `json:"thinking"`
 	// ToolChoice is Anthropic's tool_choice, checked by validateToolChoice.
 	ToolChoice json.RawMessage `json:"tool_choice"`
+	// AnthropicBeta lists beta flags; the emulator knows the 1M context.
+	AnthropicBeta []string `json:"anthropic_beta"`
 }
 
 // thinkingOn reports whether the request enables extended thinking.
@@ -51,6 +57,9 @@ func (e *Emulator) validate(modelID string, req *bedrock.ConverseRequest, fields
 	if msg := validateSystem(req.System); msg != "" {
 		return msg
 	}
+	if msg := validateCachePoints(modelID, req); msg != "" {
+		return msg
+	}
 	if msg := validateTools(req); msg != "" {
 		return msg
 	}
@@ -68,7 +77,14 @@ func (e *Emulator) validate(modelID string, req *bedrock.ConverseRequest, fields
 			return msg
 		}
 	}
-	if inputTokens(req) > contextWindowTokens {
+	window := contextWindowTokens
+	if slices.Contains(fields.AnthropicBeta, convertor.Context1MBeta) {
+		if !caps.Context1M {
+			return modelErrors + "anthropic_beta: " + convertor.Context1MBeta + " is not supported for this model."
+		}
+		window = context1MTokens
+	}
+	if inputTokens(req) > window {
 		return "Input is too long for requested model."
 	}
 	return ""

@@ -69,11 +69,14 @@ var DefaultPrices = []convertor.Price{
 const LongContextTokens = 200_000
 
 // checkedSource is cited on the default prices from checkedEffectiveFrom.
-// The figures are AWS's on-demand rates for the global profiles, which
-// equal Anthropic's list prices, with AWS's stated 10% premium for the
-// regional ones; 1-hour writes at 2x input and Sonnet 4.5's long-context
-// rates are as AWS bills them.
-const checkedSource = "https://aws.amazon.com/bedrock/pricing/ (on-demand, Anthropic: global; regional +10%; 1-hour cache writes; Sonnet 4.5 long context), as of 2025-12"
+// AWS's on-demand rates for the global profiles equal Anthropic's list
+// prices, which these were checked against (base input and output,
+// 5-minute and 1-hour cache writes, cache reads); the regional profiles
+// carry the 10% premium AWS's Bedrock guide states; Sonnet 4.5's
+// long-context rates are those AWS bills above 200,000 prompt tokens.
+// The per-geography tables of AWS's pricing page are authoritative where
+// they differ: an admin adds a newer row.
+const checkedSource = "Anthropic list prices (https://platform.claude.com/docs/en/about-claude/pricing, checked 2026-12-02), equal to AWS's on-demand global rates (https://aws.amazon.com/bedrock/pricing/); regional profiles +10%; Sonnet 4.5 long context above 200,000 prompt tokens"
 
 // checkedEffectiveFrom is when the default prices with 1-hour cache
 // writes and long-context tiers apply from.

@@ -54,6 +54,8 @@ export const en = {
     expiresHint: 'The key stops working at the start of this day in {{tz}}.',
     enabled: 'Enabled (a disabled key is refused until enabled again)',
     allowedModels: 'Allowed models', allowedModelsHint: 'None ticked: every model.', allModels: 'Every model',
+    promptCaching: 'Prompt caching', promptCachingHint: 'How long Bedrock keeps the key’s cached prompts, unless a request sets its own; off: never cached, whatever requests ask. 1 hour falls back to 5 minutes on models without it.',
+    cacheTTLs: { default: 'Gateway default (PROMPT_CACHE_TTL)', '5m': '5 minutes', '1h': '1 hour', none: 'Off' },
     errNameRequired: 'A name is required.', errWholeNumber: 'A whole number, please.', errMoney: 'An amount in dollars, such as 12.50.', errDate: 'Not a date.',
     secret: 'Secret', secretTitle: 'Save the key’s secret now',
     secretOnce: 'This is the only time the secret is shown: only its hash is stored. Copy it to where the client keeps its credentials.',

@@ -55,6 +55,8 @@ export const zh: typeof en = {
     expiresHint: '密钥在 {{tz}} 的这一天开始时失效。',
     enabled: '启用（停用的密钥在重新启用前会被拒绝）',
     allowedModels: '允许的模型', allowedModelsHint: '都不勾选：允许所有模型。', allModels: '所有模型',
+    promptCaching: '提示缓存', promptCachingHint: 'Bedrock 保留此密钥所缓存提示的时长，请求自行指定时以请求为准；关闭：无论请求如何要求都不缓存。模型不支持 1 小时时按 5 分钟缓存。',
+    cacheTTLs: { default: '网关默认（PROMPT_CACHE_TTL）', '5m': '5 分钟', '1h': '1 小时', none: '关闭' },
     errNameRequired: '名称必填。', errWholeNumber: '请输入整数。', errMoney: '请输入美元金额，例如 12.50。', errDate: '不是有效日期。',
     secret: '密钥值', secretTitle: '请立即保存密钥值',
     secretOnce: '密钥值只显示这一次：系统只保存其哈希。请复制到客户端保存凭据的地方。',

@@ -296,6 +296,23 @@ describe('admin portal', () => {
     const ok = await chat(secret, '@emulator usage in 10 out 5');
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
 
+    // Prompt caching: the gateway's default until the key is given an hour,
+    // then back to the default.
+    const info = (label) => page.locator('dt', { hasText: label }).locator('xpath=following-sibling::dd[1]');
+    const cacheTTL = () => page.getByRole('dialog').locator('select[name=prompt_cache_ttl]');
+    await text(info('Prompt caching'), 'Gateway default (PROMPT_CACHE_TTL)');
+    await page.getByTestId('edit-key').click();
+    await cacheTTL().selectOption('1h');
+    await page.getByTestId('save-key').click();
+    await text(info('Prompt caching'), '1 hour');
+    assert.equal((await api('GET', `/api/keys/${keyId}`)).body.prompt_cache_ttl, '1h');
+    await page.getByTestId('edit-key').click();
+    assert.equal(await cacheTTL().inputValue(), '1h');
+    await cacheTTL().selectOption({ label: 'Gateway default (PROMPT_CACHE_TTL)' });
+    await page.getByTestId('save-key').click();
+    await text(info('Prompt caching'), 'Gateway default (PROMPT_CACHE_TTL)');
+    assert.equal((await api('GET', `/api/keys/${keyId}`)).body.prompt_cache_ttl, undefined);
+
     // Someone else changes the key while the operator edits it: the save
     // is refused (412) with a clear message, and the page reloads the key.
     await page.getByTestId('edit-key').click();
@@ -317,7 +334,6 @@ describe('admin portal', () => {
     await edit.getByRole('checkbox', { name: HAIKU, exact: true }).check();
     await page.getByTestId('save-key').click();
     await text(page.getByTestId('key-budget'), /\/ \$12\.50/);
-    const info = (label) => page.locator('dt', { hasText: label }).locator('xpath=following-sibling::dd[1]');
     await text(info('Requests per minute'), '120');
     await text(info('Tokens per minute'), '50,000');
     await text(info('Expires'), '2099-12-31');
@@ -432,7 +448,15 @@ describe('admin portal', () => {
 
   it('adds a price from a date and previews a re-pricing', async () => {
     await page.getByRole('link', { name: 'Prices', exact: true }).click();
-    await text(page.getByTestId('prices-table'), /anthropic\.claude-haiku-4-5-20251001-v1:0\s*global\s*\$1\.00\s*\$5\.00/);
+    // The default prices: input, output, cache read, 5-minute and 1-hour
+    // cache writes; Claude Sonnet 4.5's long-context rates under its row.
+    await text(page.getByTestId('prices-table'), /anthropic\.claude-haiku-4-5-20251001-v1:0\s*global\s*\$1\.00\s*\$5\.00\s*\$0\.10\s*\$1\.25\s*\$2\.00\s/);
+    const defaults = (await api('GET', '/api/prices')).body.prices;
+    const haiku = defaults.find((p) => p.model === 'anthropic.claude-haiku-4-5-20251001-v1:0' && p.route === 'global');
+    assert.equal(haiku.cache_write_1h_micros_per_mtok, 2_000_000);
+    const sonnet = defaults.find((p) => p.model === 'anthropic.claude-sonnet-4-5-20250929-v1:0' && p.route === 'global');
+    assert.deepEqual(sonnet.tiers.map((t) => [t.above_tokens, t.input_micros_per_mtok, t.cache_write_1h_micros_per_mtok]), [[200_000, 6_000_000, 12_000_000]]);
+    await text(page.getByTestId('prices-table').locator('tr[data-tier="200000"]').filter({ hasText: '$22.50' }), '↳ prompt over 200,000 tokens $6.00 $22.50 $0.60 $7.50 $12.00');
     // The routed model without a price is flagged.
     await text(page.getByTestId('unpriced'), /^1 model has no price .* e2e-spare → anthropic\.e2e-unpriced-v1:0 routed 0 requests in 30 days Add a price$/);
     await page.getByTestId('add-price').click();
@@ -442,9 +466,14 @@ describe('admin portal', () => {
     await d.locator('input[name=effective_from]').fill('2030-01-01T00:00');
     await d.locator('input[name=input]').fill('2');
     await d.locator('input[name=output]').fill('10');
+    await d.locator('input[name=cache_write_1h]').fill('4');
+    await d.locator('input[name=tier_above_tokens]').fill('100000');
+    await d.locator('input[name=tier_input]').fill('4');
+    await d.locator('input[name=tier_output]').fill('20');
     await d.locator('input[name=source]').fill('e2e');
     await page.getByTestId('save-price').click();
-    await text(page.getByRole('heading', { name: 'Scheduled' }).locator('..').locator('..'), /\$2\.00\s*\$10\.00.*2030-01-01 00:00/);
+    const scheduled = page.getByRole('heading', { name: 'Scheduled' }).locator('..').locator('..');
+    await text(scheduled, /\$2\.00\s*\$10\.00\s*\$0\.00\s*\$0\.00\s*\$4\.00.*2030-01-01 00:00 e2e ↳ prompt over 100,000 tokens \$4\.00 \$20\.00 \$0\.00 \$0\.00 \$8\.00 \(2× input\)/);
     // The model's history lists the price in effect and the one to come.
     await page.getByTestId('prices-table').getByRole('button', { name: /anthropic\.claude-haiku-4-5-20251001-v1:0/ }).first().click();
     const history = page.getByRole('table', { name: 'Price history of anthropic.claude-haiku-4-5-20251001-v1:0' });
@@ -454,6 +483,8 @@ describe('admin portal', () => {
     // Midnight in the viewer's zone (Shanghai) is 16:00 UTC the day before.
     assert.equal(added.effective_from, '2029-12-31T16:00:00Z');
     assert.equal(added.input_micros_per_mtok, 2_000_000);
+    assert.equal(added.cache_write_1h_micros_per_mtok, 4_000_000);
+    assert.deepEqual(added.tiers, [{ above_tokens: 100_000, input_micros_per_mtok: 4_000_000, output_micros_per_mtok: 20_000_000, cache_read_micros_per_mtok: 0, cache_write_micros_per_mtok: 0 }]);
     // Wait for the roll-ups of every request so far: 6 requests, 10,735
     // micro-dollars (the new key's 10 in / 5 out is 35, the route's 100 in /
     // 20 out 200).

@@ -14,6 +14,7 @@ export type Line = Schemas['Line'];
 export type Totals = Schemas['Totals'];
 export type Top = Schemas['Top'];
 export type Price = Schemas['Price'];
+export type PriceTier = Schemas['PriceTier'];
 export type PricesView = Schemas['PricesView'];
 export type RouteView = Schemas['RouteView'];
 export type AuditEntry = Schemas['AuditEntry'];

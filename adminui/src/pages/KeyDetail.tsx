@@ -11,7 +11,7 @@ import { Link } from '../lib/router';
 import { useSettings } from '../lib/settings';
 import { formatDateTime, periodWindow } from '../lib/time';
 import { PeriodPicker, usePeriod } from './Dashboard';
-import { KeyForm, keyFormValues, parseKeyForm, SecretDialog } from './keyForm';
+import { KeyForm, keyFormValues, keyPatchBody, parseKeyForm, SecretDialog } from './keyForm';
 import { BudgetCell, ExpiryBadge, statusTone } from './Keys';
 
 const LOG_PAGE = 20;
@@ -88,6 +88,9 @@ export function KeyDetailPage({ id }: { id: string }) {
                   <span data-testid="key-budget">
                     <BudgetCell k={k} />
                   </span>
+                </Info>
+                <Info label={t('keys.promptCaching')}>
+                  <span data-testid="key-prompt-caching">{t(`keys.cacheTTLs.${k.prompt_cache_ttl ?? 'default'}`)}</span>
                 </Info>
                 <Info label={t('keys.allowedModels')}>
                   {k.allowed_models?.length ? <span className="font-mono text-xs">{k.allowed_models.join(', ')}</span> : t('keys.allModels')}
@@ -169,7 +172,7 @@ function EditKeyDialog({ k, onClose, onSaved, onConflict }: { k: KeyView; onClos
       unwrap(
         await api.PATCH('/api/keys/{id}', {
           params: { path: { id: k.id }, header: { 'If-Match': ifMatch(k.revision) } },
-          body: p.fields,
+          body: keyPatchBody(p.fields, k),
         }),
       );
       onSaved();

@@ -10,7 +10,7 @@ import { Link, navigate, setQuery, useRoute } from '../lib/router';
 import { useSettings } from '../lib/settings';
 import { daysUntil, formatDate, formatDateTime } from '../lib/time';
 import { BudgetBar } from './Dashboard';
-import { KeyForm, keyFormValues, parseKeyForm, SecretDialog } from './keyForm';
+import { KeyForm, keyCreateBody, keyFormValues, parseKeyForm, SecretDialog } from './keyForm';
 
 const PAGE_SIZE = 20;
 const STATUSES = ['', 'active', 'disabled', 'expired', 'revoked'] as const;
@@ -192,18 +192,9 @@ function CreateKeyDialog({ onClose }: { onClose: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      const f = p.fields;
       const res = unwrap(
         await api.POST('/api/keys', {
-          body: {
-            name: f.name,
-            ...(f.owner ? { owner: f.owner } : {}),
-            ...(f.rpm ? { rpm: f.rpm } : {}),
-            ...(f.tpm ? { tpm: f.tpm } : {}),
-            ...(f.monthly_budget_micros ? { monthly_budget_micros: f.monthly_budget_micros } : {}),
-            ...(f.expires_at ? { expires_at: f.expires_at } : {}),
-            ...(f.allowed_models.length ? { allowed_models: f.allowed_models } : {}),
-          },
+          body: keyCreateBody(p.fields),
         }),
       );
       void qc.invalidateQueries({ queryKey: ['keys'] });

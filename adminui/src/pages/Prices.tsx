@@ -1,23 +1,56 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, unwrap, type Price, type RepricePreview } from '../api/client';
+import { api, unwrap, type Price, type PriceTier, type RepricePreview } from '../api/client';
 import { useAllKeys } from '../api/queries';
 import { useCanWrite } from '../auth/auth';
 import { Badge, Button, Card, Dialog, ErrorBox, Field, PageHeader, QueryState, Select, inputClass } from '../components/ui';
-import { formatCount, formatMoney, parseMoney } from '../lib/format';
+import { formatCount, formatMoney } from '../lib/format';
 import { useSettings } from '../lib/settings';
 import { addDays, formatDateTime, localDate, localInputToInstant } from '../lib/time';
+import { emptyPriceForm, priceBody, type PriceFormValues } from './priceForm';
 
-function PriceCells({ p }: { p: Price }) {
+/** Rates are the per-million-token rates a price and each of its tiers have. */
+type Rates = Pick<PriceTier, 'input_micros_per_mtok' | 'output_micros_per_mtok' | 'cache_read_micros_per_mtok' | 'cache_write_micros_per_mtok' | 'cache_write_1h_micros_per_mtok'>;
+
+function PriceCells({ p }: { p: Rates }) {
+  const { t } = useTranslation();
+  const w1h = p.cache_write_1h_micros_per_mtok ?? 0;
   return (
     <>
       <td className="py-1.5 pr-3 text-right tabular-nums">{formatMoney(p.input_micros_per_mtok)}</td>
       <td className="py-1.5 pr-3 text-right tabular-nums">{formatMoney(p.output_micros_per_mtok)}</td>
       <td className="py-1.5 pr-3 text-right tabular-nums">{formatMoney(p.cache_read_micros_per_mtok)}</td>
       <td className="py-1.5 pr-3 text-right tabular-nums">{formatMoney(p.cache_write_micros_per_mtok)}</td>
+      <td className="py-1.5 pr-3 text-right tabular-nums">
+        {w1h > 0 ? (
+          formatMoney(w1h)
+        ) : (
+          // Without a 1-hour rate, 1-hour writes are charged 2× input, AWS's rule.
+          <span className="text-slate-500">
+            {formatMoney(2 * p.input_micros_per_mtok)} <span className="whitespace-nowrap text-[11px]">{t('prices.twiceInput')}</span>
+          </span>
+        )}
+      </td>
     </>
   );
+}
+
+/**
+ * TierRows follow a price's row with one row per tier: the rates of
+ * requests whose prompt is over the tier's size.
+ */
+function TierRows({ p }: { p: Price }) {
+  const { t } = useTranslation();
+  return (p.tiers ?? []).map((tier) => (
+    <tr key={tier.above_tokens} className="text-slate-600" data-tier={tier.above_tokens}>
+      <td className="py-1 pr-3 pl-4 text-xs">↳ {t('prices.tierAbove', { n: formatCount(tier.above_tokens) })}</td>
+      <td className="py-1 pr-3" />
+      <PriceCells p={tier} />
+      <td className="py-1 pr-3" />
+      <td className="py-1" />
+    </tr>
+  ));
 }
 
 function PriceHead({ first }: { first: string }) {
@@ -31,6 +64,7 @@ function PriceHead({ first }: { first: string }) {
         <th className="py-1 pr-3 text-right font-medium">{t('prices.output')}</th>
         <th className="py-1 pr-3 text-right font-medium">{t('prices.cacheRead')}</th>
         <th className="py-1 pr-3 text-right font-medium">{t('prices.cacheWrite')}</th>
+        <th className="py-1 pr-3 text-right font-medium">{t('prices.cacheWrite1h')}</th>
         <th className="py-1 pr-3 font-medium">{t('prices.effectiveFrom')}</th>
         <th className="py-1 font-medium">{t('prices.source')}</th>
       </tr>
@@ -49,13 +83,16 @@ function History({ model }: { model: string }) {
           <PriceHead first={t('prices.model')} />
           <tbody>
             {(d.prices ?? []).map((p) => (
-              <tr key={`${p.route}|${p.effective_from}`} className="border-t border-slate-100">
-                <td className="py-1 pr-3 font-mono">{p.model}</td>
-                <td className="py-1 pr-3">{p.route || t('prices.anyRoute')}</td>
-                <PriceCells p={p} />
-                <td className="whitespace-nowrap py-1 pr-3">{formatDateTime(p.effective_from, tz)}</td>
-                <td className="py-1">{p.source}</td>
-              </tr>
+              <Fragment key={`${p.route}|${p.effective_from}`}>
+                <tr className="border-t border-slate-100">
+                  <td className="py-1 pr-3 font-mono">{p.model}</td>
+                  <td className="py-1 pr-3">{p.route || t('prices.anyRoute')}</td>
+                  <PriceCells p={p} />
+                  <td className="whitespace-nowrap py-1 pr-3">{formatDateTime(p.effective_from, tz)}</td>
+                  <td className="py-1">{p.source}</td>
+                </tr>
+                <TierRows p={p} />
+              </Fragment>
             ))}
           </tbody>
         </table>
@@ -131,9 +168,10 @@ export function PricesPage() {
                           <td className="whitespace-nowrap py-1.5 pr-3">{formatDateTime(p.effective_from, tz)}</td>
                           <td className="py-1.5 text-xs text-slate-500">{p.source}</td>
                         </tr>,
+                        <TierRows key={`${k}-tiers`} p={p} />,
                         open === k && (
                           <tr key={`${k}-history`}>
-                            <td colSpan={8} className="bg-slate-50 p-3">
+                            <td colSpan={9} className="bg-slate-50 p-3">
                               <p className="mb-1 text-xs font-medium text-slate-600">{t('prices.history')}</p>
                               <History model={p.model} />
                             </td>
@@ -152,13 +190,16 @@ export function PricesPage() {
                     <PriceHead first={t('prices.model')} />
                     <tbody>
                       {(d.scheduled ?? []).map((p) => (
-                        <tr key={`${p.model}|${p.route}|${p.effective_from}`} className="border-t border-slate-100">
-                          <td className="py-1.5 pr-3 font-mono text-xs">{p.model}</td>
-                          <td className="py-1.5 pr-3">{p.route || t('prices.anyRoute')}</td>
-                          <PriceCells p={p} />
-                          <td className="whitespace-nowrap py-1.5 pr-3">{formatDateTime(p.effective_from, tz)}</td>
-                          <td className="py-1.5 text-xs text-slate-500">{p.source}</td>
-                        </tr>
+                        <Fragment key={`${p.model}|${p.route}|${p.effective_from}`}>
+                          <tr className="border-t border-slate-100">
+                            <td className="py-1.5 pr-3 font-mono text-xs">{p.model}</td>
+                            <td className="py-1.5 pr-3">{p.route || t('prices.anyRoute')}</td>
+                            <PriceCells p={p} />
+                            <td className="whitespace-nowrap py-1.5 pr-3">{formatDateTime(p.effective_from, tz)}</td>
+                            <td className="py-1.5 text-xs text-slate-500">{p.source}</td>
+                          </tr>
+                          <TierRows p={p} />
+                        </Fragment>
                       ))}
                     </tbody>
                   </table>
@@ -172,42 +213,6 @@ export function PricesPage() {
       {adding && <AddPriceDialog initial={adding} onClose={() => setAdding(null)} />}
     </div>
   );
-}
-
-interface PriceFormValues {
-  model: string;
-  route: string;
-  from: string; // datetime-local in the viewer's zone
-  input: string;
-  output: string;
-  cacheRead: string;
-  cacheWrite: string;
-  source: string;
-}
-
-function emptyPriceForm(model = ''): PriceFormValues {
-  return { model, route: '', from: '', input: '', output: '', cacheRead: '', cacheWrite: '', source: '' };
-}
-
-/** priceBody checks a price form; dollar rates become micro-dollars per million tokens. */
-function priceBody(v: PriceFormValues, tz: string) {
-  const rate = (s: string, required: boolean) => (s.trim() === '' && !required ? 0 : parseMoney(s));
-  const input = rate(v.input, true);
-  const output = rate(v.output, true);
-  const cacheRead = rate(v.cacheRead, false);
-  const cacheWrite = rate(v.cacheWrite, false);
-  const from = localInputToInstant(v.from, tz);
-  if (!v.model.trim() || input === null || output === null || cacheRead === null || cacheWrite === null || !from) return null;
-  return {
-    model: v.model.trim(),
-    ...(v.route.trim() ? { route: v.route.trim() } : {}),
-    effective_from: from,
-    input_micros_per_mtok: input,
-    output_micros_per_mtok: output,
-    ...(cacheRead ? { cache_read_micros_per_mtok: cacheRead } : {}),
-    ...(cacheWrite ? { cache_write_micros_per_mtok: cacheWrite } : {}),
-    ...(v.source.trim() ? { source: v.source.trim() } : {}),
-  };
 }
 
 function PriceFields({ v, set }: { v: PriceFormValues; set: (p: Partial<PriceFormValues>) => void }) {
@@ -239,6 +244,34 @@ function PriceFields({ v, set }: { v: PriceFormValues; set: (p: Partial<PriceFor
       <Field label={t('prices.cacheWriteUsd')}>
         <input className={inputClass} inputMode="decimal" value={v.cacheWrite} onChange={(e) => set({ cacheWrite: e.target.value })} name="cache_write" placeholder="0" />
       </Field>
+      <Field label={t('prices.cacheWrite1hUsd')} hint={t('prices.cacheWrite1hHint')}>
+        <input className={inputClass} inputMode="decimal" value={v.cacheWrite1h} onChange={(e) => set({ cacheWrite1h: e.target.value })} name="cache_write_1h" />
+      </Field>
+      <fieldset className="sm:col-span-2">
+        <legend className="text-sm font-medium text-slate-700">{t('prices.tier')}</legend>
+        <p className="mb-2 text-xs text-slate-500">{t('prices.tierHint')}</p>
+        <div className="grid gap-3 sm:grid-cols-2">
+          <Field label={t('prices.tierAboveTokens')}>
+            <input className={inputClass} inputMode="numeric" value={v.tierAbove} onChange={(e) => set({ tierAbove: e.target.value })} name="tier_above_tokens" placeholder="200000" />
+          </Field>
+          <div />
+          <Field label={t('prices.inputUsd')}>
+            <input className={inputClass} inputMode="decimal" value={v.tierInput} onChange={(e) => set({ tierInput: e.target.value })} name="tier_input" />
+          </Field>
+          <Field label={t('prices.outputUsd')}>
+            <input className={inputClass} inputMode="decimal" value={v.tierOutput} onChange={(e) => set({ tierOutput: e.target.value })} name="tier_output" />
+          </Field>
+          <Field label={t('prices.cacheReadUsd')}>
+            <input className={inputClass} inputMode="decimal" value={v.tierCacheRead} onChange={(e) => set({ tierCacheRead: e.target.value })} name="tier_cache_read" placeholder="0" />
+          </Field>
+          <Field label={t('prices.cacheWriteUsd')}>
+            <input className={inputClass} inputMode="decimal" value={v.tierCacheWrite} onChange={(e) => set({ tierCacheWrite: e.target.value })} name="tier_cache_write" placeholder="0" />
+          </Field>
+          <Field label={t('prices.cacheWrite1hUsd')} hint={t('prices.cacheWrite1hHint')}>
+            <input className={inputClass} inputMode="decimal" value={v.tierCacheWrite1h} onChange={(e) => set({ tierCacheWrite1h: e.target.value })} name="tier_cache_write_1h" />
+          </Field>
+        </div>
+      </fieldset>
     </div>
   );
 }

@@ -2,7 +2,7 @@
 // secret once.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { KeyView } from '../api/client';
+import type { KeyView, Schemas } from '../api/client';
 import { useRoutes } from '../api/queries';
 import { Button, CopyButton, Dialog, Field, inputClass } from '../components/ui';
 import { microsToDollarsInput, parseMoney } from '../lib/format';
@@ -18,7 +18,17 @@ export interface KeyFormValues {
   budget: string;
   expires: string; // YYYY-MM-DD in the viewer's zone, "" for never
   models: string[];
+  cacheTTL: CacheTTLChoice;
 }
+
+/** PromptCacheTTL is a key's own prompt-cache TTL; none turns caching off for the key. */
+export type PromptCacheTTL = NonNullable<KeyView['prompt_cache_ttl']>;
+
+/** CacheTTLChoice is the form's prompt-caching choice: "" is the gateway's PROMPT_CACHE_TTL. */
+export type CacheTTLChoice = PromptCacheTTL | '';
+
+/** CACHE_TTL_CHOICES are the prompt-caching options in the order the form lists them. */
+export const CACHE_TTL_CHOICES = ['', '5m', '1h', 'none'] as const satisfies readonly CacheTTLChoice[];
 
 export function keyFormValues(k?: KeyView, tz = 'UTC'): KeyFormValues {
   return {
@@ -30,6 +40,7 @@ export function keyFormValues(k?: KeyView, tz = 'UTC'): KeyFormValues {
     budget: k?.monthly_budget_micros ? microsToDollarsInput(k.monthly_budget_micros) : '',
     expires: k?.expires_at ? formatDate(k.expires_at, tz) : '',
     models: k?.allowed_models ?? [],
+    cacheTTL: k?.prompt_cache_ttl ?? '',
   };
 }
 
@@ -42,6 +53,7 @@ export interface KeyFields {
   monthly_budget_micros: number;
   expires_at: string | null;
   allowed_models: string[];
+  prompt_cache_ttl: CacheTTLChoice;
 }
 
 /** parseKeyForm checks the form; errors are keyed by field. */
@@ -72,8 +84,33 @@ export function parseKeyForm(v: KeyFormValues, tz: string): { fields?: KeyFields
   if (Object.keys(errors).length > 0) return { errors };
   return {
     errors,
-    fields: { name: v.name.trim(), owner: v.owner.trim(), enabled: v.enabled, rpm, tpm, monthly_budget_micros: budget, expires_at: expires, allowed_models: v.models },
+    fields: { name: v.name.trim(), owner: v.owner.trim(), enabled: v.enabled, rpm, tpm, monthly_budget_micros: budget, expires_at: expires, allowed_models: v.models, prompt_cache_ttl: v.cacheTTL },
   };
+}
+
+/** keyCreateBody is the create request of checked fields; what is left at its default is not sent. */
+export function keyCreateBody(f: KeyFields): Schemas['KeyCreateBody'] {
+  return {
+    name: f.name,
+    ...(f.owner ? { owner: f.owner } : {}),
+    ...(f.rpm ? { rpm: f.rpm } : {}),
+    ...(f.tpm ? { tpm: f.tpm } : {}),
+    ...(f.monthly_budget_micros ? { monthly_budget_micros: f.monthly_budget_micros } : {}),
+    ...(f.expires_at ? { expires_at: f.expires_at } : {}),
+    ...(f.allowed_models.length ? { allowed_models: f.allowed_models } : {}),
+    ...(f.prompt_cache_ttl ? { prompt_cache_ttl: f.prompt_cache_ttl } : {}),
+  };
+}
+
+/**
+ * keyPatchBody is the update request of checked fields for key k. The
+ * prompt-cache TTL is sent only when it changes: an empty string takes a
+ * key back to the gateway's default, which a key without its own TTL
+ * already has.
+ */
+export function keyPatchBody(f: KeyFields, k: KeyView): Schemas['KeyPatchBody'] {
+  const { prompt_cache_ttl: ttl, ...rest } = f;
+  return { ...rest, ...(ttl !== (k.prompt_cache_ttl ?? '') ? { prompt_cache_ttl: ttl } : {}) };
 }
 
 export function KeyForm({ values, onChange, errors, edit = false }: { values: KeyFormValues; onChange: (v: KeyFormValues) => void; errors: Partial<Record<keyof KeyFormValues, string>>; edit?: boolean }) {
@@ -112,6 +149,15 @@ export function KeyForm({ values, onChange, errors, edit = false }: { values: Ke
             </Button>
           )}
         </div>
+      </Field>
+      <Field label={t('keys.promptCaching')} hint={t('keys.promptCachingHint')}>
+        <select className={inputClass} value={values.cacheTTL} onChange={(e) => set({ cacheTTL: e.target.value as CacheTTLChoice })} name="prompt_cache_ttl">
+          {CACHE_TTL_CHOICES.map((c) => (
+            <option key={c} value={c}>
+              {t(`keys.cacheTTLs.${c || 'default'}`)}
+            </option>
+          ))}
+        </select>
       </Field>
       {edit && (
         <label className="flex items-center gap-2 text-sm sm:col-span-2">

@@ -20,11 +20,7 @@ import (
 
 // handleChat serves POST /v1/chat/completions.
 func (s *Server) handleChat(ctx *fasthttp.RequestCtx, x *exchange) {
-	if err := s.authenticate(ctx, x); err != nil {
-		s.writeError(ctx, x, err)
-		return
-	}
-	if err := s.refuseEarly(ctx, x); err != nil {
+	if err := s.admitKey(ctx, x); err != nil {
 		s.writeError(ctx, x, err)
 		return
 	}

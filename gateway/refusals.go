@@ -109,6 +109,16 @@ func (r *refusalMemory) sweepLocked(now time.Time) {
 	}
 }
 
+// admitKey authenticates a request to a model endpoint and refuses it,
+// before its body is parsed, when its key is past its budget or still
+// refused for its request count: what every such endpoint does first.
+func (s *Server) admitKey(ctx *fasthttp.RequestCtx, x *exchange) error {
+	if err := s.authenticate(ctx, x); err != nil {
+		return err
+	}
+	return s.refuseEarly(ctx, x)
+}
+
 // refuseEarly refuses, before the request body is read, a key past its
 // monthly budget, and a key whose request count the rate limiter refused
 // while that refusal still holds; either answer is the one the full path

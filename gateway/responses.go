@@ -20,11 +20,7 @@ import (
 // request the converter takes (convert.ResponsesRequestToChat) and is
 // served as chat completions are, answered in the Responses API's shape.
 func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, x *exchange) {
-	if err := s.authenticate(ctx, x); err != nil {
-		s.writeError(ctx, x, err)
-		return
-	}
-	if err := s.refuseEarly(ctx, x); err != nil {
+	if err := s.admitKey(ctx, x); err != nil {
 		s.writeError(ctx, x, err)
 		return
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/openai"
+	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
 const testKey = "sk-test-master-key"
@@ -342,38 +343,11 @@ func TestServer_RateLimitMetrics(t *testing.T) {
 // /metrics; with RATE_LIMIT_FAIL_OPEN=false it is refused with 503.
 func TestServer_SlowRedisFailsOpen(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go io.Copy(io.Discard, c) // swallow commands, answer nothing
-		}
-	}()
+	silent := testenv.Silent(t)
 	for _, failOpen := range []bool{true, false} {
 		ts := newTestServer(t, nil, func(c *Config, d *Deps) {
 			c.RateLimitEnabled, c.RateLimitRequests = true, 10
-			c.RedisURL = "redis://" + ln.Addr().String() + "?read_timeout=1h&write_timeout=1h"
+			c.RedisURL = "redis://" + silent + "?read_timeout=1h&write_timeout=1h"
 			c.RateLimitRedisTimeout, c.RateLimitFailOpen = 50*time.Millisecond, failOpen
 		})
 		r := ts.post(t, helloRequest)

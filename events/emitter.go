@@ -91,13 +91,13 @@ type Emitter struct {
 	// publishing is when the publish in progress started, in Unix
 	// nanoseconds; 0 when none is.
 	publishing atomic.Int64
-	// busDown mirrors down for Emit: a publish that starts while the bus
+	// down is set from a failed publish until one succeeds. Only the loop
+	// writes it; Emit reads it too: a publish that starts while the bus
 	// is known to be down counts as hung at once, so each retry of a bus
 	// that keeps hanging does not reopen a HungAfter window of queueing.
-	busDown atomic.Bool
+	down atomic.Bool
 
 	// Loop state, touched only by the loop goroutine.
-	down    bool
 	backoff time.Duration
 	retryAt time.Time
 }
@@ -182,7 +182,7 @@ func (e *Emitter) hung() bool {
 	if since == 0 {
 		return false
 	}
-	return e.busDown.Load() || time.Since(time.Unix(0, since)) > e.opts.HungAfter
+	return e.down.Load() || time.Since(time.Unix(0, since)) > e.opts.HungAfter
 }
 
 // Pending returns how many events wait in the queue.
@@ -269,7 +269,7 @@ func (e *Emitter) flush(batch []*convertor.UsageEvent) {
 	// Spooled events go first, keeping the order, unless the spool is
 	// refusing writes: then a bus that answers takes the batch at once
 	// (consumers do not need the order; they need every event).
-	if e.abandoned() || e.down || e.spool.Len() > 0 && !e.holding() {
+	if e.abandoned() || e.down.Load() || e.spool.Len() > 0 && !e.holding() {
 		e.toSpool(batch)
 		e.replay()
 		return
@@ -285,7 +285,7 @@ func (e *Emitter) flush(batch []*convertor.UsageEvent) {
 // replay sends the spool to the bus when it holds events and the backoff
 // allows a try.
 func (e *Emitter) replay() {
-	if e.abandoned() || e.spool.Len() == 0 || (e.down && time.Now().Before(e.retryAt)) {
+	if e.abandoned() || e.spool.Len() == 0 || (e.down.Load() && time.Now().Before(e.retryAt)) {
 		return
 	}
 	n, err := e.spool.Replay(func(evs []*convertor.UsageEvent) error {
@@ -299,11 +299,11 @@ func (e *Emitter) replay() {
 		e.markDown(err)
 		return
 	}
-	if e.down {
+	if e.down.Load() {
 		e.log.Info("events bus is back; spool replayed", "events", n)
 	}
-	e.down, e.backoff = false, 0
-	e.busDown.Store(false)
+	e.down.Store(false)
+	e.backoff = 0
 }
 
 func (e *Emitter) publish(evs []*convertor.UsageEvent) error {
@@ -321,7 +321,7 @@ func (e *Emitter) publish(evs []*convertor.UsageEvent) error {
 	}
 	e.publishing.Store(time.Now().UnixNano())
 	defer e.publishing.Store(0)
-	if e.busDown.Load() {
+	if e.down.Load() {
 		e.spoolQueued()
 	}
 	return e.pub.Publish(e.topic, msgs...)
@@ -353,14 +353,13 @@ func (e *Emitter) spoolQueued() {
 // markDown records a failed publish and schedules the next try with
 // exponential backoff and jitter.
 func (e *Emitter) markDown(err error) {
-	if !e.down {
+	if !e.down.Load() {
 		e.log.Warn("events bus unavailable; spooling usage events", "error", err)
 		e.backoff = retryMin
 	} else {
 		e.backoff = min(2*e.backoff, e.opts.RetryMax)
 	}
-	e.down = true
-	e.busDown.Store(true)
+	e.down.Store(true)
 	jitter := time.Duration(rand.Int64N(int64(e.backoff)/2 + 1))
 	e.retryAt = time.Now().Add(e.backoff/2 + jitter)
 }
@@ -443,7 +442,7 @@ func (e *Emitter) release() {
 	if len(evs) == 0 {
 		return
 	}
-	if !e.down || !time.Now().Before(e.retryAt) {
+	if !e.down.Load() || !time.Now().Before(e.retryAt) {
 		sent := 0
 		for chunk := range slices.Chunk(evs, e.opts.BatchSize) {
 			if err := e.publish(chunk); err != nil {
@@ -472,8 +471,7 @@ func (e *Emitter) releaseAtClose() {
 		return
 	}
 	if !e.abandoned() {
-		e.down = false
-		e.busDown.Store(false)
+		e.down.Store(false)
 		e.release()
 	}
 	if evs := e.take(); len(evs) > 0 {

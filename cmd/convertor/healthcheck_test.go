@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
 func TestHealthcheck(t *testing.T) {
@@ -23,8 +25,7 @@ func TestHealthcheck(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
+	refused := "http://" + testenv.Refusing(t)
 
 	for _, tt := range []struct {
 		name       string
@@ -34,7 +35,7 @@ func TestHealthcheck(t *testing.T) {
 	}{
 		{name: "healthy", args: []string{srv.URL + "/health"}, wantCode: 0},
 		{name: "unhealthy", args: []string{srv.URL + "/ready"}, wantCode: 1, wantStderr: "503 Service Unavailable: redis down"},
-		{name: "refused", args: []string{closed.URL + "/health"}, wantCode: 1, wantStderr: "connection refused"},
+		{name: "refused", args: []string{refused + "/health"}, wantCode: 1, wantStderr: "connection refused"},
 		{name: "timeout", args: []string{"-timeout", "50ms", srv.URL + "/slow"}, wantCode: 1, wantStderr: "deadline exceeded"},
 		{name: "no url", args: nil, wantCode: 2, wantStderr: "1 arguments required"},
 		{name: "not a url", args: []string{"localhost:8000/health"}, wantCode: 2, wantStderr: "is not an http or https URL"},

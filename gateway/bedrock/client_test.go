@@ -21,6 +21,7 @@ import (
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock/emulator"
+	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
 const sonnet = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -417,9 +418,7 @@ func TestClient_TruncatedStream(t *testing.T) {
 
 func TestClient_Unreachable(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close()
+	url := "http://" + testenv.Refusing(t)
 	c, err := bedrock.NewClient(testAWSConfig, bedrock.ClientConfig{Endpoint: url, MaxRetries: 1, RetryBaseDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

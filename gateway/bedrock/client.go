@@ -1,10 +1,8 @@
 package bedrock
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/encoding/httpbinding"
 	"github.com/aws/smithy-go/logging"
+	"github.com/valyala/fasthttp"
 
 	"github.com/openai-api-convertor/convertor"
 )
@@ -88,7 +87,8 @@ type ClientConfig struct {
 	// no bound beyond the caller's context, because a non-streaming
 	// Converse sends its headers only when the whole answer is ready.
 	ResponseHeaderTimeout time.Duration
-	// HTTPClient replaces the tuned client, for tests; nil means the tuned one.
+	// HTTPClient is the HTTP client of NewSDKClient, for tests; nil means
+	// one on NewTransport. The Client has its own transport and ignores it.
 	HTTPClient *http.Client
 }
 
@@ -106,12 +106,13 @@ type ClientConfig struct {
 // concurrent ConverseStream from bedrockruntime v1.63.0 on.
 //
 // Transport: HTTP/1.1 with a large keep-alive pool, one connection per
-// in-flight call. HTTP/2 would multiplex streams over few connections, but
-// then every stream shares one TCP window and one lost packet stalls them
-// all; a gateway holding hundreds of long streams is better served by
-// independent connections, which Bedrock's endpoints accept.
+// in-flight call, and no goroutine of its own (see transport). HTTP/2 would
+// multiplex streams over few connections, but then every stream shares one
+// TCP window and one lost packet stalls them all; a gateway holding
+// hundreds of long streams is better served by independent connections,
+// which Bedrock's endpoints accept.
 type Client struct {
-	http     *http.Client
+	tr       *transport
 	creds    aws.CredentialsProvider // nil: send unsigned (emulator)
 	signer   *v4.Signer
 	region   string
@@ -149,8 +150,12 @@ func NewClient(awsCfg aws.Config, cfg ClientConfig) (*Client, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
 
+	tr, err := newTransport(u, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("new bedrock client: %w", err)
+	}
 	c := &Client{
-		http:       cfg.HTTPClient,
+		tr:         tr,
 		signer:     v4.NewSigner(),
 		region:     region,
 		endpoint:   u,
@@ -165,9 +170,6 @@ func NewClient(awsCfg aws.Config, cfg ClientConfig) (*Client, error) {
 	default:
 		c.creds = aws.NewCredentialsCache(p)
 	}
-	if c.http == nil {
-		c.http = &http.Client{Transport: NewTransport(cfg)}
-	}
 	switch {
 	case c.maxRetries == 0:
 		c.maxRetries = DefaultMaxRetries
@@ -181,36 +183,6 @@ func NewClient(awsCfg aws.Config, cfg ClientConfig) (*Client, error) {
 		c.maxDelay = DefaultRetryMaxDelay
 	}
 	return c, nil
-}
-
-// NewTransport returns the tuned HTTP/1.1 keep-alive transport the Client
-// uses; NewSDKClient gives the SDK client the same one so benchmarks compare
-// clients, not connection pools.
-func NewTransport(cfg ClientConfig) *http.Transport {
-	dial := cfg.DialTimeout
-	if dial <= 0 {
-		dial = DefaultDialTimeout
-	}
-	idle := cfg.MaxIdleConnsPerHost
-	if idle <= 0 {
-		idle = DefaultMaxIdleConnsPerHost
-	}
-	idleTimeout := cfg.IdleConnTimeout
-	if idleTimeout <= 0 {
-		idleTimeout = DefaultIdleConnTimeout
-	}
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          idle * 2,
-		MaxIdleConnsPerHost:   idle,
-		IdleConnTimeout:       idleTimeout,
-		TLSHandshakeTimeout:   DefaultTLSHandshakeTimeout,
-		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
-		ExpectContinueTimeout: time.Second,
-		// A non-nil empty map turns HTTP/2 off (see the Client comment).
-		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
-	}
 }
 
 // LoadAWSConfig loads the SDK's default configuration chain (environment,
@@ -268,16 +240,14 @@ func HasCredentials(ctx context.Context, awsCfg aws.Config) bool {
 // inference-profile id or ARN). Failures are *APIError for Bedrock
 // exceptions and domain errors (convertor.ErrorCode) otherwise.
 func (c *Client) Converse(ctx context.Context, modelID string, req *ConverseRequest) (*ConverseResponse, error) {
-	resp, attempts, err := c.do(ctx, modelID, "converse", req, false)
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	_, attempts, err := c.do(ctx, modelID, "converse", req, resp)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
 	var out ConverseResponse
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		if ctx.Err() != nil || isNetError(err) {
-			return nil, transportError(ctx, err, attempts)
-		}
+	if err := json.Unmarshal(resp.Body(), &out); err != nil {
 		return nil, protocolError(fmt.Errorf("decode converse response: %w", err), attempts)
 	}
 	return &out, nil
@@ -287,16 +257,22 @@ func (c *Client) Converse(ctx context.Context, modelID string, req *ConverseRequ
 // closed; canceling ctx aborts it. Errors before the stream opens are as
 // for Converse; errors after are returned by Stream.Next.
 func (c *Client) ConverseStream(ctx context.Context, modelID string, req *ConverseRequest) (*Stream, error) {
-	resp, attempts, err := c.do(ctx, modelID, "converse-stream", req, true)
+	resp := fasthttp.AcquireResponse()
+	resp.StreamBody = true
+	body, attempts, err := c.do(ctx, modelID, "converse-stream", req, resp)
 	if err != nil {
+		fasthttp.ReleaseResponse(resp)
 		return nil, err
 	}
-	return newStream(ctx, resp.Body, resp.Header.Get("X-Amzn-Requestid"), attempts), nil
+	st := newStream(ctx, body, string(resp.Header.Peek("X-Amzn-Requestid")), attempts)
+	st.release = func() { fasthttp.ReleaseResponse(resp) }
+	return st, nil
 }
 
-// do sends the request, retrying what Retryable allows, and returns a 2xx
-// response whose body the caller owns.
-func (c *Client) do(ctx context.Context, modelID, op string, req *ConverseRequest, stream bool) (*http.Response, int, error) {
+// do sends the request, retrying what Retryable allows, until resp holds a
+// 2xx answer. With resp.StreamBody the returned body reads the rest of it
+// and owns resp; without, resp holds the whole body.
+func (c *Client) do(ctx context.Context, modelID, op string, req *ConverseRequest, resp *fasthttp.Response) (io.ReadCloser, int, error) {
 	if modelID == "" {
 		return nil, 0, &callError{domain: convertor.Errorf(convertor.EInvalid, "no Bedrock model id"), cause: errors.New("empty model id")}
 	}
@@ -307,9 +283,15 @@ func (c *Client) do(ctx context.Context, modelID, op string, req *ConverseReques
 	sum := sha256.Sum256(body)
 	payloadHash := hex.EncodeToString(sum[:])
 	u := c.operationURL(modelID, op)
+	accept := "application/json"
+	if resp.StreamBody {
+		accept = EventStreamContentType
+	}
+	hreq := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(hreq)
 
 	for attempt := 1; ; attempt++ {
-		resp, err := c.send(ctx, u, body, payloadHash, stream)
+		rbody, err := c.send(ctx, hreq, u, accept, body, payloadHash, resp)
 		if err != nil {
 			if attempt <= c.maxRetries && ctx.Err() == nil && isDialError(err) {
 				if werr := c.backoff(ctx, attempt); werr == nil {
@@ -318,10 +300,13 @@ func (c *Client) do(ctx context.Context, modelID, op string, req *ConverseReques
 			}
 			return nil, attempt, transportError(ctx, err, attempt)
 		}
-		if resp.StatusCode/100 == 2 {
-			return resp, attempt, nil
+		if resp.StatusCode()/100 == 2 {
+			return rbody, attempt, nil
 		}
-		apiErr := readAPIError(resp)
+		apiErr, err := readAPIError(resp, rbody)
+		if err != nil {
+			return nil, attempt, transportError(ctx, err, attempt)
+		}
 		apiErr.Attempts = attempt
 		if attempt <= c.maxRetries && apiErr.Retryable() {
 			if werr := c.backoff(ctx, attempt); werr == nil {
@@ -343,33 +328,48 @@ func (c *Client) operationURL(modelID, op string) *url.URL {
 	return &u
 }
 
-// send makes one signed attempt. A fresh request per attempt keeps the
-// signature's timestamp current.
-func (c *Client) send(ctx context.Context, u *url.URL, body []byte, payloadHash string, stream bool) (*http.Response, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("new request: %w", err)
-	}
-	// NewRequest re-parses the string; set the URL itself so the escaped
-	// form we chose is the one signed and sent.
-	r.URL = u
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("User-Agent", userAgent)
-	if stream {
-		r.Header.Set("Accept", EventStreamContentType)
-	} else {
-		r.Header.Set("Accept", "application/json")
-	}
+// send makes one signed attempt. The request is signed afresh each time so
+// that the signature's timestamp is current. The SDK's signer works on an
+// *http.Request, so one carries the headers to sign and the signature is
+// copied from it onto the request that is sent; the path sent is the one
+// signed, byte for byte.
+func (c *Client) send(ctx context.Context, req *fasthttp.Request, u *url.URL, accept string, body []byte, payloadHash string, resp *fasthttp.Response) (io.ReadCloser, error) {
+	req.Reset()
+	req.Header.SetMethod(http.MethodPost)
+	req.Header.SetRequestURI(u.EscapedPath())
+	req.Header.SetHost(u.Host)
+	req.Header.SetContentType("application/json")
+	req.Header.Set("Accept", accept)
+	req.Header.SetUserAgent(userAgent)
+	req.SetBodyRaw(body)
 	if c.creds != nil {
 		creds, err := c.creds.Retrieve(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("retrieve aws credentials: %w", err)
 		}
-		if err := c.signer.SignHTTP(ctx, creds, r, payloadHash, signingName, c.region, time.Now().UTC()); err != nil {
+		hr := &http.Request{
+			Method:        http.MethodPost,
+			URL:           u,
+			Host:          u.Host,
+			ContentLength: int64(len(body)),
+			Header: http.Header{
+				"Content-Type": {"application/json"},
+				"Accept":       {accept},
+			},
+		}
+		if err := c.signer.SignHTTP(ctx, creds, hr, payloadHash, signingName, c.region, time.Now().UTC()); err != nil {
 			return nil, fmt.Errorf("sign request: %w", err)
 		}
+		for k, vs := range hr.Header {
+			if k != "Content-Type" && k != "Accept" && len(vs) > 0 {
+				req.Header.Set(k, vs[0])
+			}
+		}
 	}
-	return c.http.Do(r)
+	stream := resp.StreamBody
+	resp.Reset()
+	resp.StreamBody = stream
+	return c.tr.roundTrip(ctx, req, resp)
 }
 
 // backoff sleeps a full-jitter exponential delay before retry n+1, or
@@ -392,10 +392,28 @@ func (c *Client) backoff(ctx context.Context, n int) error {
 
 // readAPIError reads an error response the way the SDK's REST-JSON
 // deserializers do: the exception name from x-amzn-ErrorType, else from the
-// body's "code" or "__type"; the message from the body's "message".
-func readAPIError(resp *http.Response) *APIError {
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, DefaultMaxErrorBodyBytes))
+// body's "code" or "__type"; the message from the body's "message". A
+// streamed response's body is read here, up to DefaultMaxErrorBodyBytes,
+// and closed; an error means it could not be read.
+func readAPIError(resp *fasthttp.Response, body io.ReadCloser) (*APIError, error) {
+	var raw []byte
+	if body != nil {
+		var err error
+		raw, err = io.ReadAll(io.LimitReader(body, DefaultMaxErrorBodyBytes))
+		body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read error response: %w", err)
+		}
+	} else {
+		// Without a body stream only: Body would read one past our reader.
+		raw = resp.Body()
+	}
+	return parseAPIError(resp.StatusCode(), string(resp.Header.Peek("X-Amzn-Requestid")), string(resp.Header.Peek("X-Amzn-Errortype")), raw), nil
+}
+
+// parseAPIError builds the APIError of an error response from its status,
+// request id, x-amzn-ErrorType header and body.
+func parseAPIError(status int, requestID, errType string, raw []byte) *APIError {
 	var body struct {
 		Code    string `json:"code"`
 		Type    string `json:"__type"`
@@ -405,22 +423,22 @@ func readAPIError(resp *http.Response) *APIError {
 	}
 	_ = json.Unmarshal(raw, &body)
 	e := &APIError{
-		StatusCode: resp.StatusCode,
-		RequestID:  resp.Header.Get("X-Amzn-Requestid"),
+		StatusCode: status,
+		RequestID:  requestID,
 		Message:    body.Message,
 	}
 	if e.Message == "" {
 		e.Message = body.MessageUpper
 	}
 	switch {
-	case resp.Header.Get("X-Amzn-Errortype") != "":
-		e.Type = canonicalExceptionType(resp.Header.Get("X-Amzn-Errortype"))
+	case errType != "":
+		e.Type = canonicalExceptionType(errType)
 	case body.Code != "":
 		e.Type = canonicalExceptionType(body.Code)
 	case body.Type != "":
 		e.Type = canonicalExceptionType(body.Type)
 	default:
-		e.Type = statusExceptionType(resp.StatusCode)
+		e.Type = statusExceptionType(status)
 	}
 	return e
 }
@@ -448,6 +466,10 @@ func statusExceptionType(status int) string {
 // isDialError reports a failure to connect at all: the request never left,
 // so retrying cannot run (and bill) it twice.
 func isDialError(err error) bool {
+	var de *dialError
+	if errors.As(err, &de) {
+		return true
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true

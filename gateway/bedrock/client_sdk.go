@@ -1,7 +1,10 @@
 package bedrock
 
 import (
+	"crypto/tls"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -39,4 +42,34 @@ func NewSDKClient(awsCfg aws.Config, cfg ClientConfig) *bedrockruntime.Client {
 			so.MaxAttempts = retries + 1
 		})
 	})
+}
+
+// NewTransport returns a net/http transport tuned as the Client's own pool
+// is (HTTP/1.1, the same keep-alive pool size and timeouts), for the SDK
+// client, so that benchmarks compare clients rather than pool settings.
+func NewTransport(cfg ClientConfig) *http.Transport {
+	dial := cfg.DialTimeout
+	if dial <= 0 {
+		dial = DefaultDialTimeout
+	}
+	idle := cfg.MaxIdleConnsPerHost
+	if idle <= 0 {
+		idle = DefaultMaxIdleConnsPerHost
+	}
+	idleTimeout := cfg.IdleConnTimeout
+	if idleTimeout <= 0 {
+		idleTimeout = DefaultIdleConnTimeout
+	}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          idle * 2,
+		MaxIdleConnsPerHost:   idle,
+		IdleConnTimeout:       idleTimeout,
+		TLSHandshakeTimeout:   DefaultTLSHandshakeTimeout,
+		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+		// A non-nil empty map turns HTTP/2 off (see the Client comment).
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
+	}
 }

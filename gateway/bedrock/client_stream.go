@@ -29,6 +29,8 @@ type Stream struct {
 	closeOnce sync.Once
 	closeErr  error
 	closed    chan struct{}
+	// release, when set, frees what the body read from once it is closed.
+	release func()
 }
 
 // NewStream wraps an event-stream body, for tests and fakes. The stream
@@ -107,6 +109,9 @@ func (s *Stream) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		s.closeErr = s.body.Close()
+		if s.release != nil {
+			s.release()
+		}
 	})
 	return s.closeErr
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+	"github.com/tidwall/gjson"
 )
 
 // Event-stream header names and values used by ConverseStream.
@@ -39,18 +41,27 @@ type StreamException struct {
 // Error implements the error interface.
 func (e *StreamException) Error() string { return e.Type + ": " + e.Message }
 
-// EventReader decodes ConverseStream events from a response body. Framing
-// and checksums are the AWS SDK's eventstream decoder's job; this type only
-// maps frames to typed events. Not safe for concurrent use.
+// EventReader decodes ConverseStream events from a response body. It reads
+// the event-stream framing itself, into one buffer it reuses, because the
+// SDK's decoder allocates every header name and value of every frame, which
+// is most of the cost of a reply streamed a token at a time. The SDK's
+// encoder still writes the frames the emulator and tests send, and
+// FuzzEventReader checks this decoder against the SDK's. Not safe for
+// concurrent use.
 type EventReader struct {
-	r   *bufio.Reader
-	dec *eventstream.Decoder
-	buf []byte
+	r       *bufio.Reader
+	prelude [preludeBytes]byte
+	buf     []byte
+	f       frame
 }
+
+// eventReaderBufSize is the read buffer of a stream. Token-sized frames are
+// a few hundred bytes; a larger one is read through the buffer, not into it.
+const eventReaderBufSize = 4 << 10
 
 // NewEventReader returns a reader of the frames in r.
 func NewEventReader(r io.Reader) *EventReader {
-	return &EventReader{r: bufio.NewReaderSize(r, 16<<10), dec: eventstream.NewDecoder(), buf: make([]byte, 0, 4<<10)}
+	return &EventReader{r: bufio.NewReaderSize(r, eventReaderBufSize), buf: make([]byte, 0, 1<<10)}
 }
 
 // Next decodes the next event into ev, which it resets first. It returns
@@ -60,17 +71,13 @@ func (er *EventReader) Next(ev *StreamEvent) error {
 	if _, err := er.r.Peek(1); err == io.EOF {
 		return io.EOF
 	}
-	msg, err := er.dec.Decode(er.r, er.buf[:0])
-	if err != nil {
+	if err := er.readFrame(); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return fmt.Errorf("decode event frame: %w", err)
 	}
-	if cap(msg.Payload) > cap(er.buf) {
-		er.buf = msg.Payload[:0]
-	}
-	return DecodeEventMessage(msg, ev)
+	return decodeEvent(&er.f, ev)
 }
 
 // FrameReady reports whether a whole frame is already buffered, so that
@@ -89,35 +96,38 @@ func (er *EventReader) FrameReady() bool {
 	return n >= total
 }
 
-// DecodeEventMessage maps one decoded frame onto ev. Unknown event types are
-// skipped by leaving ev empty, because AWS adds event types over time and an
-// older gateway must not break on them.
-func DecodeEventMessage(msg eventstream.Message, ev *StreamEvent) error {
+// decodeEvent maps one frame onto ev. Unknown event types are skipped by
+// leaving ev empty, because AWS adds event types over time and an older
+// gateway must not break on them.
+func decodeEvent(f *frame, ev *StreamEvent) error {
 	*ev = StreamEvent{}
-	switch headerString(msg.Headers, headerMessageType) {
+	switch string(f.messageType) {
 	case messageTypeEvent:
 	case messageTypeException:
 		var body struct {
 			Message string `json:"message"`
 		}
-		_ = json.Unmarshal(msg.Payload, &body)
-		return &StreamException{Type: headerString(msg.Headers, headerExceptionType), Message: body.Message}
+		_ = json.Unmarshal(f.payload, &body)
+		return &StreamException{Type: string(f.exceptionType), Message: body.Message}
 	case messageTypeError:
-		return &StreamException{Type: headerString(msg.Headers, headerErrorCode), Message: headerString(msg.Headers, headerErrorMessage)}
+		return &StreamException{Type: string(f.errorCode), Message: string(f.errorMessage)}
 	default:
-		return fmt.Errorf("event frame: unknown message type %q", headerString(msg.Headers, headerMessageType))
+		return fmt.Errorf("event frame: unknown message type %q", f.messageType)
 	}
 	var dst any
-	switch t := headerString(msg.Headers, headerEventType); t {
+	switch string(f.eventType) {
+	case EventContentBlockDelta:
+		ev.ContentBlockDelta = new(ContentBlockDeltaEvent)
+		if decodeTextDelta(f.payload, ev.ContentBlockDelta) {
+			return nil
+		}
+		dst = ev.ContentBlockDelta
 	case EventMessageStart:
 		ev.MessageStart = new(MessageStartEvent)
 		dst = ev.MessageStart
 	case EventContentBlockStart:
 		ev.ContentBlockStart = new(ContentBlockStartEvent)
 		dst = ev.ContentBlockStart
-	case EventContentBlockDelta:
-		ev.ContentBlockDelta = new(ContentBlockDeltaEvent)
-		dst = ev.ContentBlockDelta
 	case EventContentBlockStop:
 		ev.ContentBlockStop = new(ContentBlockStopEvent)
 		dst = ev.ContentBlockStop
@@ -130,8 +140,8 @@ func DecodeEventMessage(msg eventstream.Message, ev *StreamEvent) error {
 	default:
 		return nil
 	}
-	if err := json.Unmarshal(msg.Payload, dst); err != nil {
-		return fmt.Errorf("event %s: %w", headerString(msg.Headers, headerEventType), err)
+	if err := json.Unmarshal(f.payload, dst); err != nil {
+		return fmt.Errorf("event %s: %w", f.eventType, err)
 	}
 	return nil
 }
@@ -228,13 +238,56 @@ func (ew *EventWriter) WriteException(exceptionType, message string) error {
 	})
 }
 
-func headerString(hs eventstream.Headers, name string) string {
-	v := hs.Get(name)
-	if v == nil {
-		return ""
+// decodeTextDelta decodes the most frequent event, a text or tool-input
+// delta, without encoding/json's reflection: it reports false for anything
+// else (reasoning, a field it does not know, JSON it cannot vouch for),
+// which encoding/json then decodes as every other event.
+func decodeTextDelta(payload []byte, dst *ContentBlockDeltaEvent) bool {
+	// encoding/json replaces invalid UTF-8 with U+FFFD; gjson keeps it.
+	if !gjson.ValidBytes(payload) || !utf8.Valid(payload) {
+		return false
 	}
-	if s, ok := v.(eventstream.StringValue); ok {
-		return string(s)
+	root := gjson.ParseBytes(payload)
+	if !root.IsObject() {
+		return false
 	}
-	return v.String()
+	ok := true
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "contentBlockIndex":
+			if v.Type != gjson.Number || v.Num != float64(int(v.Num)) {
+				ok = false
+			}
+			dst.ContentBlockIndex = int(v.Num)
+		case "delta":
+			ok = v.IsObject() && decodeDeltaUnion(v, &dst.Delta)
+		case "p":
+		default:
+			ok = false
+		}
+		return ok
+	})
+	return ok
+}
+
+// decodeDeltaUnion decodes a delta holding text or tool input only.
+func decodeDeltaUnion(v gjson.Result, dst *ContentBlockDelta) bool {
+	ok := true
+	v.ForEach(func(k, v gjson.Result) bool {
+		switch {
+		case k.Str == "text" && v.Type == gjson.String:
+			dst.Text = new(v.Str)
+		case k.Str == "toolUse" && v.IsObject():
+			v.ForEach(func(k, v gjson.Result) bool {
+				ok = k.Str == "input" && v.Type == gjson.String && dst.ToolUse == nil
+				dst.ToolUse = &ToolUseBlockDelta{Input: v.Str}
+				return ok
+			})
+			ok = ok && dst.ToolUse != nil
+		default:
+			ok = false
+		}
+		return ok
+	})
+	return ok && (dst.Text != nil) != (dst.ToolUse != nil)
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -121,12 +120,6 @@ type streamPump struct {
 	attempts int
 }
 
-// sseBufPool recycles the per-stream event buffer.
-var sseBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
-
-// maxPooledSSEBuf keeps one huge event from pinning memory in the pool.
-const maxPooledSSEBuf = 256 << 10
-
 // run is the body stream writer: for each event, convert, write and flush.
 // A write or flush error means the client is gone: the upstream call is
 // canceled at once so Bedrock stops generating (and billing).
@@ -134,12 +127,6 @@ func (p *streamPump) run(w *bufio.Writer) {
 	x := p.x
 	defer p.s.streams.Done()
 	defer p.s.metrics.inflightStreams.Dec()
-	bufp := sseBufPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bufp) <= maxPooledSSEBuf {
-			sseBufPool.Put(bufp)
-		}
-	}()
 	var (
 		upErr error
 		ended bool
@@ -148,8 +135,7 @@ func (p *streamPump) run(w *bufio.Writer) {
 		if r := recover(); r != nil {
 			p.s.log.Error("stream panic", "request_id", x.id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			upErr = fmt.Errorf("stream panic: %v", r)
-			*bufp = p.conv.appendError((*bufp)[:0], upErr, x.id)
-			_, _ = w.Write(*bufp)
+			_, _ = w.Write(p.conv.appendError(w.AvailableBuffer(), upErr, x.id))
 			_ = w.Flush()
 		}
 		p.st.Close()
@@ -162,8 +148,10 @@ func (p *streamPump) run(w *bufio.Writer) {
 	ev := &p.first
 	var next bedrock.StreamEvent
 	for {
-		if *bufp = p.conv.appendEvent((*bufp)[:0], ev); len(*bufp) > 0 {
-			if !p.write(w, *bufp) {
+		// Events are encoded into the writer's free space, so most are
+		// never copied before they reach the connection.
+		if b := p.conv.appendEvent(w.AvailableBuffer(), ev); len(b) > 0 {
+			if !p.write(w, b) {
 				return
 			}
 		}
@@ -177,13 +165,14 @@ func (p *streamPump) run(w *bufio.Writer) {
 		}
 		ev = &next
 	}
+	var last []byte
 	if upErr != nil {
 		if p.s.baseCtx.Err() != nil {
 			upErr = errShuttingDown
 		}
-		*bufp = p.conv.appendError((*bufp)[:0], upErr, x.id)
+		last = p.conv.appendError(w.AvailableBuffer(), upErr, x.id)
 	} else {
-		*bufp = p.conv.appendDone((*bufp)[:0])
+		last = p.conv.appendDone(w.AvailableBuffer())
 	}
 	// The usage is handed to the emitter before the last event leaves,
 	// as a non-streamed reply's is before its body: a client holding its
@@ -191,7 +180,7 @@ func (p *streamPump) run(w *bufio.Writer) {
 	// crash of this process can lose is only what the emitter holds.
 	p.end(upErr)
 	ended = true
-	p.write(w, *bufp)
+	p.write(w, last)
 }
 
 // write sends one event and flushes it, so every token reaches the client

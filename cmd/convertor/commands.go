@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/openai-api-convertor/convertor/internal/envvar"
+	"github.com/openai-api-convertor/convertor/internal/logbuf"
 )
 
 // command is one subcommand: it gets the remaining arguments and returns an
@@ -63,13 +64,19 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		usage(stderr)
 		return 2
 	}
-	log, err := newLogger(getenv, stderr)
+	// Log lines are written in batches under load (see logbuf); every
+	// one is out before Main returns or prints an error of its own.
+	logw := logbuf.New(stderr)
+	log, err := newLogger(getenv, logw)
 	if err != nil {
+		logw.Close()
 		fmt.Fprintf(stderr, "convertor: %v\n", err)
 		return 2
 	}
 	env := &environment{getenv: getenv, stdout: stdout, stderr: stderr, log: log}
-	if err := cmd.run(ctx, env, args[1:]); err != nil {
+	err = cmd.run(ctx, env, args[1:])
+	logw.Close()
+	if err != nil {
 		if errors.Is(err, errUsage) {
 			if err != errUsage {
 				fmt.Fprintf(stderr, "convertor %s: %s\n\n", args[0], strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))

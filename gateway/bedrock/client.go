@@ -329,9 +329,7 @@ func (c *Client) operationURL(modelID, op string) *url.URL {
 }
 
 // send makes one signed attempt. The request is signed afresh each time so
-// that the signature's timestamp is current. The SDK's signer works on an
-// *http.Request, so one carries the headers to sign and the signature is
-// copied from it onto the request that is sent; the path sent is the one
+// that the signature's timestamp is current; the path sent is the one
 // signed, byte for byte.
 func (c *Client) send(ctx context.Context, req *fasthttp.Request, u *url.URL, accept string, body []byte, payloadHash string, resp *fasthttp.Response) (io.ReadCloser, error) {
 	req.Reset()
@@ -343,33 +341,43 @@ func (c *Client) send(ctx context.Context, req *fasthttp.Request, u *url.URL, ac
 	req.Header.SetUserAgent(userAgent)
 	req.SetBodyRaw(body)
 	if c.creds != nil {
-		creds, err := c.creds.Retrieve(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("retrieve aws credentials: %w", err)
-		}
-		hr := &http.Request{
-			Method:        http.MethodPost,
-			URL:           u,
-			Host:          u.Host,
-			ContentLength: int64(len(body)),
-			Header: http.Header{
-				"Content-Type": {"application/json"},
-				"Accept":       {accept},
-			},
-		}
-		if err := c.signer.SignHTTP(ctx, creds, hr, payloadHash, signingName, c.region, time.Now().UTC()); err != nil {
-			return nil, fmt.Errorf("sign request: %w", err)
-		}
-		for k, vs := range hr.Header {
-			if k != "Content-Type" && k != "Accept" && len(vs) > 0 {
-				req.Header.Set(k, vs[0])
-			}
+		if err := c.sign(ctx, req, u, accept, len(body), payloadHash); err != nil {
+			return nil, err
 		}
 	}
 	stream := resp.StreamBody
 	resp.Reset()
 	resp.StreamBody = stream
 	return c.tr.roundTrip(ctx, req, resp)
+}
+
+// sign adds the SigV4 headers to req. The SDK's signer works on an
+// *http.Request, so one carries the headers to sign and the signature is
+// copied from it onto the request that is sent.
+func (c *Client) sign(ctx context.Context, req *fasthttp.Request, u *url.URL, accept string, bodyLen int, payloadHash string) error {
+	creds, err := c.creds.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("retrieve aws credentials: %w", err)
+	}
+	hr := &http.Request{
+		Method:        http.MethodPost,
+		URL:           u,
+		Host:          u.Host,
+		ContentLength: int64(bodyLen),
+		Header: http.Header{
+			"Content-Type": {"application/json"},
+			"Accept":       {accept},
+		},
+	}
+	if err := c.signer.SignHTTP(ctx, creds, hr, payloadHash, signingName, c.region, time.Now().UTC()); err != nil {
+		return fmt.Errorf("sign request: %w", err)
+	}
+	for k, vs := range hr.Header {
+		if k != "Content-Type" && k != "Accept" && len(vs) > 0 {
+			req.Header.Set(k, vs[0])
+		}
+	}
+	return nil
 }
 
 // backoff sleeps a full-jitter exponential delay before retry n+1, or

@@ -250,3 +250,22 @@ func BenchmarkClient(b *testing.B) {
 		b.ReportMetric(float64(failed), "lost-streams")
 	})
 }
+
+// BenchmarkSign measures SigV4 signing of one attempt, the payload hash
+// included, for a typical request body.
+func BenchmarkSign(b *testing.B) {
+	c, err := bedrock.NewClient(testAWSConfig, bedrock.ClientConfig{Endpoint: "http://127.0.0.1:1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, err := json.Marshal(richRequest())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := bedrock.SignForBench(c, sonnet, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

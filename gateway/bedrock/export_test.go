@@ -1,5 +1,13 @@
 package bedrock
 
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/valyala/fasthttp"
+)
+
 // IdleConns returns how many connections c's pool holds, for tests.
 func IdleConns(c *Client) int {
 	c.tr.mu.Lock()
@@ -22,3 +30,11 @@ func IdleConnsClosed(c *Client) bool {
 
 // CloseIdleConns closes the connections c's pool holds, for tests.
 func CloseIdleConns(c *Client) { c.tr.closeIdle() }
+
+// SignForBench signs a request as an attempt does, for BenchmarkSign.
+func SignForBench(c *Client, modelID string, body []byte) error {
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	sum := sha256.Sum256(body)
+	return c.sign(context.Background(), req, c.operationURL(modelID, "converse"), "application/json", len(body), hex.EncodeToString(sum[:]))
+}

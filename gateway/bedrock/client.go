@@ -3,6 +3,7 @@ package bedrock
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -87,6 +88,9 @@ type ClientConfig struct {
 	// no bound beyond the caller's context, because a non-streaming
 	// Converse sends its headers only when the whole answer is ready.
 	ResponseHeaderTimeout time.Duration
+	// RootCAs verifies the endpoint's certificate; nil means the system's
+	// roots. For a private endpoint whose CA the system does not know.
+	RootCAs *x509.CertPool
 	// HTTPClient is the HTTP client of NewSDKClient, for tests; nil means
 	// one on NewTransport. The Client has its own transport and ignores it.
 	HTTPClient *http.Client

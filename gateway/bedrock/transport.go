@@ -96,7 +96,7 @@ func newTransport(u *url.URL, cfg ClientConfig) (*transport, error) {
 	}
 	addr := net.JoinHostPort(u.Hostname(), port)
 	if u.Scheme == "https" {
-		t.tlsConfig = &tls.Config{ServerName: u.Hostname(), NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+		t.tlsConfig = &tls.Config{ServerName: u.Hostname(), NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12, RootCAs: cfg.RootCAs}
 	}
 
 	proxyURL, err := httpproxy.FromEnvironment().ProxyFunc()(u)

@@ -3,6 +3,7 @@ package bedrock_test
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -302,5 +303,58 @@ func TestTransport_Proxy(t *testing.T) {
 	defer p.mu.Unlock()
 	if len(p.targets) == 0 || p.targets[0] != "bedrock-runtime.invalid:8080" {
 		t.Errorf("proxy CONNECT targets = %q, want bedrock-runtime.invalid:8080", p.targets)
+	}
+}
+
+// TestTransport_TLS checks calls over HTTPS, as to Bedrock's endpoints:
+// the certificate is verified, HTTP/1.1 negotiated, connections kept
+// alive, and a certificate the client does not trust refused.
+func TestTransport_TLS(t *testing.T) {
+	t.Parallel()
+	emu := emulator.New(emulator.Options{RequireSigV4: true})
+	srv := httptest.NewUnstartedServer(emu)
+	srv.EnableHTTP2 = true // offered; the client must still speak HTTP/1.1
+	var opened atomic.Int64
+	protos := make(chan string, 64)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case protos <- r.Proto:
+		default:
+		}
+		emu.ServeHTTP(w, r)
+	})
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+
+	c := newTestClient(t, srv.URL, bedrock.ClientConfig{RootCAs: roots})
+	for range 3 {
+		if _, err := c.Converse(t.Context(), sonnet, userRequest("hello")); err != nil {
+			t.Fatalf("Converse over TLS: %v", err)
+		}
+		s, err := c.ConverseStream(t.Context(), sonnet, userRequest("hello"))
+		if err != nil {
+			t.Fatalf("ConverseStream over TLS: %v", err)
+		}
+		drain(t, s)
+	}
+	if n := opened.Load(); n != 1 {
+		t.Errorf("TLS connections opened = %d, want 1", n)
+	}
+	if p := <-protos; p != "HTTP/1.1" {
+		t.Errorf("protocol = %s, want HTTP/1.1", p)
+	}
+
+	untrusting := newTestClient(t, srv.URL, bedrock.ClientConfig{MaxRetries: -1})
+	_, err := untrusting.Converse(t.Context(), sonnet, userRequest("hello"))
+	var unknown x509.UnknownAuthorityError
+	if convertor.ErrorCode(err) != convertor.EUnavailable || !errors.As(err, &unknown) {
+		t.Errorf("Converse to an untrusted certificate = %v, want EUnavailable for an unknown authority", err)
 	}
 }

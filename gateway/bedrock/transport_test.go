@@ -358,3 +358,37 @@ func TestTransport_TLS(t *testing.T) {
 		t.Errorf("Converse to an untrusted certificate = %v, want EUnavailable for an unknown authority", err)
 	}
 }
+
+// TestTransport_LargeBodies sends and receives bodies far larger than the
+// connection's buffers, streamed and not, on one kept-alive connection.
+func TestTransport_LargeBodies(t *testing.T) {
+	t.Parallel()
+	srv := newConnCounter(t, emulator.New(emulator.Options{RequireSigV4: true}))
+	c := newTestClient(t, srv.srv.URL, bedrock.ClientConfig{})
+	// A 300 KB prompt and a 60 KB reply (the emulator's longest).
+	prompt := strings.Repeat("Some context the model is given to read. ", 7_500) + "\n@emulator text "
+	text := strings.TrimSpace(strings.Repeat("All work and no play makes a long reply. ", 1_500))
+	for range 2 {
+		resp, err := c.Converse(t.Context(), sonnet, userRequest(prompt+text))
+		if err != nil {
+			t.Fatalf("Converse: %v", err)
+		}
+		if got := deref(resp.Output.Message.Content[0].Text); got != text {
+			t.Fatalf("reply of %d bytes, want the %d sent", len(got), len(text))
+		}
+		s, err := c.ConverseStream(t.Context(), sonnet, userRequest(prompt+text))
+		if err != nil {
+			t.Fatalf("ConverseStream: %v", err)
+		}
+		got, err := collect(t, s)
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		if g := deref(got.Output.Message.Content[0].Text); g != text {
+			t.Fatalf("streamed reply of %d bytes, want %d", len(g), len(text))
+		}
+	}
+	if n := srv.opened.Load(); n != 1 {
+		t.Errorf("connections opened = %d, want 1", n)
+	}
+}

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
-	"github.com/tidwall/gjson"
 )
 
 // Event-stream header names and values used by ConverseStream.
@@ -114,32 +112,37 @@ func decodeEvent(f *frame, ev *StreamEvent) error {
 	default:
 		return fmt.Errorf("event frame: unknown message type %q", f.messageType)
 	}
-	var dst any
+	var (
+		dst  any
+		fast bool
+	)
 	switch string(f.eventType) {
 	case EventContentBlockDelta:
 		ev.ContentBlockDelta = new(ContentBlockDeltaEvent)
-		if decodeTextDelta(f.payload, ev.ContentBlockDelta) {
-			return nil
-		}
-		dst = ev.ContentBlockDelta
+		dst, fast = ev.ContentBlockDelta, fastDelta(f.payload, ev.ContentBlockDelta)
 	case EventMessageStart:
 		ev.MessageStart = new(MessageStartEvent)
-		dst = ev.MessageStart
+		dst, fast = ev.MessageStart, fastMessageStart(f.payload, ev.MessageStart)
 	case EventContentBlockStart:
 		ev.ContentBlockStart = new(ContentBlockStartEvent)
 		dst = ev.ContentBlockStart
 	case EventContentBlockStop:
 		ev.ContentBlockStop = new(ContentBlockStopEvent)
-		dst = ev.ContentBlockStop
+		dst, fast = ev.ContentBlockStop, fastContentBlockStop(f.payload, ev.ContentBlockStop)
 	case EventMessageStop:
 		ev.MessageStop = new(MessageStopEvent)
-		dst = ev.MessageStop
+		dst, fast = ev.MessageStop, fastMessageStop(f.payload, ev.MessageStop)
 	case EventMetadata:
 		ev.Metadata = new(MetadataEvent)
-		dst = ev.Metadata
+		dst, fast = ev.Metadata, fastMetadata(f.payload, ev.Metadata)
 	default:
 		return nil
 	}
+	if fast {
+		return nil
+	}
+	// What the fast path set is dropped: encoding/json decodes afresh.
+	resetEvent(dst)
 	if err := json.Unmarshal(f.payload, dst); err != nil {
 		return fmt.Errorf("event %s: %w", f.eventType, err)
 	}
@@ -236,58 +239,4 @@ func (ew *EventWriter) WriteException(exceptionType, message string) error {
 		},
 		Payload: payload,
 	})
-}
-
-// decodeTextDelta decodes the most frequent event, a text or tool-input
-// delta, without encoding/json's reflection: it reports false for anything
-// else (reasoning, a field it does not know, JSON it cannot vouch for),
-// which encoding/json then decodes as every other event.
-func decodeTextDelta(payload []byte, dst *ContentBlockDeltaEvent) bool {
-	// encoding/json replaces invalid UTF-8 with U+FFFD; gjson keeps it.
-	if !gjson.ValidBytes(payload) || !utf8.Valid(payload) {
-		return false
-	}
-	root := gjson.ParseBytes(payload)
-	if !root.IsObject() {
-		return false
-	}
-	ok := true
-	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "contentBlockIndex":
-			if v.Type != gjson.Number || v.Num != float64(int(v.Num)) {
-				ok = false
-			}
-			dst.ContentBlockIndex = int(v.Num)
-		case "delta":
-			ok = v.IsObject() && decodeDeltaUnion(v, &dst.Delta)
-		case "p":
-		default:
-			ok = false
-		}
-		return ok
-	})
-	return ok
-}
-
-// decodeDeltaUnion decodes a delta holding text or tool input only.
-func decodeDeltaUnion(v gjson.Result, dst *ContentBlockDelta) bool {
-	ok := true
-	v.ForEach(func(k, v gjson.Result) bool {
-		switch {
-		case k.Str == "text" && v.Type == gjson.String:
-			dst.Text = new(v.Str)
-		case k.Str == "toolUse" && v.IsObject():
-			v.ForEach(func(k, v gjson.Result) bool {
-				ok = k.Str == "input" && v.Type == gjson.String && dst.ToolUse == nil
-				dst.ToolUse = &ToolUseBlockDelta{Input: v.Str}
-				return ok
-			})
-			ok = ok && dst.ToolUse != nil
-		default:
-			ok = false
-		}
-		return ok
-	})
-	return ok && (dst.Text != nil) != (dst.ToolUse != nil)
 }

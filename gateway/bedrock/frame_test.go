@@ -207,28 +207,58 @@ func BenchmarkEventReader(b *testing.B) {
 	})
 }
 
-// FuzzDecodeTextDelta checks the fast path for text and tool-input deltas
-// against encoding/json: whatever it accepts, it decodes alike.
-func FuzzDecodeTextDelta(f *testing.F) {
+// FuzzFastEvents holds every event's fast path to encoding/json: whatever
+// a fast path accepts, encoding/json accepts and decodes alike.
+func FuzzFastEvents(f *testing.F) {
 	for _, s := range []string{
 		`{"contentBlockIndex":0,"delta":{"text":"Hello"},"p":"abcd"}`,
 		`{"contentBlockIndex":2,"delta":{"text":"a \"quoted\"\n\u00e9 \ud83d\ude00"}}`,
 		`{"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"city\": \"Pa"}},"p":"ab"}`,
 		`{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"hmm"}}}`,
 		`{"contentBlockIndex":1.5,"delta":{"text":"x"}}`,
+		`{"contentBlockIndex":1e2,"delta":{"text":"x"}}`,
 		`{"delta":{"text":"x","toolUse":{"input":""}}}`,
 		`{"contentBlockIndex":0,"delta":{"text":"x"},"delta":{"text":"y"}}`,
+		`{"role":"assistant","p":"abcdefgh"}`,
+		`{"role":null}`,
+		`{"contentBlockIndex":3}`,
+		`{"stopReason":"end_turn","p":"abc"}`,
+		`{"stopReason":"tool_use","additionalModelResponseFields":{"x":1}}`,
+		`{"usage":{"inputTokens":10,"outputTokens":2,"totalTokens":12},"metrics":{"latencyMs":123},"p":"ab"}`,
+		`{"usage":{"inputTokens":10,"cacheReadInputTokens":5,"cacheWriteInputTokens":7,"cacheDetails":[{"inputTokens":7,"ttl":"5m"}]}}`,
+		`{"usage":{"inputTokens":99999999999999999999}}`,
+		`{"metrics":{"latencyMs":1},"metrics":null}`,
 		`[1,2]`,
+		"{\"delta\":{\"text\":\"\x93\"}}", // invalid UTF-8, which encoding/json replaces
 	} {
-		f.Add([]byte(s))
+		for kind := range byte(5) {
+			f.Add(kind, []byte(s))
+		}
 	}
-	f.Fuzz(func(t *testing.T, payload []byte) {
-		var fast ContentBlockDeltaEvent
-		if !decodeTextDelta(payload, &fast) {
+	f.Fuzz(func(t *testing.T, kind byte, payload []byte) {
+		var fast, slow any
+		var ok bool
+		switch kind % 5 {
+		case 0:
+			var a, b ContentBlockDeltaEvent
+			ok, fast, slow = fastDelta(payload, &a), &a, &b
+		case 1:
+			var a, b MessageStartEvent
+			ok, fast, slow = fastMessageStart(payload, &a), &a, &b
+		case 2:
+			var a, b ContentBlockStopEvent
+			ok, fast, slow = fastContentBlockStop(payload, &a), &a, &b
+		case 3:
+			var a, b MessageStopEvent
+			ok, fast, slow = fastMessageStop(payload, &a), &a, &b
+		case 4:
+			var a, b MetadataEvent
+			ok, fast, slow = fastMetadata(payload, &a), &a, &b
+		}
+		if !ok {
 			return
 		}
-		var slow ContentBlockDeltaEvent
-		if err := json.Unmarshal(payload, &slow); err != nil {
+		if err := json.Unmarshal(payload, slow); err != nil {
 			t.Fatalf("fast path accepted %q, encoding/json refuses it: %v", payload, err)
 		}
 		if !reflect.DeepEqual(fast, slow) {

@@ -123,27 +123,38 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 {
 		return fmt.Errorf("empty content")
 	}
-	switch b[0] {
-	case '"':
-		*c = Content{}
-		return json.Unmarshal(b, &c.Text)
-	case '[':
-		*c = Content{IsParts: true}
-		return json.Unmarshal(b, &c.Parts)
-	default:
-		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: contentType, Field: ""}
-	}
+	return decodeTextOrParts(b, &c.Text, &c.Parts, &c.IsParts, contentType)
 }
 
 // MarshalJSON writes the form the content was read in.
 func (c Content) MarshalJSON() ([]byte, error) {
-	if c.IsParts {
-		if c.Parts == nil {
-			return []byte("[]"), nil
-		}
-		return json.Marshal(c.Parts)
+	return encodeTextOrParts(c.Text, c.Parts, c.IsParts)
+}
+
+// decodeTextOrParts decodes the two forms a message's content takes in
+// both APIs, a JSON string or an array of parts, resetting all three
+// fields first; anything else is a type error naming typ.
+func decodeTextOrParts[P any](b []byte, text *string, parts *[]P, isParts *bool, typ reflect.Type) error {
+	if len(b) == 0 || (b[0] != '"' && b[0] != '[') {
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: typ}
 	}
-	return json.Marshal(c.Text)
+	*text, *parts, *isParts = "", nil, b[0] == '['
+	if *isParts {
+		return json.Unmarshal(b, parts)
+	}
+	return json.Unmarshal(b, text)
+}
+
+// encodeTextOrParts writes the form decodeTextOrParts read; parts read
+// from an empty array stay an empty array.
+func encodeTextOrParts[P any](text string, parts []P, isParts bool) ([]byte, error) {
+	if !isParts {
+		return json.Marshal(text)
+	}
+	if parts == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(parts)
 }
 
 // ContentPart is one part of an array content.

@@ -189,27 +189,12 @@ type ItemContent struct {
 
 // UnmarshalJSON accepts a string or an array of parts.
 func (c *ItemContent) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) > 0 && b[0] == '"':
-		*c = ItemContent{}
-		return json.Unmarshal(b, &c.Text)
-	case len(b) > 0 && b[0] == '[':
-		*c = ItemContent{IsParts: true}
-		return json.Unmarshal(b, &c.Parts)
-	}
-	return &json.UnmarshalTypeError{Value: jsonKind(b), Type: itemContentType}
+	return decodeTextOrParts(bytes.TrimSpace(b), &c.Text, &c.Parts, &c.IsParts, itemContentType)
 }
 
 // MarshalJSON writes the form the content was read in.
 func (c ItemContent) MarshalJSON() ([]byte, error) {
-	if c.IsParts {
-		if c.Parts == nil {
-			return []byte("[]"), nil
-		}
-		return json.Marshal(c.Parts)
-	}
-	return json.Marshal(c.Text)
+	return encodeTextOrParts(c.Text, c.Parts, c.IsParts)
 }
 
 // Part is one content part of an item: input_text, input_image and

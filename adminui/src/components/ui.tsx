@@ -159,6 +159,55 @@ export function Dialog({ open, onClose, title, children, footer, dismissible = t
   );
 }
 
+/**
+ * A dialog that is one form: Cancel and a submit button in its footer, and
+ * Enter in any field submits as well. The form's error, if any, is shown
+ * under its fields.
+ */
+export function FormDialog({ onClose, title, wide = false, submitLabel, submitTestId, busy, canSubmit = true, onSubmit, error, formClassName, children }: {
+  onClose: () => void;
+  title: ReactNode;
+  wide?: boolean;
+  submitLabel: string;
+  submitTestId: string;
+  busy: boolean;
+  canSubmit?: boolean;
+  onSubmit: () => Promise<void>;
+  error: unknown;
+  formClassName?: string;
+  children: ReactNode;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Dialog
+      open
+      wide={wide}
+      onClose={onClose}
+      title={title}
+      footer={
+        <>
+          <Button onClick={onClose}>{t('common.cancel')}</Button>
+          <Button variant="primary" disabled={busy || !canSubmit} onClick={() => void onSubmit()} data-testid={submitTestId}>
+            {submitLabel}
+          </Button>
+        </>
+      }
+    >
+      <form
+        className={formClassName}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void onSubmit();
+        }}
+      >
+        {children}
+        {error !== null && <ErrorBox error={error} />}
+        <button type="submit" className="hidden" />
+      </form>
+    </Dialog>
+  );
+}
+
 export function ConfirmDialog({ open, title, body, confirmLabel, onConfirm, onClose, danger = false }: {
   open: boolean;
   title: ReactNode;

@@ -5,7 +5,7 @@ import { ApiError, api, ifMatch, unwrap, type KeyView } from '../api/client';
 import { useSeries } from '../api/queries';
 import { useCanWrite } from '../auth/auth';
 import { StackedChart } from '../components/charts';
-import { Badge, Button, Card, ConfirmDialog, Dialog, ErrorBox, Field, PageHeader, Pager, QueryState, Segmented, Select, useCursorPages } from '../components/ui';
+import { Badge, Button, Card, ConfirmDialog, Dialog, ErrorBox, FormDialog, Field, PageHeader, Pager, QueryState, Segmented, Select, useCursorPages } from '../components/ui';
 import { formatCount, formatMoney, formatTokens } from '../lib/format';
 import { Link } from '../lib/router';
 import { useSettings } from '../lib/settings';
@@ -185,31 +185,18 @@ function EditKeyDialog({ k, onClose, onSaved, onConflict }: { k: KeyView; onClos
     }
   };
   return (
-    <Dialog
-      open
-      wide
+    <FormDialog
       onClose={onClose}
       title={t('keys.editTitle', { name: k.name })}
-      footer={
-        <>
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button variant="primary" disabled={busy} onClick={() => void submit()} data-testid="save-key">
-            {t('common.save')}
-          </Button>
-        </>
-      }
+      wide
+      submitLabel={t('common.save')}
+      submitTestId="save-key"
+      busy={busy}
+      onSubmit={submit}
+      error={error}
     >
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
         <KeyForm values={values} onChange={setValues} errors={errors} edit />
-        {error !== null && <ErrorBox error={error} />}
-        <button type="submit" className="hidden" />
-      </form>
-    </Dialog>
+    </FormDialog>
   );
 }
 

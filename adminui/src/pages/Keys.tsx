@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap, type KeyView } from '../api/client';
 import { useCanWrite } from '../auth/auth';
-import { Badge, Button, Dialog, ErrorBox, PageHeader, Pager, QueryState, Select, inputClass, useCursorPages, type Tone } from '../components/ui';
+import { Badge, Button, FormDialog, PageHeader, Pager, QueryState, Select, inputClass, useCursorPages, type Tone } from '../components/ui';
 import { formatCount, formatMoney } from '../lib/format';
 import { Link, navigate, setQuery, useRoute } from '../lib/router';
 import { useSettings } from '../lib/settings';
@@ -219,30 +219,17 @@ function CreateKeyDialog({ onClose }: { onClose: () => void }) {
     );
   }
   return (
-    <Dialog
-      open
+    <FormDialog
       onClose={onClose}
       title={t('keys.createTitle')}
       wide
-      footer={
-        <>
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button variant="primary" disabled={busy} onClick={() => void submit()} data-testid="create-key-submit">
-            {t('keys.create')}
-          </Button>
-        </>
-      }
+      submitLabel={t('keys.create')}
+      submitTestId="create-key-submit"
+      busy={busy}
+      onSubmit={submit}
+      error={error}
     >
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
         <KeyForm values={values} onChange={setValues} errors={errors} />
-        {error !== null && <ErrorBox error={error} />}
-        <button type="submit" className="hidden" />
-      </form>
-    </Dialog>
+    </FormDialog>
   );
 }

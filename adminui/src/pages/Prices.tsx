@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, unwrap, type Price, type PriceTier, type RepricePreview } from '../api/client';
 import { useAllKeys } from '../api/queries';
 import { useCanWrite } from '../auth/auth';
-import { Badge, Button, Card, Dialog, ErrorBox, Field, PageHeader, QueryState, Select, inputClass } from '../components/ui';
+import { Badge, Button, Card, ErrorBox, FormDialog, Field, PageHeader, QueryState, Select, inputClass } from '../components/ui';
 import { formatCount, formatMoney } from '../lib/format';
 import { useSettings } from '../lib/settings';
 import { addDays, formatDateTime, localDate, localInputToInstant } from '../lib/time';
@@ -302,33 +302,20 @@ function AddPriceDialog({ initial, onClose }: { initial: Partial<Price>; onClose
     }
   };
   return (
-    <Dialog
-      open
-      wide
+    <FormDialog
       onClose={onClose}
       title={t('prices.addTitle')}
-      footer={
-        <>
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button variant="primary" disabled={busy} onClick={() => void submit()} data-testid="save-price">
-            {t('prices.add')}
-          </Button>
-        </>
-      }
+      wide
+      submitLabel={t('prices.add')}
+      submitTestId="save-price"
+      busy={busy}
+      onSubmit={submit}
+      error={error}
     >
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
         <p className="mb-3 text-sm text-slate-600">{t('prices.addBody')}</p>
         <PriceFields v={v} set={(p) => setV({ ...v, ...p })} />
         {invalid && <p className="mt-2 text-sm text-red-700">{t('prices.invalid')}</p>}
-        {error !== null && <ErrorBox error={error} />}
-        <button type="submit" className="hidden" />
-      </form>
-    </Dialog>
+    </FormDialog>
   );
 }
 

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, unwrap, type RouteView } from '../api/client';
 import { useRoutes } from '../api/queries';
 import { useCanWrite } from '../auth/auth';
-import { Badge, Button, Card, ConfirmDialog, Dialog, ErrorBox, Field, PageHeader, QueryState, inputClass } from '../components/ui';
+import { Badge, Button, Card, ConfirmDialog, FormDialog, Field, PageHeader, QueryState, inputClass } from '../components/ui';
 import { useSettings } from '../lib/settings';
 import { formatDateTime } from '../lib/time';
 
@@ -116,35 +116,23 @@ function RouteDialog({ initial, onClose }: { initial: { model: string; bedrock: 
     }
   };
   return (
-    <Dialog
-      open
+    <FormDialog
       onClose={onClose}
       title={initial.isNew ? t('routes.add') : t('routes.editTitle', { model: initial.model })}
-      footer={
-        <>
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button variant="primary" disabled={busy || !model.trim() || !bedrock.trim()} onClick={() => void submit()} data-testid="save-route">
-            {t('common.save')}
-          </Button>
-        </>
-      }
+      submitLabel={t('common.save')}
+      submitTestId="save-route"
+      busy={busy}
+      canSubmit={!!model.trim() && !!bedrock.trim()}
+      onSubmit={submit}
+      error={error}
+      formClassName="grid gap-3"
     >
-      <form
-        className="grid gap-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
         <Field label={t('routes.model')} hint={t('routes.modelHint')}>
           <input className={`${inputClass} font-mono`} value={model} onChange={(e) => setModel(e.target.value)} disabled={!initial.isNew} name="model" required />
         </Field>
         <Field label={t('routes.bedrock')} hint={t('routes.bedrockHint')}>
           <input className={`${inputClass} font-mono`} value={bedrock} onChange={(e) => setBedrock(e.target.value)} name="bedrock_model_id" required />
         </Field>
-        {error !== null && <ErrorBox error={error} />}
-        <button type="submit" className="hidden" />
-      </form>
-    </Dialog>
+    </FormDialog>
   );
 }

@@ -1,7 +1,9 @@
 package bedrock
 
 import (
+	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -55,10 +57,15 @@ func fastInt(v gjson.Result, dst *int) bool {
 	return true
 }
 
-// fastString stores a JSON string.
+// fastString stores a JSON string. One with \u escapes is decoded by
+// encoding/json, which turns lone surrogates into U+FFFD where gjson does
+// not.
 func fastString(v gjson.Result, dst *string) bool {
 	if v.Type != gjson.String {
 		return false
+	}
+	if strings.Contains(v.Raw, `\u`) {
+		return json.Unmarshal([]byte(v.Raw), dst) == nil
 	}
 	*dst = v.Str
 	return true

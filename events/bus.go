@@ -32,6 +32,10 @@ func NewPublisher(ctx context.Context, cfg Config, log *slog.Logger) (message.Pu
 // (accountant, aggregator) each see every event. On SQS a queue is one
 // consumer group whatever the name: give each group its own queue.
 //
+// A NATS server that is down at start, or a stream it cannot create yet,
+// does not fail NewSubscriber: Subscribe fails until the server is back,
+// and KeepSubscribed (which Consume runs) retries it.
+//
 // A subscription holds up to cfg.MaxInFlight (NATS) or cfg.SQSWorkers (SQS)
 // unacknowledged messages at once, which bounds the batches Consume forms.
 func NewSubscriber(ctx context.Context, cfg Config, consumerName string, log *slog.Logger) (message.Subscriber, error) {

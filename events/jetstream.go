@@ -168,18 +168,21 @@ func (p *natsPublisher) Close() error {
 	return nil
 }
 
-// natsSubscriber reads a durable pull consumer. It is ours rather than
+// natsSubscriber reads a durable pull consumer. It makes sure of the stream
+// on each Subscribe, not when it is made: a consumer that starts while the
+// server is down, or too slow to answer, waits for it through its
+// resubscription loop instead of exiting. It is ours rather than
 // watermill-nats's subscriber because that one hands out one message at a
 // time (each waits for its ack before the next is delivered), which makes
 // batching impossible, and can send on its closed output channel when its
 // context ends. Messages keep watermill-nats's headers, so either side
 // interoperates with plain watermill-nats.
 type natsSubscriber struct {
-	nc     *nats.Conn
-	stream jetstream.Stream
-	cfg    Config
-	name   string
-	log    *slog.Logger
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	cfg  Config
+	name string
+	log  *slog.Logger
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -194,6 +197,9 @@ func newNATSSubscriber(ctx context.Context, cfg Config, name string, log *slog.L
 		nats.Name("convertor events consumer "+name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(natsReconnectWait),
+		// Start even when the server is down: Subscribe fails, and is
+		// retried, until it is back.
+		nats.RetryOnFailedConnect(true),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("connect nats: %w", err)
@@ -203,12 +209,15 @@ func newNATSSubscriber(ctx context.Context, cfg Config, name string, log *slog.L
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	stream, err := ensureStream(ctx, js, cfg)
-	if err != nil {
-		nc.Close()
-		return nil, err
+	s := &natsSubscriber{nc: nc, js: js, cfg: cfg, name: name, log: log, closing: make(chan struct{})}
+	// Said at start rather than found at the first failed Subscribe; not
+	// an error, as the resubscription loop waits for the server.
+	if !nc.IsConnected() {
+		log.Warn("events bus unreachable; consuming starts when it is back", "consumer", name)
+	} else if _, err := ensureStream(ctx, js, cfg); err != nil {
+		log.Warn("events stream not ready; consuming starts when it is", "stream", cfg.Stream, "consumer", name, "error", err)
 	}
-	return &natsSubscriber{nc: nc, stream: stream, cfg: cfg, name: name, log: log, closing: make(chan struct{})}, nil
+	return s, nil
 }
 
 // durableName names the consumer of topic for the group s.name; JetStream
@@ -229,8 +238,15 @@ func (s *natsSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *m
 		return nil, errors.New("subscribe: subscriber closed")
 	default:
 	}
+	if !s.nc.IsConnected() {
+		return nil, fmt.Errorf("subscribe %s: %w", topic, nats.ErrDisconnected)
+	}
+	stream, err := ensureStream(ctx, s.js, s.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", topic, err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, natsAPITimeout)
-	cons, err := s.stream.CreateOrUpdateConsumer(cctx, jetstream.ConsumerConfig{
+	cons, err := stream.CreateOrUpdateConsumer(cctx, jetstream.ConsumerConfig{
 		Durable:       s.durableName(topic),
 		FilterSubject: topic,
 		DeliverPolicy: jetstream.DeliverAllPolicy,

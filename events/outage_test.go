@@ -165,3 +165,41 @@ func TestConsume_SQSOutageKeepsReceiveCounts(t *testing.T) {
 		t.Errorf("handler errors %v, retrying %v; want at least %d and 0", testutil.ToFloat64(m.HandlerErrors), testutil.ToFloat64(m.Retrying), outage)
 	}
 }
+
+// TestSubscriber_StartsWhileBusDown: a consumer started while the NATS
+// server is down does not exit; it counts its failed subscriptions, and
+// once the server is up it creates the stream and consumes every event.
+func TestSubscriber_StartsWhileBusDown(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartNATS(t)
+	srv.Stop()
+	cfg := jetStreamConfig(t, srv.URL())
+	sub, err := events.NewSubscriber(t.Context(), cfg, "early", testLog(t))
+	if err != nil {
+		t.Fatalf("NewSubscriber() with the server down: %v", err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	m := events.NewMetrics(nil)
+	got := newSeen()
+	consume(t, sub, cfg.Topic, func(_ context.Context, batch []*convertor.UsageEvent) error {
+		got.add(batch)
+		return nil
+	}, events.ConsumeOptions{BatchSize: 8, BatchWait: 10 * time.Millisecond, Metrics: m, Log: testLog(t)})
+	waitFor(t, 2*time.Minute, "a failed subscription while the server is down", func() bool {
+		return testutil.ToFloat64(m.SubscribeFailures) >= 1
+	})
+	if m.Ready() == nil {
+		t.Error("consumer ready while the server is down")
+	}
+
+	srv.Start()
+	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	evs := testEvents(t, 20)
+	waitFor(t, 2*time.Minute, "the consumer to subscribe", func() bool { return m.Ready() == nil })
+	publish(t, pub, cfg.Topic, evs)
+	waitFor(t, 2*time.Minute, "every event once the server is up", func() bool { return got.missing(evs) == 0 })
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/openai-api-convertor/convertor/internal/envvar"
 	"github.com/openai-api-convertor/convertor/internal/logbuf"
@@ -49,6 +50,11 @@ var commands = map[string]command{
 // printed its own usage; wrapped, Main prints the message and the command list.
 var errUsage = errors.New("usage")
 
+// logLinger is how long a log line may wait for others to share its
+// write: long enough that a busy gateway writes its access lines in
+// batches of dozens, short enough that nobody watching the log sees it.
+const logLinger = 10 * time.Millisecond
+
 // Main runs the subcommand named by args[0] and returns the process exit code.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -64,9 +70,10 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		usage(stderr)
 		return 2
 	}
-	// Log lines are written in batches under load (see logbuf); every
-	// one is out before Main returns or prints an error of its own.
-	logw := logbuf.New(stderr)
+	// Log lines are written in batches, each at most logLinger late (see
+	// logbuf); every one is out before Main returns or prints an error of
+	// its own.
+	logw := logbuf.New(stderr, logLinger)
 	log, err := newLogger(getenv, logw)
 	if err != nil {
 		logw.Close()

@@ -1,27 +1,36 @@
 // Package logbuf batches log lines into as few writes as the load allows.
 //
 // A gateway logs a line per request; written one at a time, the write
-// system call costs about as much as formatting the line. Writer hands
-// every line to one goroutine that writes whatever has gathered since its
-// last write: one line per write when traffic is light, so nothing waits,
-// and many per write under load.
+// system call costs about as much as formatting the line, and handing each
+// line to a writer goroutine costs a thread wake-up besides. Writer keeps
+// lines in memory and writes them from one goroutine: the first line of a
+// batch wakes it, it waits up to its linger for more, then writes them all
+// at once. A line therefore reaches the destination at most a linger
+// late, and a busy process pays one write and one wake-up per batch rather
+// than per line.
 package logbuf
 
 import (
 	"io"
 	"sync"
+	"time"
 )
 
-// maxPending bounds what may wait to be written. A caller that finds this
-// much pending waits for the write in progress, so a stalled destination
-// slows the logging process instead of growing its memory.
-const maxPending = 1 << 20
+// Size bounds. A batch this large is written without waiting out the
+// linger, and a caller that finds maxPending waiting blocks until the
+// write in progress ends, so a stalled destination slows the logging
+// process instead of growing its memory.
+const (
+	flushSize  = 64 << 10
+	maxPending = 1 << 20
+)
 
 // Writer is an io.Writer that writes to its destination from its own
 // goroutine. It is safe for concurrent use; lines keep their order. Close
 // writes what is pending and stops the goroutine.
 type Writer struct {
-	out io.Writer
+	out    io.Writer
+	linger time.Duration
 
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when a write finishes or Close begins
@@ -30,16 +39,35 @@ type Writer struct {
 	closed  bool
 	err     error // the destination's first write error
 
-	wake chan struct{}
-	done chan struct{}
+	wake   chan struct{} // a batch has begun
+	urgent chan struct{} // write without waiting out the linger
+	stop   chan struct{} // closed by Close
+	done   chan struct{}
 }
 
-// New returns a Writer to out and starts its goroutine.
-func New(out io.Writer) *Writer {
-	w := &Writer{out: out, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// New returns a Writer to out that holds a line at most linger before
+// writing it, and starts its goroutine. A linger of 0 writes whatever has
+// gathered as soon as the goroutine runs.
+func New(out io.Writer, linger time.Duration) *Writer {
+	w := &Writer{
+		out:    out,
+		linger: linger,
+		wake:   make(chan struct{}, 1),
+		urgent: make(chan struct{}, 1),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
 	w.cond = sync.NewCond(&w.mu)
 	go w.loop()
 	return w
+}
+
+// signal sends on ch unless a signal is already waiting there.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // Write queues p. After Close it writes p directly.
@@ -52,13 +80,18 @@ func (w *Writer) Write(p []byte) (int, error) {
 	for len(w.pending) >= maxPending && w.writing {
 		w.cond.Wait()
 	}
+	first := len(w.pending) == 0
 	w.pending = append(w.pending, p...)
-	// Under mu, so Close cannot close wake in between.
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	full := len(w.pending) >= flushSize
 	w.mu.Unlock()
+	// Only the first line of a batch, and the one that fills it, wake the
+	// goroutine: the lines between cost no wake-up.
+	if first {
+		signal(w.wake)
+	}
+	if full {
+		signal(w.urgent)
+	}
 	return len(p), nil
 }
 
@@ -68,10 +101,7 @@ func (w *Writer) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for (len(w.pending) > 0 || w.writing) && !w.closed {
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
+		signal(w.urgent)
 		w.cond.Wait()
 	}
 	return w.err
@@ -86,7 +116,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	w.closed = true
-	close(w.wake)
+	close(w.stop)
 	w.cond.Broadcast()
 	w.mu.Unlock()
 	<-w.done
@@ -96,11 +126,29 @@ func (w *Writer) Close() error {
 func (w *Writer) loop() {
 	defer close(w.done)
 	var spare []byte
-	for range w.wake {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-w.wake:
+			if w.linger > 0 {
+				timer.Reset(w.linger)
+				select {
+				case <-timer.C:
+				case <-w.urgent:
+					timer.Stop()
+				case <-w.stop:
+					timer.Stop()
+				}
+			}
+		case <-w.urgent:
+		case <-w.stop:
+			// Closed: the last batch.
+			w.drain(&spare)
+			return
+		}
 		w.drain(&spare)
 	}
-	// Closed: the last batch.
-	w.drain(&spare)
 }
 
 // drain writes batches until nothing is pending.

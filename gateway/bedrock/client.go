@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -127,7 +129,19 @@ type Client struct {
 	maxRetries int
 	baseDelay  time.Duration
 	maxDelay   time.Duration
+
+	// paths caches operationPath's answers (pathKey → string): escaping
+	// and validating the path cost more than signing it. pathCount bounds
+	// it, as model ids are the routes' and few.
+	paths     sync.Map
+	pathCount atomic.Int32
 }
+
+// pathKey keys Client.paths.
+type pathKey struct{ modelID, op string }
+
+// maxCachedPaths bounds Client.paths; paths past it are built each time.
+const maxCachedPaths = 1024
 
 // NewClient returns a Client for awsCfg's credentials. Credentials are
 // wrapped in an aws.CredentialsCache unless they already are one, so they
@@ -289,7 +303,7 @@ func (c *Client) do(ctx context.Context, modelID, op string, req *ConverseReques
 	}
 	sum := sha256.Sum256(body)
 	payloadHash := hex.EncodeToString(sum[:])
-	u := c.operationURL(modelID, op)
+	path := c.operationPath(modelID, op)
 	accept := "application/json"
 	if resp.StreamBody {
 		accept = EventStreamContentType
@@ -298,7 +312,7 @@ func (c *Client) do(ctx context.Context, modelID, op string, req *ConverseReques
 	defer fasthttp.ReleaseRequest(hreq)
 
 	for attempt := 1; ; attempt++ {
-		rbody, err := c.send(ctx, hreq, u, accept, body, payloadHash, resp)
+		rbody, err := c.send(ctx, hreq, path, accept, body, payloadHash, resp)
 		if err != nil {
 			if attempt <= c.maxRetries && ctx.Err() == nil && isDialError(err) {
 				if werr := c.backoff(ctx, attempt); werr == nil {
@@ -335,20 +349,36 @@ func (c *Client) operationURL(modelID, op string) *url.URL {
 	return &u
 }
 
+// operationPath returns the escaped path of operationURL(modelID, op), the
+// one sent and signed.
+func (c *Client) operationPath(modelID, op string) string {
+	k := pathKey{modelID, op}
+	if p, ok := c.paths.Load(k); ok {
+		return p.(string)
+	}
+	p := c.operationURL(modelID, op).EscapedPath()
+	if c.pathCount.Load() < maxCachedPaths {
+		if _, loaded := c.paths.LoadOrStore(k, p); !loaded {
+			c.pathCount.Add(1)
+		}
+	}
+	return p
+}
+
 // send makes one signed attempt. The request is signed afresh each time so
 // that the signature's timestamp is current; the path sent is the one
 // signed, byte for byte.
-func (c *Client) send(ctx context.Context, req *fasthttp.Request, u *url.URL, accept string, body []byte, payloadHash string, resp *fasthttp.Response) (io.ReadCloser, error) {
+func (c *Client) send(ctx context.Context, req *fasthttp.Request, path, accept string, body []byte, payloadHash string, resp *fasthttp.Response) (io.ReadCloser, error) {
 	req.Reset()
 	req.Header.SetMethod(http.MethodPost)
-	req.Header.SetRequestURI(u.EscapedPath())
+	req.Header.SetRequestURI(path)
 	req.Header.SetHost(c.host)
 	req.Header.SetContentType("application/json")
 	req.Header.Set("Accept", accept)
 	req.Header.SetUserAgent(userAgent)
 	req.SetBodyRaw(body)
 	if c.creds != nil {
-		if err := c.sign(ctx, req, u, accept, len(body), payloadHash); err != nil {
+		if err := c.sign(ctx, req, path, accept, len(body), payloadHash); err != nil {
 			return nil, err
 		}
 	}
@@ -359,12 +389,12 @@ func (c *Client) send(ctx context.Context, req *fasthttp.Request, u *url.URL, ac
 }
 
 // sign adds the SigV4 headers to req for an attempt starting now.
-func (c *Client) sign(ctx context.Context, req *fasthttp.Request, u *url.URL, accept string, bodyLen int, payloadHash string) error {
+func (c *Client) sign(ctx context.Context, req *fasthttp.Request, path, accept string, bodyLen int, payloadHash string) error {
 	creds, err := c.creds.Retrieve(ctx)
 	if err != nil {
 		return fmt.Errorf("retrieve aws credentials: %w", err)
 	}
-	c.signer.sign(req, creds, c.host, u.EscapedPath(), accept, bodyLen, payloadHash, time.Now())
+	c.signer.sign(req, creds, c.host, path, accept, bodyLen, payloadHash, time.Now())
 	return nil
 }
 

@@ -36,5 +36,5 @@ func SignForBench(c *Client, modelID string, body []byte) error {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	sum := sha256.Sum256(body)
-	return c.sign(context.Background(), req, c.operationURL(modelID, "converse"), "application/json", len(body), hex.EncodeToString(sum[:]))
+	return c.sign(context.Background(), req, c.operationPath(modelID, "converse"), "application/json", len(body), hex.EncodeToString(sum[:]))
 }

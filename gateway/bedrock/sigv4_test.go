@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func TestSigner_MatchesSDK(t *testing.T) {
 						u := c.operationURL(model, op)
 
 						ours := fasthttp.AcquireRequest()
-						c.signer.sign(ours, cr, c.host, u.EscapedPath(), accept, len(body), hash, now)
+						c.signer.sign(ours, cr, c.host, c.operationPath(model, op), accept, len(body), hash, now)
 
 						hr := &http.Request{Method: http.MethodPost, URL: u, Host: u.Host, ContentLength: int64(len(body)),
 							Header: http.Header{"Content-Type": {"application/json"}, "Accept": {accept}}}
@@ -78,5 +79,29 @@ func TestSigner_MatchesSDK(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestOperationPath_Cache checks that cached paths are the ones built
+// afresh, for more models than the cache holds, and that the cache stops
+// growing at its bound.
+func TestOperationPath_Cache(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient(aws.Config{Region: "us-east-1"}, ClientConfig{Endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com/base"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		for i := range maxCachedPaths + 50 {
+			model := fmt.Sprintf("arn:aws:bedrock:us-east-1:123456789012:inference-profile/m-%d", i)
+			for _, op := range []string{"converse", "converse-stream"} {
+				if got, want := c.operationPath(model, op), c.operationURL(model, op).EscapedPath(); got != want {
+					t.Fatalf("round %d: operationPath(%q, %q) = %q, want %q", round, model, op, got, want)
+				}
+			}
+		}
+	}
+	if n := c.pathCount.Load(); n != maxCachedPaths {
+		t.Errorf("%d paths cached, want the bound %d", n, maxCachedPaths)
 	}
 }

@@ -76,6 +76,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzStream$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
 	$(GO) test -run='^$$' -fuzz='^FuzzEventReader$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/bedrock
 	$(GO) test -run='^$$' -fuzz='^FuzzFastEvents$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/bedrock
+	$(GO) test -run='^$$' -fuzz='^FuzzFastJSON_ChatRequest$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway
+	$(GO) test -run='^$$' -fuzz='^FuzzFastJSON_ResponsesRequest$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway
+	$(GO) test -run='^$$' -fuzz='^FuzzFastJSON_ConverseResponse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway
 	$(GO) test -run='^$$' -fuzz='^FuzzValueJSON$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal/attr
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal/expr
 	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal

@@ -16,6 +16,7 @@ import (
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/convert"
 	"github.com/openai-api-convertor/convertor/gateway/openai"
+	"github.com/openai-api-convertor/convertor/internal/fastjson"
 )
 
 // handleChat serves POST /v1/chat/completions.
@@ -61,7 +62,7 @@ func (f *chatFormat) convertError(err error) error { return err }
 func (f *chatFormat) convertAdjustments(adj []convert.Adjustment) []convert.Adjustment { return adj }
 
 func (f *chatFormat) body(resp *bedrock.ConverseResponse) ([]byte, error) {
-	b, err := json.Marshal(convert.ConverseResponseToChat(resp, f.meta))
+	b, err := fastjson.Marshal(convert.ConverseResponseToChat(resp, f.meta))
 	if err != nil {
 		return nil, fmt.Errorf("marshal chat response: %w", err)
 	}
@@ -206,7 +207,7 @@ func parseChatRequest(body []byte) (*openai.ChatRequest, error) {
 			"The request body is empty. Send a JSON object with at least 'model' and 'messages'.")
 	}
 	req := new(openai.ChatRequest)
-	if err := json.Unmarshal(body, req); err != nil {
+	if err := fastjson.Unmarshal(body, req); err != nil {
 		return nil, jsonDecodeError(body, err)
 	}
 	if req.Model == "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
 	"github.com/openai-api-convertor/convertor/gateway/convert"
 	"github.com/openai-api-convertor/convertor/gateway/openai"
+	"github.com/openai-api-convertor/convertor/internal/fastjson"
 )
 
 // handleResponses serves POST /v1/responses: the request becomes the chat
@@ -91,7 +92,7 @@ func parseResponsesRequest(body []byte) (*openai.ResponsesRequest, error) {
 			"The request body is empty. Send a JSON object with at least 'model' and 'input'.")
 	}
 	req := new(openai.ResponsesRequest)
-	if err := json.Unmarshal(body, req); err != nil {
+	if err := fastjson.Unmarshal(body, req); err != nil {
 		return nil, jsonDecodeError(body, err)
 	}
 	if req.Model == "" {
@@ -120,7 +121,7 @@ func (f *responsesFormat) convertAdjustments(adj []convert.Adjustment) []convert
 
 func (f *responsesFormat) body(resp *bedrock.ConverseResponse) ([]byte, error) {
 	r := convert.ConverseResponseToResponses(resp, f.base)
-	b, err := json.Marshal(r)
+	b, err := fastjson.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("marshal response: %w", err)
 	}

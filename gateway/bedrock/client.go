@@ -26,6 +26,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/internal/fastjson"
 )
 
 // Client defaults. Each is used when the ClientConfig field is zero.
@@ -268,7 +269,7 @@ func (c *Client) Converse(ctx context.Context, modelID string, req *ConverseRequ
 		return nil, err
 	}
 	var out ConverseResponse
-	if err := json.Unmarshal(resp.Body(), &out); err != nil {
+	if err := fastjson.Unmarshal(resp.Body(), &out); err != nil {
 		return nil, protocolError(fmt.Errorf("decode converse response: %w", err), attempts)
 	}
 	return &out, nil
@@ -297,7 +298,7 @@ func (c *Client) do(ctx context.Context, modelID, op string, req *ConverseReques
 	if modelID == "" {
 		return nil, 0, &callError{domain: convertor.Errorf(convertor.EInvalid, "no Bedrock model id"), cause: errors.New("empty model id")}
 	}
-	body, err := json.Marshal(req)
+	body, err := fastjson.Marshal(req)
 	if err != nil {
 		return nil, 0, &callError{domain: convertor.Errorf(convertor.EInternal, "internal error"), cause: fmt.Errorf("marshal converse request: %w", err)}
 	}

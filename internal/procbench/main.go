@@ -50,14 +50,8 @@ const (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "fake-bedrock" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		if err := serveFake(ctx, "127.0.0.1:0"); err != nil {
-			fmt.Fprintln(os.Stderr, "fake-bedrock:", err)
-			os.Exit(1)
-		}
-		return
+	if len(os.Args) > 1 && (os.Args[1] == "fake-bedrock" || os.Args[1] == "services") {
+		os.Exit(serveMode(os.Args[1]))
 	}
 	o := options{}
 	flag.StringVar(&o.bin, "bin", "bin/convertor", "the convertor binary to run (make build)")
@@ -65,6 +59,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured run before each measured one")
 	concs := flag.String("concurrency", "1,16", "comma-separated concurrency levels")
 	flag.IntVar(&o.streams, "streams", 2000, "streams held open to measure memory per stream (0 skips)")
+	flag.BoolVar(&o.full, "full", false, "also measure a gateway with a DynamoDB key, Redis limits, a budget and usage events to NATS (needs redis-server)")
 	flag.Parse()
 	levels, err := parseLevels(*concs)
 	if err != nil {
@@ -86,6 +81,23 @@ type options struct {
 	warmup   time.Duration
 	levels   []int
 	streams  int
+	full     bool
+}
+
+// serveMode runs one of this binary's own server modes until it is
+// signalled, and returns the exit code.
+func serveMode(mode string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	serve := func(ctx context.Context) error { return serveFake(ctx, "127.0.0.1:0") }
+	if mode == "services" {
+		serve = serveServices
+	}
+	if err := serve(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, mode+":", err)
+		return 1
+	}
+	return 0
 }
 
 func parseLevels(s string) ([]int, error) {
@@ -117,16 +129,30 @@ func run(ctx context.Context, o options) error {
 	}
 	defer os.RemoveAll(dir)
 
-	fake, err := startFake(ctx, dir)
+	fake, err := startSelf(ctx, dir, "fake-bedrock")
 	if err != nil {
 		return err
 	}
 	defer fake.stop()
-	gw, err := startGateway(ctx, bin, fake.addr, dir)
+	gw, err := startGateway(ctx, bin, fake.addr, dir, "gateway", nil)
 	if err != nil {
 		return err
 	}
 	defer gw.stop()
+	var full *target
+	if o.full {
+		stack, err := startFull(ctx, bin, dir)
+		if err != nil {
+			return err
+		}
+		defer stack.stop()
+		fgw, err := startGateway(ctx, bin, fake.addr, dir, "gateway-full", stack.env)
+		if err != nil {
+			return err
+		}
+		defer fgw.stop()
+		full = &target{name: "full", url: "http://" + fgw.addr + "/v1/chat/completions", proc: fgw.proc, fake: fake.proc, secret: stack.secret}
+	}
 	fmt.Printf("gateway %s (pid %d, access log to a file), fake Bedrock %s (pid %d), %d CPUs shared by all three processes\n\n",
 		gw.addr, gw.cmd.Process.Pid, fake.addr, fake.cmd.Process.Pid, runtime.NumCPU())
 
@@ -151,12 +177,21 @@ func run(ctx context.Context, o options) error {
 			if err != nil {
 				return err
 			}
-			rows = append(rows, row{direct: d, gateway: g})
+			r := row{direct: d, gateway: g}
+			if full != nil {
+				if r.full, err = measure(ctx, o, full, c, stream, ""); err != nil {
+					return err
+				}
+			}
+			rows = append(rows, r)
 		}
 	}
 	printRows(rows)
+	if full != nil {
+		printFullRows(rows)
+	}
 	for _, r := range rows {
-		for _, x := range []result{r.direct, r.gateway} {
+		for _, x := range []result{r.direct, r.gateway, r.full} {
 			if x.failed > 0 {
 				return fmt.Errorf("%s, concurrency %d, stream %t: %d requests failed, the first: %v", x.target, x.conc, x.stream, x.failed, x.firstErr)
 			}
@@ -242,19 +277,19 @@ func (c *child) stop() {
 	}
 }
 
-// startFake runs this binary's fake-bedrock mode and reads the address
-// it prints.
-func startFake(ctx context.Context, dir string) (*child, error) {
+// startSelf runs one of this binary's modes (fake-bedrock, services) and
+// reads the address line it prints.
+func startSelf(ctx context.Context, dir, mode string) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "fake-bedrock")
+	cmd := exec.CommandContext(ctx, self, mode)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(dir, "fake.log"))
+	logf, err := os.Create(filepath.Join(dir, mode+".log"))
 	if err != nil {
 		return nil, err
 	}
@@ -267,32 +302,36 @@ func startFake(ctx context.Context, dir string) (*child, error) {
 		cmd.Process.Kill()
 		cmd.Wait()
 		log, _ := os.ReadFile(logf.Name())
-		return nil, fmt.Errorf("fake Bedrock did not start: %v: %s", err, log)
+		return nil, fmt.Errorf("%s did not start: %v: %s", mode, err, log)
 	}
 	return &child{cmd: cmd, addr: strings.TrimSpace(line), proc: proc{cmd.Process.Pid}}, nil
 }
 
-// startGateway runs `convertor gateway` against the fake, without keys,
-// limits or usage events (the plain gateway), its log written to a file
-// as a deployment's would be, and waits until it answers.
-func startGateway(ctx context.Context, bin, fakeAddr, dir string) (*child, error) {
+// gatewayEnv is the plain gateway: no keys, limits or usage events.
+var gatewayEnv = []string{
+	"AWS_REGION=us-east-1",
+	"AWS_ACCESS_KEY_ID=AKIDPROCBENCH",
+	"AWS_SECRET_ACCESS_KEY=procbench-secret",
+	"BEDROCK_MAX_RETRIES=0",
+	"REQUIRE_API_KEY=false",
+	"KEY_STORE=none",
+	"NATS_URL=", "SQS_QUEUE_URL=", "REDIS_URL=", "RATE_LIMIT_ENABLED=false",
+}
+
+// startGateway runs `convertor gateway` against the fake with gatewayEnv
+// and then extra settings, its log written to a file as a deployment's
+// would be, and waits until it answers.
+func startGateway(ctx context.Context, bin, fakeAddr, dir, name string, extra []string) (*child, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, bin, "gateway")
-	cmd.Env = append(os.Environ(),
-		"GATEWAY_ADDR="+addr,
-		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=AKIDPROCBENCH",
-		"AWS_SECRET_ACCESS_KEY=procbench-secret",
-		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://"+fakeAddr,
-		"BEDROCK_MAX_RETRIES=0",
-		"REQUIRE_API_KEY=false",
-		"KEY_STORE=none",
-		"NATS_URL=", "SQS_QUEUE_URL=", "REDIS_URL=", "RATE_LIMIT_ENABLED=false",
-	)
-	logf, err := os.Create(filepath.Join(dir, "gateway.log"))
+	// Later settings win over earlier ones of the same name.
+	cmd.Env = append(os.Environ(), gatewayEnv...)
+	cmd.Env = append(cmd.Env, "GATEWAY_ADDR="+addr, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://"+fakeAddr)
+	cmd.Env = append(cmd.Env, extra...)
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
@@ -333,10 +372,11 @@ func freeAddr() (string, error) {
 
 // target is where a run sends its requests.
 type target struct {
-	name string
-	url  string
-	proc proc // what the run measures
-	fake proc // the fake Bedrock, which every run also reports
+	name   string
+	url    string
+	proc   proc   // what the run measures
+	fake   proc   // the fake Bedrock, which every run also reports
+	secret string // the API key sent, if any
 }
 
 // body is the request a run sends: a Converse request to the fake, an
@@ -415,6 +455,9 @@ func measure(ctx context.Context, o options, t *target, conc int, stream bool, m
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		if t.secret != "" {
+			req.Header.Set("Authorization", "Bearer "+t.secret)
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			return err
@@ -502,7 +545,9 @@ func measure(ctx context.Context, o options, t *target, conc int, stream bool, m
 	return res, nil
 }
 
-type row struct{ direct, gateway result }
+// row is one path and concurrency: direct, through the plain gateway and,
+// in a -full run, through the gateway with keys, limits and events.
+type row struct{ direct, gateway, full result }
 
 func printRows(rows []row) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -520,6 +565,24 @@ func printRows(rows []row) {
 	w.Flush()
 	fmt.Println("\nCPU/req: the gateway process's user+system CPU per request (kernel accounting); fake CPU/req: the fake Bedrock's;")
 	fmt.Println("vs direct: the gateway's requests per second over the direct path's at the same concurrency.")
+}
+
+// printFullRows compares the gateway with keys, limits and events with the
+// plain gateway, row by row.
+func printFullRows(rows []row) {
+	fmt.Println("\nwith a DynamoDB key (cached), Redis request and token limits, a budget and a usage event per request to NATS:")
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "path\tconc\treq/s\tp50\tp99\tfailed\tCPU/req\tfake CPU/req\tCPU vs plain\treq/s vs plain\t")
+	for _, r := range rows {
+		kind := "chat"
+		if r.full.stream {
+			kind = "stream"
+		}
+		f, g := r.full, r.gateway
+		fmt.Fprintf(w, "full %s\t%d\t%.0f\t%s\t%s\t%d\t%.0fµs\t%.0fµs\t%+.0f%%\t%+.0f%%\t\n", kind, f.conc, f.rate(), us(f.pct(0.5)), us(f.pct(0.99)), f.failed,
+			f.cpuPer(), f.fakeCPUPer(), 100*(f.cpuPer()/g.cpuPer()-1), 100*(f.rate()/g.rate()-1))
+	}
+	w.Flush()
 }
 
 func us(d time.Duration) string { return strconv.FormatInt(d.Microseconds(), 10) + "µs" }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,11 +11,8 @@ import (
 // TestMain lets the test binary serve as the fake Bedrock, as the command
 // re-executes itself for it.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "fake-bedrock" {
-		if err := serveFake(context.Background(), "127.0.0.1:0"); err != nil {
-			os.Exit(1)
-		}
-		return
+	if len(os.Args) > 1 && (os.Args[1] == "fake-bedrock" || os.Args[1] == "services") {
+		os.Exit(serveMode(os.Args[1]))
 	}
 	os.Exit(m.Run())
 }
@@ -35,6 +31,19 @@ func TestRun(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	o := options{bin: bin, duration: 300 * time.Millisecond, warmup: 50 * time.Millisecond, levels: []int{1, 4}, streams: 50}
+	if err := run(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+
+	// -full: the same through a gateway that authenticates a stored key,
+	// counts limits in Redis and publishes usage events.
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("-full needs redis-server, which CI installs")
+		}
+		t.Skip("-full not run: no redis-server on the PATH")
+	}
+	o.full, o.streams, o.levels = true, 0, []int{4}
 	if err := run(t.Context(), o); err != nil {
 		t.Fatal(err)
 	}

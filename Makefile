@@ -72,16 +72,16 @@ unit:
 	$(GO) run ./internal/testreport -race -count=1 -timeout 20m $(PKGS)
 
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzChatRequestToConverse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
-	$(GO) test -run='^$$' -fuzz='^FuzzStream$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/convert
-	$(GO) test -run='^$$' -fuzz='^FuzzEventReader$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/bedrock
-	$(GO) test -run='^$$' -fuzz='^FuzzFastEvents$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway/bedrock
-	$(GO) test -run='^$$' -fuzz='^FuzzFastJSON_ChatRequest$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway
-	$(GO) test -run='^$$' -fuzz='^FuzzFastJSON_ResponsesRequest$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway
-	$(GO) test -run='^$$' -fuzz='^FuzzFastJSON_ConverseResponse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./gateway
-	$(GO) test -run='^$$' -fuzz='^FuzzValueJSON$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal/attr
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal/expr
-	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/dynamolocal
+	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway/convert FuzzChatRequestToConverse $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway/convert FuzzStream $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway/bedrock FuzzEventReader $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway/bedrock FuzzFastEvents $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway FuzzFastJSON_ChatRequest $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway FuzzFastJSON_ResponsesRequest $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway FuzzFastJSON_ConverseResponse $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./internal/dynamolocal/attr FuzzValueJSON $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./internal/dynamolocal/expr FuzzParse $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./internal/dynamolocal FuzzHandler $(FUZZTIME)
 
 # bench prints the micro-benchmarks (conversion, Bedrock client, rate
 # limiter, emitter, pricing, accountant, roll-ups and the dashboards' reads

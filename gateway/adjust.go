@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/openai-api-convertor/convertor"
@@ -16,9 +17,9 @@ import (
 // max_tokens), so the delay only keeps tokens reserved a little longer.
 const adjustInterval = 20 * time.Millisecond
 
-// adjustQueue bounds the corrections waiting to be merged; past it a
-// correction is sent on its own rather than dropped.
-const adjustQueue = 4096
+// adjustSlots bounds the slots waiting to be merged; past it a correction
+// is sent on its own rather than dropped.
+const adjustSlots = 4096
 
 type adjustment struct {
 	res    ratelimit.Reservation
@@ -26,66 +27,73 @@ type adjustment struct {
 }
 
 // adjuster merges token corrections per slot and sends them in the
-// background. Safe for concurrent use of add.
+// background. add merges under a lock instead of handing each correction
+// to the loop over a channel, which woke the loop's thread once per
+// request. Safe for concurrent use of add.
 type adjuster struct {
 	lim  ratelimit.Limiter
 	log  *slog.Logger
-	ch   chan adjustment
 	done chan struct{}
+
+	mu      sync.Mutex
+	pending map[ratelimit.Slot]*adjustment
+	stopped bool // run has sent its last batch; later corrections go alone
 }
 
 func newAdjuster(lim ratelimit.Limiter, log *slog.Logger) *adjuster {
-	return &adjuster{lim: lim, log: log, ch: make(chan adjustment, adjustQueue), done: make(chan struct{})}
+	return &adjuster{lim: lim, log: log, done: make(chan struct{}), pending: map[ratelimit.Slot]*adjustment{}}
 }
 
 // add queues a correction; it never blocks the request.
 func (a *adjuster) add(res ratelimit.Reservation, actual int64) {
-	select {
-	case a.ch <- adjustment{res, actual}:
-	default:
-		go a.send(res, actual)
+	slot := res.Slot()
+	a.mu.Lock()
+	if p, ok := a.pending[slot]; ok && !a.stopped {
+		p.res, _ = p.res.Merge(res)
+		p.actual += actual
+		a.mu.Unlock()
+		return
+	}
+	if !a.stopped && len(a.pending) < adjustSlots {
+		a.pending[slot] = &adjustment{res, actual}
+		a.mu.Unlock()
+		return
+	}
+	a.mu.Unlock()
+	go a.send(res, actual)
+}
+
+// run sends the merged corrections every adjustInterval until ctx ends,
+// then sends what is left and closes done.
+func (a *adjuster) run(ctx context.Context) {
+	defer close(a.done)
+	t := time.NewTicker(adjustInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			a.flush(false)
+		case <-ctx.Done():
+			a.flush(true)
+			return
+		}
 	}
 }
 
-// run merges and sends corrections until ctx ends, then sends what is
-// left and closes done.
-func (a *adjuster) run(ctx context.Context) {
-	defer close(a.done)
-	pending := map[ratelimit.Slot]*adjustment{}
-	t := time.NewTicker(adjustInterval)
-	defer t.Stop()
-	merge := func(adj adjustment) {
-		slot := adj.res.Slot()
-		if p, ok := pending[slot]; ok {
-			p.res, _ = p.res.Merge(adj.res)
-			p.actual += adj.actual
-		} else {
-			pending[slot] = &adj
-		}
+// flush sends the pending corrections; last stops the merging.
+func (a *adjuster) flush(last bool) {
+	a.mu.Lock()
+	batch := a.pending
+	if len(batch) > 0 {
+		a.pending = make(map[ratelimit.Slot]*adjustment, len(batch))
 	}
-	flush := func() {
-		for slot, p := range pending {
-			a.send(p.res, p.actual)
-			delete(pending, slot)
-		}
+	a.stopped = a.stopped || last
+	a.mu.Unlock()
+	if len(batch) == 0 {
+		return
 	}
-	for {
-		select {
-		case adj := <-a.ch:
-			merge(adj)
-		case <-t.C:
-			flush()
-		case <-ctx.Done():
-			for {
-				select {
-				case adj := <-a.ch:
-					merge(adj)
-				default:
-					flush()
-					return
-				}
-			}
-		}
+	for _, p := range batch {
+		a.send(p.res, p.actual)
 	}
 }
 

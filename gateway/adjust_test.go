@@ -25,6 +25,12 @@ func (c *countingLimiter) Adjust(ctx context.Context, r ratelimit.Reservation, a
 	return c.Limiter.Adjust(ctx, r, actual)
 }
 
+func (c *countingLimiter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.adjusts
+}
+
 func TestAdjuster_MergesCorrectionsPerSlot(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -46,8 +52,8 @@ func TestAdjuster_MergesCorrectionsPerSlot(t *testing.T) {
 	cancel()
 	<-a.done
 
-	if lim.adjusts != 1 {
-		t.Errorf("Adjust calls = %d, want 1 for ten corrections in one slot", lim.adjusts)
+	if n := lim.count(); n != 1 {
+		t.Errorf("Adjust calls = %d, want 1 for ten corrections in one slot", n)
 	}
 	d, err := mem.Admit(ctx, "k", limits, 0)
 	if err != nil {
@@ -55,5 +61,15 @@ func TestAdjuster_MergesCorrectionsPerSlot(t *testing.T) {
 	}
 	if want := int64(10000 - 10*100); d.RemainingTokens != want {
 		t.Errorf("remaining tokens = %d, want %d (reservations corrected to actual use)", d.RemainingTokens, want)
+	}
+
+	// A correction after the loop has stopped is sent on its own.
+	d, err = mem.Admit(ctx, "k", limits, 500)
+	if err != nil || !d.Allowed {
+		t.Fatalf("Admit() = %+v, %v", d, err)
+	}
+	a.add(d.Reservation, 100)
+	for lim.count() != 2 {
+		time.Sleep(time.Millisecond)
 	}
 }

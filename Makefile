@@ -79,6 +79,7 @@ fuzz:
 	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway FuzzFastJSON_ChatRequest $(FUZZTIME)
 	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway FuzzFastJSON_ResponsesRequest $(FUZZTIME)
 	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway FuzzFastJSON_ConverseResponse $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./events FuzzMarshal_AsEncodingJSON $(FUZZTIME)
 	GO=$(GO) internal/testenv/fuzztarget.sh ./internal/dynamolocal/attr FuzzValueJSON $(FUZZTIME)
 	GO=$(GO) internal/testenv/fuzztarget.sh ./internal/dynamolocal/expr FuzzParse $(FUZZTIME)
 	GO=$(GO) internal/testenv/fuzztarget.sh ./internal/dynamolocal FuzzHandler $(FUZZTIME)

@@ -23,6 +23,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/openai-api-convertor/convertor"
+	"github.com/openai-api-convertor/convertor/internal/fastjson"
 )
 
 // Default topics. On NATS they are subjects of one stream; on SQS each maps
@@ -47,7 +48,9 @@ func Marshal(ev *convertor.UsageEvent) ([]byte, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, fmt.Errorf("marshal: %w: %w", ErrInvalidEvent, err)
 	}
-	b, err := json.Marshal(ev)
+	// fastjson writes what encoding/json writes (FuzzMarshal_AsEncodingJSON
+	// holds it to that), in about half the time.
+	b, err := fastjson.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("marshal usage event %s: %w", ev.ID, err)
 	}

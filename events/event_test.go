@@ -1,6 +1,8 @@
 package events_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/events"
 )
 
@@ -121,4 +124,31 @@ func TestNewMessage_UUIDIsEventID(t *testing.T) {
 	if msg.UUID != ev.ID {
 		t.Errorf("NewMessage().UUID = %q, want event id %q", msg.UUID, ev.ID)
 	}
+}
+
+// FuzzMarshal_AsEncodingJSON holds Marshal's bytes to encoding/json's for
+// any event: odd strings (HTML, control and invalid UTF-8 bytes), times
+// in any zone, any counts.
+func FuzzMarshal_AsEncodingJSON(f *testing.F) {
+	f.Add("01JD0000000000000000000000", "req-1<&>", "key-1", "claude-sonnet-4-5", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", "us-east-1", "ok", "", int64(1764072000123456789), 3600, int64(100), int64(20), int64(5), int64(2), int64(1), int64(850), int64(120), 200, true, false, false)
+	f.Add("x", "\u2028\x00\xff", "k", "m\"\\", "", "", "error", "throttled", int64(-62135596800), -18000, int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), 429, false, true, true)
+	f.Fuzz(func(t *testing.T, id, requestID, keyID, model, bedrockModel, region, status, errorType string, unixNano int64, zoneOffset int,
+		in, out, cacheRead, cacheWrite, cacheWrite1h, latency, ttft int64, httpStatus int, streamed, disconnected, estimated bool) {
+		ev := &convertor.UsageEvent{
+			Version: convertor.UsageEventVersion, ID: id, RequestID: requestID, KeyID: keyID, Model: model,
+			BedrockModelID: bedrockModel, Region: region, Status: status, ErrorType: errorType,
+			Time:        time.Unix(0, unixNano).In(time.FixedZone("z", zoneOffset%86400)),
+			InputTokens: in, OutputTokens: out, CacheReadTokens: cacheRead, CacheWriteTokens: cacheWrite,
+			CacheWrite1hTokens: cacheWrite1h, LatencyMs: latency, TTFTMs: ttft, HTTPStatus: httpStatus,
+			Streamed: streamed, Disconnected: disconnected, Estimated: estimated,
+		}
+		want, wantErr := json.Marshal(ev)
+		got, err := events.Marshal(ev)
+		if ev.Validate() != nil {
+			return // refused before encoding
+		}
+		if (err == nil) != (wantErr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("Marshal(%+v) =\n  %s (%v)\nencoding/json gives\n  %s (%v)", ev, got, err, want, wantErr)
+		}
+	})
 }

@@ -1,8 +1,8 @@
-// Package fastjson decodes and encodes the gateway's hot-path JSON (the
-// OpenAI request, the Converse request and answer, the chat completion)
-// with github.com/segmentio/encoding/json, which does without most of
-// encoding/json's reflection and allocations, while keeping encoding/json's
-// results and errors.
+// Package fastjson decodes and encodes the hot path's JSON (the OpenAI
+// request, the Converse request and answer, the chat completion, the usage
+// event) with github.com/segmentio/encoding/json, which does without most
+// of encoding/json's reflection and allocations, while keeping
+// encoding/json's results and errors.
 //
 // The two agree on values: the fuzz tests of the gateway's types hold
 // every input one decodes to decode the same in the other, and every value

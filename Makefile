@@ -93,12 +93,13 @@ fuzz:
 # (loadbench: direct Bedrock path vs through the gateway, with and without
 # keys and limits; REDIS_URL=redis://... to limit on Redis), and the
 # gateway as its own process between a load generator and a fake Bedrock
-# (procbench: CPU per request, memory and goroutines per open stream).
+# (procbench: CPU per request, memory and goroutines per open stream; with
+# redis-server installed, also with keys, limits and usage events on).
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 . ./gateway/... ./events/ ./accountant/ ./adminapi/ ./internal/dynamo/ ./internal/dynamolocal/
 	$(GO) test -run='^$$' -bench=Pipeline ./internal/pipeline/
 	$(GO) run ./internal/loadbench
-	$(GO) run ./internal/procbench -bin $(BIN)
+	$(GO) run ./internal/procbench -bin $(BIN) $(if $(shell command -v redis-server),-full)
 
 # cdk-test checks the AWS deployment offline: types, lint, the Jest tests
 # (resources, routing, IAM scoping, HTTPS variants, settings errors,

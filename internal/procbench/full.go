@@ -142,15 +142,10 @@ func startRedis(ctx context.Context, redisServer, dir string) (*child, error) {
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.CommandContext(ctx, redisServer, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no")
-	logf, err := os.Create(filepath.Join(dir, "redis.log"))
+	c, logName, err := startLogged(cmd, dir, "redis", addr)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	c := &child{cmd: cmd, addr: addr, proc: proc{cmd.Process.Pid}}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if pingRedis(addr) == nil {
@@ -158,7 +153,7 @@ func startRedis(ctx context.Context, redisServer, dir string) (*child, error) {
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			c.stop()
-			log, _ := os.ReadFile(logf.Name())
+			log, _ := os.ReadFile(logName)
 			return nil, fmt.Errorf("redis-server on %s did not answer: %s", addr, log)
 		}
 		time.Sleep(20 * time.Millisecond)

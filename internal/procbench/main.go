@@ -331,15 +331,10 @@ func startGateway(ctx context.Context, bin, fakeAddr, dir, name string, extra []
 	cmd.Env = append(os.Environ(), gatewayEnv...)
 	cmd.Env = append(cmd.Env, "GATEWAY_ADDR="+addr, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://"+fakeAddr)
 	cmd.Env = append(cmd.Env, extra...)
-	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	c, logName, err := startLogged(cmd, dir, name, addr)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	c := &child{cmd: cmd, addr: addr, proc: proc{cmd.Process.Pid}}
 	exited := make(chan struct{})
 	go func() { cmd.Process.Wait(); close(exited) }()
 	for {
@@ -351,7 +346,7 @@ func startGateway(ctx context.Context, bin, fakeAddr, dir, name string, extra []
 		}
 		select {
 		case <-exited:
-			log, _ := os.ReadFile(logf.Name())
+			log, _ := os.ReadFile(logName)
 			return nil, fmt.Errorf("the gateway exited at start: %s", log)
 		case <-ctx.Done():
 			c.stop()
@@ -359,6 +354,21 @@ func startGateway(ctx context.Context, bin, fakeAddr, dir, name string, extra []
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// startLogged starts cmd, listening on addr, with its output written to
+// dir/name.log, whose path it returns.
+func startLogged(cmd *exec.Cmd, dir, name, addr string) (*child, string, error) {
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, "", err
+	}
+	defer logf.Close() // the child holds its own descriptor
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	return &child{cmd: cmd, addr: addr, proc: proc{cmd.Process.Pid}}, logf.Name(), nil
 }
 
 func freeAddr() (string, error) {
@@ -414,6 +424,14 @@ type result struct {
 	cpu      time.Duration // the target's process (the gateway, or the fake when direct)
 	fakeCPU  time.Duration
 	firstErr error
+}
+
+// kind names the run's path in the tables.
+func (r result) kind() string {
+	if r.stream {
+		return "stream"
+	}
+	return "chat"
 }
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -553,10 +571,7 @@ func printRows(rows []row) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "path\tconc\treq/s\tp50\tp99\tfailed\tCPU/req\tfake CPU/req\tadded p50\tvs direct\t")
 	for _, r := range rows {
-		kind := "chat"
-		if r.gateway.stream {
-			kind = "stream"
-		}
+		kind := r.gateway.kind()
 		d, g := r.direct, r.gateway
 		fmt.Fprintf(w, "direct %s\t%d\t%.0f\t%s\t%s\t%d\t-\t%.0fµs\t\t\t\n", kind, d.conc, d.rate(), us(d.pct(0.5)), us(d.pct(0.99)), d.failed, d.fakeCPUPer())
 		fmt.Fprintf(w, "gateway %s\t%d\t%.0f\t%s\t%s\t%d\t%.0fµs\t%.0fµs\t%s\t%.2f\t\n", kind, g.conc, g.rate(), us(g.pct(0.5)), us(g.pct(0.99)), g.failed,
@@ -574,10 +589,7 @@ func printFullRows(rows []row) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "path\tconc\treq/s\tp50\tp99\tfailed\tCPU/req\tfake CPU/req\tCPU vs plain\treq/s vs plain\t")
 	for _, r := range rows {
-		kind := "chat"
-		if r.full.stream {
-			kind = "stream"
-		}
+		kind := r.full.kind()
 		f, g := r.full, r.gateway
 		fmt.Fprintf(w, "full %s\t%d\t%.0f\t%s\t%s\t%d\t%.0fµs\t%.0fµs\t%+.0f%%\t%+.0f%%\t\n", kind, f.conc, f.rate(), us(f.pct(0.5)), us(f.pct(0.99)), f.failed,
 			f.cpuPer(), f.fakeCPUPer(), 100*(f.cpuPer()/g.cpuPer()-1), 100*(f.rate()/g.rate()-1))

@@ -83,15 +83,14 @@ func (a *adjuster) run(ctx context.Context) {
 // flush sends the pending corrections; last stops the merging.
 func (a *adjuster) flush(last bool) {
 	a.mu.Lock()
-	batch := a.pending
-	if len(batch) > 0 {
-		a.pending = make(map[ratelimit.Slot]*adjustment, len(batch))
-	}
 	a.stopped = a.stopped || last
-	a.mu.Unlock()
-	if len(batch) == 0 {
+	if len(a.pending) == 0 {
+		a.mu.Unlock()
 		return
 	}
+	batch := a.pending
+	a.pending = make(map[ratelimit.Slot]*adjustment, len(batch))
+	a.mu.Unlock()
 	for _, p := range batch {
 		a.send(p.res, p.actual)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -71,5 +72,69 @@ func TestAdjuster_MergesCorrectionsPerSlot(t *testing.T) {
 	a.add(d.Reservation, 100)
 	for lim.count() != 2 {
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestAdjuster_ConcurrentAdds adds corrections from many goroutines while
+// the loop flushes: every one is applied once.
+func TestAdjuster_ConcurrentAdds(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	mem := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: func() time.Time { return now }})
+	limits := ratelimit.Limits{Tokens: 1_000_000, Window: time.Minute}
+	ctx := context.Background()
+	a := newAdjuster(mem, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	runCtx, cancel := context.WithCancel(ctx)
+	go a.run(runCtx)
+
+	// Flushes besides the loop's, as often as they come, so that both
+	// empty and full flushes meet the adds.
+	adding := make(chan struct{})
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		for {
+			select {
+			case <-adding:
+				return
+			default:
+				a.flush(false)
+			}
+		}
+	}()
+
+	const goroutines, each = 8, 200
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			key := "k" + strconv.Itoa(g%3)
+			for range each {
+				d, err := mem.Admit(ctx, key, limits, 500)
+				if err != nil || !d.Allowed {
+					t.Errorf("Admit() = %+v, %v", d, err)
+					return
+				}
+				a.add(d.Reservation, 100)
+			}
+		})
+	}
+	wg.Wait()
+	close(adding)
+	<-flushed
+	cancel()
+	<-a.done
+
+	used := map[string]int64{}
+	for g := range goroutines {
+		used["k"+strconv.Itoa(g%3)] += each * 100
+	}
+	for key, u := range used {
+		d, err := mem.Admit(ctx, key, limits, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := limits.Tokens - u; d.RemainingTokens != want {
+			t.Errorf("%s: remaining tokens = %d, want %d", key, d.RemainingTokens, want)
+		}
 	}
 }

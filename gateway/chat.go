@@ -238,8 +238,11 @@ func jsonDecodeError(body []byte, err error) error {
 			"The request body must be a JSON object, but got %s.", jsonValueName(te.Value))
 	case errors.As(err, &te):
 		param := indexedParam(body, te.Field)
-		return convertor.ParamErrorf(param, "Invalid type for '%s': expected %s, but got %s instead.",
+		e := convertor.ParamErrorf(param, "Invalid type for '%s': expected %s, but got %s instead.",
 			param, jsonTypeName(te.Type), jsonValueName(te.Value))
+		// OpenAI's code for this error, which clients may branch on.
+		e.Reason = "invalid_type"
+		return e
 	}
 	return convertor.Errorf(convertor.EInvalid, "We could not parse the JSON body of your request: %s.", err.Error())
 }

@@ -176,6 +176,10 @@ func TestServer_Chat_BadInput(t *testing.T) {
 			if !strings.Contains(e.Message, tt.inMessage) {
 				t.Errorf("message %q does not mention %q", e.Message, tt.inMessage)
 			}
+			// A type mismatch carries OpenAI's code for it.
+			if strings.HasPrefix(e.Message, "Invalid type for '") && deref(e.Code) != "invalid_type" {
+				t.Errorf("code %q for %q, want OpenAI's invalid_type", deref(e.Code), e.Message)
+			}
 		})
 	}
 }

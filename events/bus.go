@@ -45,7 +45,7 @@ func NewSubscriber(ctx context.Context, cfg Config, consumerName string, log *sl
 	}
 	log = orDiscard(log)
 	if cfg.NATSURL != "" {
-		return newNATSSubscriber(ctx, cfg, consumerName, log)
+		return newNATSSubscriber(cfg, consumerName, log)
 	}
 	return newSQSSubscriber(ctx, cfg, log)
 }

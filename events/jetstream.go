@@ -189,7 +189,7 @@ type natsSubscriber struct {
 	wg        sync.WaitGroup
 }
 
-func newNATSSubscriber(ctx context.Context, cfg Config, name string, log *slog.Logger) (*natsSubscriber, error) {
+func newNATSSubscriber(cfg Config, name string, log *slog.Logger) (*natsSubscriber, error) {
 	if !validStreamName(name) {
 		return nil, fmt.Errorf("consumer name %q may not contain '.', '*', '>', '/', '\\' or spaces", name)
 	}
@@ -209,15 +209,9 @@ func newNATSSubscriber(ctx context.Context, cfg Config, name string, log *slog.L
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	s := &natsSubscriber{nc: nc, js: js, cfg: cfg, name: name, log: log, closing: make(chan struct{})}
-	// Said at start rather than found at the first failed Subscribe; not
-	// an error, as the resubscription loop waits for the server.
-	if !nc.IsConnected() {
-		log.Warn("events bus unreachable; consuming starts when it is back", "consumer", name)
-	} else if _, err := ensureStream(ctx, js, cfg); err != nil {
-		log.Warn("events stream not ready; consuming starts when it is", "stream", cfg.Stream, "consumer", name, "error", err)
-	}
-	return s, nil
+	// The stream is made sure of by Subscribe, whose failures the
+	// resubscription loop logs and retries.
+	return &natsSubscriber{nc: nc, js: js, cfg: cfg, name: name, log: log, closing: make(chan struct{})}, nil
 }
 
 // durableName names the consumer of topic for the group s.name; JetStream

@@ -104,9 +104,10 @@ type ClientConfig struct {
 // It drives HTTP by hand instead of wrapping the SDK's bedrockruntime
 // client: requests are our JSON wire types marshalled once and signed by a
 // SigV4 signer for this one request shape (held to the SDK's signer by
-// TestSigner_MatchesSDK), and streams are decoded by EventReader. That skips converting every block to and
-// from the SDK's union types, the smithy middleware stack per call, and the
-// goroutine plus channel hand-off per event of the SDK's stream reader;
+// TestSigner_MatchesSDK), and streams are decoded by EventReader. That
+// skips converting every block to and from the SDK's union types, the
+// smithy middleware stack per call, and the goroutine plus channel
+// hand-off per event of the SDK's stream reader;
 // BenchmarkClient in this package measures the difference against the SDK
 // client over loopback. It also avoids the data race smithy-go has under
 // concurrent ConverseStream from bedrockruntime v1.63.0 on.
@@ -121,7 +122,6 @@ type Client struct {
 	tr       *transport
 	creds    aws.CredentialsProvider // nil: send unsigned (emulator)
 	signer   *signer
-	region   string
 	endpoint *url.URL
 	// host is the Host header, signed and sent: the endpoint's, without a
 	// port that is its scheme's default, as the SDKs sign it.
@@ -179,7 +179,6 @@ func NewClient(awsCfg aws.Config, cfg ClientConfig) (*Client, error) {
 		tr:         tr,
 		signer:     &signer{region: region, service: signingName},
 		host:       signingHost(u),
-		region:     region,
 		endpoint:   u,
 		maxRetries: cfg.MaxRetries,
 		baseDelay:  cfg.RetryBaseDelay,

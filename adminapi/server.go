@@ -106,6 +106,7 @@ func (s *Server) registerAll() {
 	s.registerPrices()
 	s.registerUsage()
 	s.registerAudit()
+	s.registerIndex()
 	fixValidationStatus(s.api.OpenAPI())
 }
 

@@ -114,12 +114,21 @@ func (c *RouteCache) Check(ctx context.Context) error {
 // ENotFound if model has no admin route (or none was loaded yet), so a
 // RouteTable goes on to the defaults.
 func (c *RouteCache) ResolveRoute(_ context.Context, model string) (convertor.Route, error) {
-	if set := c.set.Load(); set != nil {
-		if r, ok := set.byModel[model]; ok {
-			return r, nil
-		}
+	if r, ok := c.lookupRoute(model); ok {
+		return r, nil
 	}
 	return convertor.Route{}, convertor.Errorf(convertor.ENotFound, "no admin route for model %q", model)
+}
+
+// lookupRoute is ResolveRoute without the error: a RouteTable asks it on
+// every request, and most requests name a default model, which would
+// format a not-found error each time only for it to be dropped.
+func (c *RouteCache) lookupRoute(model string) (convertor.Route, bool) {
+	if set := c.set.Load(); set != nil {
+		r, ok := set.byModel[model]
+		return r, ok
+	}
+	return convertor.Route{}, false
 }
 
 // ListRoutes implements convertor.RouteResolver: the admin routes loaded

@@ -123,6 +123,24 @@ func TestRouteCache_Refresh(t *testing.T) {
 	wantTarget(t, rt, "team-new", haikuGlobe, convertor.RouteSourceAdmin)
 }
 
+// Resolving allocates nothing, for an admin route or for a default one
+// past the cache: no not-found error is made only to be dropped.
+func TestRouteTable_ResolveDoesNotAllocate(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.NewRouteStore()
+	putRoute(t, store, "team-sonnet", sonnetEU)
+	cache := NewRouteCache(store, time.Hour, discardLog())
+	if err := cache.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rt := NewRouteTable(cache, convertor.DefaultRoutes)
+	for _, model := range []string{"team-sonnet", "claude-opus-4-5"} {
+		if n := testing.AllocsPerRun(100, func() { _, _ = rt.ResolveRoute(ctx, model) }); n != 0 {
+			t.Errorf("ResolveRoute(%s) allocates %.0f times, want 0", model, n)
+		}
+	}
+}
+
 func TestRouteCache_StoreDown(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

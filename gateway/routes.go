@@ -11,7 +11,9 @@ import (
 // then a raw Bedrock model id, inference-profile id or ARN passed through.
 // Safe for concurrent use: it never changes after construction.
 type RouteTable struct {
-	admin    convertor.RouteResolver
+	admin convertor.RouteResolver
+	// lookup is admin's error-free lookup when it has one (a RouteCache).
+	lookup   routeLookup
 	defaults map[string]convertor.Route
 	list     []convertor.Route
 }
@@ -21,6 +23,7 @@ type RouteTable struct {
 // ENotFound falls through to the defaults, any other error is returned.
 func NewRouteTable(admin convertor.RouteResolver, defaults []convertor.Route) *RouteTable {
 	t := &RouteTable{admin: admin, defaults: make(map[string]convertor.Route, len(defaults))}
+	t.lookup, _ = admin.(routeLookup)
 	for _, r := range defaults {
 		if _, dup := t.defaults[r.Model]; dup {
 			continue
@@ -33,10 +36,21 @@ func NewRouteTable(admin convertor.RouteResolver, defaults []convertor.Route) *R
 
 var _ convertor.RouteResolver = (*RouteTable)(nil)
 
+// routeLookup is a resolver that answers from memory and so can say "not
+// here" without making an error.
+type routeLookup interface {
+	lookupRoute(model string) (convertor.Route, bool)
+}
+
 // ResolveRoute implements convertor.RouteResolver. Returns ENotFound
 // (Reason "model_not_found") if nothing matches.
 func (t *RouteTable) ResolveRoute(ctx context.Context, model string) (convertor.Route, error) {
-	if t.admin != nil {
+	switch {
+	case t.lookup != nil:
+		if r, ok := t.lookup.lookupRoute(model); ok {
+			return r, nil
+		}
+	case t.admin != nil:
 		r, err := t.admin.ResolveRoute(ctx, model)
 		if err == nil {
 			return r, nil

@@ -9,6 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"unicode/utf8"
+
+	"github.com/openai-api-convertor/convertor/internal/fastjson"
 )
 
 // ChatRequest is the body of POST /v1/chat/completions.
@@ -140,9 +143,33 @@ func decodeTextOrParts[P any](b []byte, text *string, parts *[]P, isParts *bool,
 	}
 	*text, *parts, *isParts = "", nil, b[0] == '['
 	if *isParts {
-		return json.Unmarshal(b, parts)
+		return fastjson.Unmarshal(b, parts)
+	}
+	if s, ok := plainString(b); ok {
+		*text = s
+		return nil
 	}
 	return json.Unmarshal(b, text)
+}
+
+// plainString returns the text of a JSON string that needs no decoding:
+// quoted, valid UTF-8, without escapes or control characters, which is
+// what most message texts are. Anything else is left to encoding/json,
+// so what it replaces (invalid UTF-8) and refuses stays as it does.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 // encodeTextOrParts writes the form decodeTextOrParts read; parts read

@@ -1,169 +1,494 @@
 package bedrock
 
-import (
-	"encoding/json"
-	"strconv"
-	"strings"
-	"unicode/utf8"
+import "unicode/utf8"
 
-	"github.com/tidwall/gjson"
-)
+// The events of a stream in their usual shapes are decoded by a small
+// scanner rather than by encoding/json's reflection, which costs several
+// times the frame's own reading, so most of a reply streamed a token at a
+// time. A fast path accepts only JSON it can vouch for — an object of known
+// keys, each once, with values of the expected type, strings without \u
+// escapes, integers of at most 18 digits — and reports false for anything
+// else; encoding/json then decodes the event as before. FuzzFastEvents
+// holds every fast path to encoding/json's result.
 
-// The events of a stream in their usual shapes are decoded with gjson
-// rather than encoding/json's reflection, which costs several
-// microseconds an event (a tenth of a short stream's CPU). Each fast path
-// accepts only JSON it can vouch for — known keys with values of the
-// expected JSON type — and reports false otherwise; encoding/json then
-// decodes the event as before. FuzzFastEvents holds every fast path to
-// encoding/json's result.
-
-// fastObject calls field for each member of payload's top-level object,
-// skipping Bedrock's "p" padding, until field reports false. It reports
-// whether payload is a valid object and every member was accepted.
-func fastObject(payload []byte, field func(key string, v gjson.Result) bool) bool {
-	// encoding/json replaces invalid UTF-8 with U+FFFD; gjson keeps it.
-	if !gjson.ValidBytes(payload) || !utf8.Valid(payload) {
-		return false
-	}
-	root := gjson.ParseBytes(payload)
-	return members(root, func(k string, v gjson.Result) bool { return k == "p" || field(k, v) })
+// scanner reads one JSON object's members from b. It never allocates but
+// for the strings it returns.
+type scanner struct {
+	b []byte
+	i int
 }
 
-// members calls field for each member of the object v; false if v is not
-// an object or field refused a member.
-func members(v gjson.Result, field func(key string, v gjson.Result) bool) bool {
-	if !v.IsObject() {
-		return false
+// ws skips JSON whitespace.
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
 	}
-	ok := true
-	v.ForEach(func(k, v gjson.Result) bool {
-		ok = field(k.Str, v)
-		return ok
-	})
+}
+
+// open reads the '{' that starts an object.
+func (s *scanner) open() bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '{' {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// next reads up to the next member's value and returns its key; more is
+// false at the object's '}'. first says no member was read yet. Keys with
+// escapes are refused: no event field has one.
+func (s *scanner) next(first bool) (key []byte, more, ok bool) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return nil, false, false
+	}
+	if s.b[s.i] == '}' {
+		s.i++
+		return nil, false, true
+	}
+	if !first {
+		if s.b[s.i] != ',' {
+			return nil, false, false
+		}
+		s.i++
+		s.ws()
+	}
+	start, end, ok := s.plainString()
+	if !ok {
+		return nil, false, false
+	}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return nil, false, false
+	}
+	s.i++
+	s.ws()
+	return s.b[start:end], true, true
+}
+
+// end reports whether only whitespace follows the object.
+func (s *scanner) end() bool {
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// plainString reads a string of valid UTF-8 without escapes or control
+// characters and returns where its contents lie in b.
+func (s *scanner) plainString() (start, end int, ok bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return 0, 0, false
+	}
+	start = s.i + 1
+	ascii := true
+	for j := start; j < len(s.b); j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			if !ascii && !utf8.Valid(s.b[start:j]) {
+				return 0, 0, false
+			}
+			s.i = j + 1
+			return start, j, true
+		case c == '\\' || c < 0x20:
+			return 0, 0, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return 0, 0, false
+}
+
+// str reads a string value. Of the escapes it decodes the one-letter ones;
+// a \u escape, whose lone surrogates encoding/json turns into U+FFFD, is
+// left to encoding/json, as is invalid UTF-8, which it replaces.
+func (s *scanner) str() (string, bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return "", false
+	}
+	start := s.i + 1
+	j := start
+	ascii := true
+	for ; j < len(s.b); j++ {
+		c := s.b[j]
+		if c == '"' || c == '\\' || c < 0x20 {
+			break
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	if j < len(s.b) && s.b[j] == '"' {
+		if !ascii && !utf8.Valid(s.b[start:j]) {
+			return "", false
+		}
+		s.i = j + 1
+		return string(s.b[start:j]), true
+	}
+	// Escapes: decode into a copy.
+	out := make([]byte, 0, len(s.b)-start)
+	out = append(out, s.b[start:j]...)
+	for ; j < len(s.b); j++ {
+		c := s.b[j]
+		switch {
+		case c == '"':
+			if !utf8.Valid(out) {
+				return "", false
+			}
+			s.i = j + 1
+			return string(out), true
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			out = append(out, c)
+			continue
+		}
+		if j++; j >= len(s.b) {
+			return "", false
+		}
+		switch s.b[j] {
+		case '"', '\\', '/':
+			out = append(out, s.b[j])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// skipPlainString reads a string value it has no use for (Bedrock's "p"
+// padding) under plainString's rules.
+func (s *scanner) skipPlainString() bool {
+	_, _, ok := s.plainString()
 	return ok
 }
 
-// fastInt stores an integer literal that fits an int, as encoding/json
-// accepts for an int field (no fraction, no exponent).
-func fastInt(v gjson.Result, dst *int) bool {
-	if v.Type != gjson.Number {
-		return false
-	}
-	n, err := strconv.ParseInt(v.Raw, 10, strconv.IntSize)
-	if err != nil {
-		return false
-	}
-	*dst = int(n)
-	return true
-}
+// maxFastDigits keeps an integer below 10^18, clear of int64's bounds; a
+// longer one is left to encoding/json.
+const maxFastDigits = 18
 
-// fastString stores a JSON string. One with \u escapes is decoded by
-// encoding/json, which turns lone surrogates into U+FFFD where gjson does
-// not.
-func fastString(v gjson.Result, dst *string) bool {
-	if v.Type != gjson.String {
-		return false
+// int reads an integer literal as encoding/json accepts for an integer
+// field: no fraction, no exponent, no leading zero.
+func (s *scanner) int() (int64, bool) {
+	neg := false
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		neg = true
+		s.i++
 	}
-	if strings.Contains(v.Raw, `\u`) {
-		return json.Unmarshal([]byte(v.Raw), dst) == nil
+	start := s.i
+	var n int64
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		n = n*10 + int64(s.b[s.i]-'0')
+		s.i++
 	}
-	*dst = v.Str
-	return true
-}
-
-// fastDelta decodes a text or tool-input delta.
-func fastDelta(payload []byte, dst *ContentBlockDeltaEvent) bool {
-	return fastObject(payload, func(k string, v gjson.Result) bool {
-		switch k {
-		case "contentBlockIndex":
-			return fastInt(v, &dst.ContentBlockIndex)
-		case "delta":
-			return fastDeltaUnion(v, &dst.Delta)
+	digits := s.i - start
+	if digits == 0 || digits > maxFastDigits || (digits > 1 && s.b[start] == '0') {
+		return 0, false
+	}
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '.', 'e', 'E':
+			return 0, false
 		}
-		return false
-	})
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
-// fastDeltaUnion decodes a delta holding text or tool input only.
-func fastDeltaUnion(v gjson.Result, dst *ContentBlockDelta) bool {
-	ok := members(v, func(k string, v gjson.Result) bool {
-		switch k {
+// intField stores an integer value into an int field, if it fits one.
+func (s *scanner) intField(dst *int) bool {
+	n, ok := s.int()
+	*dst = int(n)
+	return ok && int64(*dst) == n
+}
+
+// seen marks a key as read and reports whether it was read before:
+// encoding/json merges a repeated key into what the first one set, which
+// the fast paths leave to it.
+func seen(mask *uint, bit uint) bool {
+	if *mask&bit != 0 {
+		return true
+	}
+	*mask |= bit
+	return false
+}
+
+// fastDelta decodes a text or tool-input delta. A text is stored in *text,
+// which dst's text then points at, so that the caller can allocate both at
+// once.
+func fastDelta(payload []byte, dst *ContentBlockDeltaEvent, text *string) bool {
+	s := scanner{b: payload}
+	if !s.open() {
+		return false
+	}
+	var keys uint
+	for first := true; ; first = false {
+		k, more, ok := s.next(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		switch string(k) {
+		case "p":
+			ok = !seen(&keys, 1) && s.skipPlainString()
+		case "contentBlockIndex":
+			ok = !seen(&keys, 2) && s.intField(&dst.ContentBlockIndex)
+		case "delta":
+			ok = !seen(&keys, 4) && s.deltaUnion(&dst.Delta, text)
+		default:
+			ok = false
+		}
+		if !ok {
+			return false
+		}
+	}
+	return s.end()
+}
+
+// deltaUnion decodes a delta holding text or tool input only.
+func (s *scanner) deltaUnion(dst *ContentBlockDelta, text *string) bool {
+	if !s.open() {
+		return false
+	}
+	for first := true; ; first = false {
+		k, more, ok := s.next(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		switch string(k) {
 		case "text":
-			var s string
-			if !fastString(v, &s) {
+			if dst.Text != nil {
 				return false
 			}
-			dst.Text = &s
-			return true
-		case "toolUse":
-			if dst.ToolUse == nil {
-				dst.ToolUse = &ToolUseBlockDelta{}
+			if *text, ok = s.str(); !ok {
+				return false
 			}
-			return members(v, func(k string, v gjson.Result) bool {
-				return k == "input" && fastString(v, &dst.ToolUse.Input)
-			})
+			dst.Text = text
+		case "toolUse":
+			if dst.ToolUse != nil {
+				return false
+			}
+			dst.ToolUse = &ToolUseBlockDelta{}
+			if !s.toolUseDelta(dst.ToolUse) {
+				return false
+			}
+		default:
+			return false
 		}
+	}
+	return (dst.Text != nil) != (dst.ToolUse != nil)
+}
+
+// toolUseDelta decodes {"input": "..."}.
+func (s *scanner) toolUseDelta(dst *ToolUseBlockDelta) bool {
+	if !s.open() {
 		return false
-	})
-	return ok && (dst.Text != nil) != (dst.ToolUse != nil)
+	}
+	var keys uint
+	for first := true; ; first = false {
+		k, more, ok := s.next(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+		if string(k) != "input" || seen(&keys, 1) {
+			return false
+		}
+		if dst.Input, ok = s.str(); !ok {
+			return false
+		}
+	}
+}
+
+// fastStringEvent decodes an event of one string field named key, with
+// padding.
+func fastStringEvent(payload []byte, key string, dst *string) bool {
+	s := scanner{b: payload}
+	if !s.open() {
+		return false
+	}
+	var keys uint
+	for first := true; ; first = false {
+		k, more, ok := s.next(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		switch string(k) {
+		case "p":
+			ok = !seen(&keys, 1) && s.skipPlainString()
+		case key:
+			if !seen(&keys, 2) {
+				*dst, ok = s.str()
+			} else {
+				ok = false
+			}
+		default:
+			ok = false
+		}
+		if !ok {
+			return false
+		}
+	}
+	return s.end()
 }
 
 func fastMessageStart(payload []byte, dst *MessageStartEvent) bool {
-	return fastObject(payload, func(k string, v gjson.Result) bool {
-		return k == "role" && fastString(v, &dst.Role)
-	})
-}
-
-func fastContentBlockStop(payload []byte, dst *ContentBlockStopEvent) bool {
-	return fastObject(payload, func(k string, v gjson.Result) bool {
-		return k == "contentBlockIndex" && fastInt(v, &dst.ContentBlockIndex)
-	})
+	return fastStringEvent(payload, "role", &dst.Role)
 }
 
 // fastMessageStop decodes a stop without additional model fields.
 func fastMessageStop(payload []byte, dst *MessageStopEvent) bool {
-	return fastObject(payload, func(k string, v gjson.Result) bool {
-		return k == "stopReason" && fastString(v, &dst.StopReason)
-	})
+	return fastStringEvent(payload, "stopReason", &dst.StopReason)
+}
+
+func fastContentBlockStop(payload []byte, dst *ContentBlockStopEvent) bool {
+	s := scanner{b: payload}
+	if !s.open() {
+		return false
+	}
+	var keys uint
+	for first := true; ; first = false {
+		k, more, ok := s.next(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		switch string(k) {
+		case "p":
+			ok = !seen(&keys, 1) && s.skipPlainString()
+		case "contentBlockIndex":
+			ok = !seen(&keys, 2) && s.intField(&dst.ContentBlockIndex)
+		default:
+			ok = false
+		}
+		if !ok {
+			return false
+		}
+	}
+	return s.end()
 }
 
 // fastMetadata decodes usage and metrics; usage with a cache breakdown
 // takes the slow path.
 func fastMetadata(payload []byte, dst *MetadataEvent) bool {
-	return fastObject(payload, func(k string, v gjson.Result) bool {
-		switch k {
-		case "usage":
-			u := &dst.Usage
-			return members(v, func(k string, v gjson.Result) bool {
-				switch k {
-				case "inputTokens":
-					return fastInt(v, &u.InputTokens)
-				case "outputTokens":
-					return fastInt(v, &u.OutputTokens)
-				case "totalTokens":
-					return fastInt(v, &u.TotalTokens)
-				case "cacheReadInputTokens":
-					return fastInt(v, &u.CacheReadInputTokens)
-				case "cacheWriteInputTokens":
-					return fastInt(v, &u.CacheWriteInputTokens)
-				}
-				return false
-			})
-		case "metrics":
-			if dst.Metrics == nil {
-				dst.Metrics = &Metrics{}
-			}
-			return members(v, func(k string, v gjson.Result) bool {
-				if k != "latencyMs" || v.Type != gjson.Number {
-					return false
-				}
-				n, err := strconv.ParseInt(v.Raw, 10, 64)
-				dst.Metrics.LatencyMs = n
-				return err == nil
-			})
-		}
+	s := scanner{b: payload}
+	if !s.open() {
 		return false
-	})
+	}
+	var keys uint
+	for first := true; ; first = false {
+		k, more, ok := s.next(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			break
+		}
+		switch string(k) {
+		case "p":
+			ok = !seen(&keys, 1) && s.skipPlainString()
+		case "usage":
+			ok = !seen(&keys, 2) && s.usage(&dst.Usage)
+		case "metrics":
+			if !seen(&keys, 4) {
+				dst.Metrics = &Metrics{}
+				ok = s.metrics(dst.Metrics)
+			} else {
+				ok = false
+			}
+		default:
+			ok = false
+		}
+		if !ok {
+			return false
+		}
+	}
+	return s.end()
+}
+
+// usage decodes a token count without a cache breakdown.
+func (s *scanner) usage(u *TokenUsage) bool {
+	if !s.open() {
+		return false
+	}
+	var keys uint
+	for first := true; ; first = false {
+		k, more, ok := s.next(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+		switch string(k) {
+		case "inputTokens":
+			ok = !seen(&keys, 1) && s.intField(&u.InputTokens)
+		case "outputTokens":
+			ok = !seen(&keys, 2) && s.intField(&u.OutputTokens)
+		case "totalTokens":
+			ok = !seen(&keys, 4) && s.intField(&u.TotalTokens)
+		case "cacheReadInputTokens":
+			ok = !seen(&keys, 8) && s.intField(&u.CacheReadInputTokens)
+		case "cacheWriteInputTokens":
+			ok = !seen(&keys, 16) && s.intField(&u.CacheWriteInputTokens)
+		default:
+			ok = false
+		}
+		if !ok {
+			return false
+		}
+	}
+}
+
+// metrics decodes {"latencyMs": n}.
+func (s *scanner) metrics(m *Metrics) bool {
+	if !s.open() {
+		return false
+	}
+	var keys uint
+	for first := true; ; first = false {
+		k, more, ok := s.next(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+		if string(k) != "latencyMs" || seen(&keys, 1) {
+			return false
+		}
+		if m.LatencyMs, ok = s.int(); !ok {
+			return false
+		}
+	}
 }
 
 // resetEvent zeroes an event a fast path may have half filled.

@@ -118,8 +118,10 @@ func decodeEvent(f *frame, ev *StreamEvent) error {
 	)
 	switch string(f.eventType) {
 	case EventContentBlockDelta:
-		ev.ContentBlockDelta = new(ContentBlockDeltaEvent)
-		dst, fast = ev.ContentBlockDelta, fastDelta(f.payload, ev.ContentBlockDelta)
+		// One allocation holds the event and its text.
+		d := new(deltaWithText)
+		ev.ContentBlockDelta = &d.ev
+		dst, fast = ev.ContentBlockDelta, fastDelta(f.payload, ev.ContentBlockDelta, &d.text)
 	case EventMessageStart:
 		ev.MessageStart = new(MessageStartEvent)
 		dst, fast = ev.MessageStart, fastMessageStart(f.payload, ev.MessageStart)
@@ -147,6 +149,12 @@ func decodeEvent(f *frame, ev *StreamEvent) error {
 		return fmt.Errorf("event %s: %w", f.eventType, err)
 	}
 	return nil
+}
+
+// deltaWithText is a delta event with room for its text.
+type deltaWithText struct {
+	ev   ContentBlockDeltaEvent
+	text string
 }
 
 // EventType returns the :event-type of a non-empty event, "" for an empty one.

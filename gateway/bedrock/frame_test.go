@@ -207,6 +207,68 @@ func BenchmarkEventReader(b *testing.B) {
 	})
 }
 
+// TestFastEvents_UsualShapes: the events Bedrock sends for text and tool
+// calls, escapes and padding included, take the fast paths and decode as
+// encoding/json decodes them.
+func TestFastEvents_UsualShapes(t *testing.T) {
+	for _, tc := range []struct {
+		payload string
+		fast    func([]byte) (got any, ok bool)
+		want    any
+	}{
+		{`{"contentBlockIndex":0,"delta":{"text":"Hello"},"p":"abcdefghijkl"}`, func(b []byte) (any, bool) {
+			var e ContentBlockDeltaEvent
+			var text string
+			ok := fastDelta(b, &e, &text)
+			return &e, ok
+		}, &ContentBlockDeltaEvent{}},
+		{`{"contentBlockIndex":1,"delta":{"text":"line\n\t\"quoted\" \\ é😀"},"p":"ab"}`, func(b []byte) (any, bool) {
+			var e ContentBlockDeltaEvent
+			var text string
+			ok := fastDelta(b, &e, &text)
+			return &e, ok
+		}, &ContentBlockDeltaEvent{}},
+		{`{"contentBlockIndex":2,"delta":{"toolUse":{"input":"{\"city\": \"Pa"}},"p":"abc"}`, func(b []byte) (any, bool) {
+			var e ContentBlockDeltaEvent
+			var text string
+			ok := fastDelta(b, &e, &text)
+			return &e, ok
+		}, &ContentBlockDeltaEvent{}},
+		{`{"p":"abcd","role":"assistant"}`, func(b []byte) (any, bool) {
+			var e MessageStartEvent
+			return &e, fastMessageStart(b, &e)
+		}, &MessageStartEvent{}},
+		{`{"contentBlockIndex":3,"p":"abcdefghijklmnopqrstuvwxyzABCDEF"}`, func(b []byte) (any, bool) {
+			var e ContentBlockStopEvent
+			return &e, fastContentBlockStop(b, &e)
+		}, &ContentBlockStopEvent{}},
+		{`{"p":"abcdefghijklmnopqrstuvwxyzABCDEFGHI","stopReason":"tool_use"}`, func(b []byte) (any, bool) {
+			var e MessageStopEvent
+			return &e, fastMessageStop(b, &e)
+		}, &MessageStopEvent{}},
+		{`{"metrics":{"latencyMs":1234},"p":"abc","usage":{"inputTokens":25,"outputTokens":7,"totalTokens":32}}`, func(b []byte) (any, bool) {
+			var e MetadataEvent
+			return &e, fastMetadata(b, &e)
+		}, &MetadataEvent{}},
+		{`{"usage":{"inputTokens":3,"outputTokens":7,"totalTokens":1034,"cacheReadInputTokens":1000,"cacheWriteInputTokens":24}}`, func(b []byte) (any, bool) {
+			var e MetadataEvent
+			return &e, fastMetadata(b, &e)
+		}, &MetadataEvent{}},
+	} {
+		got, ok := tc.fast([]byte(tc.payload))
+		if !ok {
+			t.Errorf("%s: took the slow path", tc.payload)
+			continue
+		}
+		if err := json.Unmarshal([]byte(tc.payload), tc.want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: fast path %+v, encoding/json %+v", tc.payload, got, tc.want)
+		}
+	}
+}
+
 // FuzzFastEvents holds every event's fast path to encoding/json: whatever
 // a fast path accepts, encoding/json accepts and decodes alike.
 func FuzzFastEvents(f *testing.F) {
@@ -230,6 +292,21 @@ func FuzzFastEvents(f *testing.F) {
 		`{"metrics":{"latencyMs":1},"metrics":null}`,
 		`[1,2]`,
 		"{\"delta\":{\"text\":\"\x93\"}}", // invalid UTF-8, which encoding/json replaces
+		` { "contentBlockIndex" : 7 , "delta" : { "text" : "tab\there\r\n\\ \/ \b\f" } } `,
+		`{"contentBlockIndex":01,"delta":{"text":"x"}}`,
+		`{"contentBlockIndex":-0,"delta":{"text":"x"}}`,
+		`{"contentBlockIndex":1234567890123456789,"delta":{"text":"x"}}`,
+		`{"contentBlockIndex":0,"delta":{"text":"x"}} x`,
+		`{"contentBlockIndex":0,"delta":{"text":"x",}}`,
+		`{"contentBlockIndex":0,,"delta":{"text":"x"}}`,
+		`{"contentBlockIndex":0,"delta":{"text":"\q"}}`,
+		`{"contentBlockIndex":0,"delta":{"text":"é ✓ 😀"},"p":"é"}`,
+		`{"p":"a","p":"b","role":"assistant"}`,
+		`{"Role":"assistant"}`,
+		`{"delta":{"toolUse":{"input":"a","input":"b"}}}`,
+		`{"usage":{"inputTokens":1,"inputTokens":2}}`,
+		`{"usage":{"inputTokens":-3,"outputTokens":0,"totalTokens":-3}}`,
+		`{}`,
 	} {
 		for kind := range byte(5) {
 			f.Add(kind, []byte(s))
@@ -241,7 +318,8 @@ func FuzzFastEvents(f *testing.F) {
 		switch kind % 5 {
 		case 0:
 			var a, b ContentBlockDeltaEvent
-			ok, fast, slow = fastDelta(payload, &a), &a, &b
+			var text string
+			ok, fast, slow = fastDelta(payload, &a, &text), &a, &b
 		case 1:
 			var a, b MessageStartEvent
 			ok, fast, slow = fastMessageStart(payload, &a), &a, &b

@@ -1,13 +1,13 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -69,9 +69,10 @@ func (s *Server) startStream(ctx *fasthttp.RequestCtx, x *exchange, upCtx contex
 	}
 	s.streams.Add(1)
 	s.metrics.inflightStreams.Inc()
-	// The writer runs on its own goroutine after the handler returns, so
-	// it holds only p: nothing of ctx, whose buffers fasthttp reuses.
-	ctx.SetBodyStreamWriter(p.run)
+	// fasthttp writes the body from the connection's own goroutine once
+	// the handler returns, through p.WriteTo, and then closes p. The pump
+	// holds nothing of ctx, whose buffers fasthttp reuses.
+	ctx.Response.SetBodyStream(p, -1)
 }
 
 // streamFormat writes the events of one API (chat completions chunks,
@@ -107,7 +108,11 @@ func (chatStream) appendError(dst []byte, err error, requestID string) []byte {
 	return appendErrorEvent(dst, err, requestID)
 }
 
-// streamPump copies one Bedrock stream to the client as OpenAI SSE.
+// streamPump copies one Bedrock stream to the client as OpenAI SSE. It is
+// the response's body stream: fasthttp calls WriteTo on the connection's
+// goroutine, each Write becoming one flushed chunk, so a stream costs no
+// goroutine or pipe of its own; Read serves any writer that reads instead.
+// Close ends the stream however the body ended.
 type streamPump struct {
 	s        *Server
 	x        *exchange
@@ -115,101 +120,182 @@ type streamPump struct {
 	cancel   context.CancelFunc
 	conv     streamFormat
 	first    bedrock.StreamEvent
+	next     bedrock.StreamEvent
 	upStart  time.Time
 	upCtx    context.Context
 	attempts int
+
+	buf     *[]byte // events encoded and not yet written; pooled
+	off     int     // how much of *buf Read has handed out
+	started bool    // first has been encoded
+	last    bool    // the stream's last event is in buf
+	ended   bool    // end has run
+	closed  bool
 }
 
-// run is the body stream writer: for each event, convert, write and flush.
-// A write or flush error means the client is gone: the upstream call is
-// canceled at once so Bedrock stops generating (and billing).
-func (p *streamPump) run(w *bufio.Writer) {
-	x := p.x
-	defer p.s.streams.Done()
-	defer p.s.metrics.inflightStreams.Dec()
-	var (
-		upErr error
-		ended bool
-	)
+// streamBufs holds the buffers events are encoded into. A burst of events
+// is written at once, so a buffer's size is that of the largest burst;
+// ones grown past maxPooledStreamBuf are left to the GC.
+var streamBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+const maxPooledStreamBuf = 64 << 10
+
+// SupportsBodyWriteTo tells fasthttp that WriteTo may stand in for Read.
+func (p *streamPump) SupportsBodyWriteTo() bool { return true }
+
+// WriteTo writes the events as they come, one Write per burst. A failed
+// Write means the client is gone: the upstream call is canceled at once so
+// Bedrock stops generating (and billing).
+func (p *streamPump) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for !p.last {
+		p.fill()
+		b := *p.buf
+		if len(b) == 0 {
+			continue
+		}
+		m, err := w.Write(b)
+		n += int64(m)
+		if err != nil {
+			p.gone()
+			return n, err
+		}
+		p.delivered()
+	}
+	return n, nil
+}
+
+// Read implements io.Reader for writers that read the body instead.
+func (p *streamPump) Read(b []byte) (int, error) {
+	if p.buf != nil && p.off < len(*p.buf) {
+		n := copy(b, (*p.buf)[p.off:])
+		p.off += n
+		return n, nil
+	}
+	if p.last || p.closed {
+		return 0, io.EOF
+	}
+	p.fill()
+	p.off = copy(b, *p.buf)
+	if p.off > 0 {
+		p.delivered()
+	}
+	return p.off, nil
+}
+
+// Close ends the stream: a body that stopped before its last event was
+// written lost its client (or was never sent), so the call is canceled
+// and the usage of what was generated recorded.
+func (p *streamPump) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	if !p.ended {
+		p.gone()
+		p.end(nil)
+	}
+	p.st.Close()
+	p.cancel()
+	if p.buf != nil {
+		if cap(*p.buf) <= maxPooledStreamBuf {
+			*p.buf = (*p.buf)[:0]
+			streamBufs.Put(p.buf)
+		}
+		p.buf = nil
+	}
+	p.s.metrics.inflightStreams.Dec()
+	p.s.streams.Done()
+	return nil
+}
+
+// fill encodes events into the buffer until one is encoded and the next
+// is not yet buffered upstream: a burst then leaves in one write instead
+// of one per event, and nothing is held back while the gateway waits on
+// Bedrock. After the stream's last event it sets p.last.
+func (p *streamPump) fill() {
+	if p.buf == nil {
+		p.buf = streamBufs.Get().(*[]byte)
+	}
+	b := (*p.buf)[:0]
+	p.off = 0
 	defer func() {
 		if r := recover(); r != nil {
-			p.s.log.Error("stream panic", "request_id", x.id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			upErr = fmt.Errorf("stream panic: %v", r)
-			_, _ = w.Write(p.conv.appendError(w.AvailableBuffer(), upErr, x.id))
-			_ = w.Flush()
+			p.s.log.Error("stream panic", "request_id", p.x.id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err := fmt.Errorf("stream panic: %v", r)
+			b = p.conv.appendError(b, err, p.x.id)
+			if !p.ended {
+				p.end(err)
+			}
+			p.last = true
 		}
-		p.st.Close()
-		p.cancel()
-		if !ended {
-			p.end(upErr)
-		}
+		*p.buf = b
 	}()
-
-	ev := &p.first
-	var next bedrock.StreamEvent
 	for {
-		// Events are encoded into the writer's free space, so most are
-		// never copied before they reach the connection.
-		if b := p.conv.appendEvent(w.AvailableBuffer(), ev); len(b) > 0 {
-			if !p.write(w, b) {
+		ev := &p.first
+		if p.started {
+			if err := p.st.Next(&p.next); err != nil {
+				b = p.finish(b, err)
 				return
 			}
+			ev = &p.next
 		}
-		if err := p.st.Next(&next); err != nil {
-			if !errors.Is(err, io.EOF) {
-				upErr = err
-			} else if p.conv.FinishReason() == "" {
-				upErr = convertor.Errorf(convertor.EUpstream, "Bedrock ended the stream before the answer was complete.")
-			}
-			break
+		p.started = true
+		b = p.conv.appendEvent(b, ev)
+		if len(b) > 0 && !p.st.EventReady() {
+			return
 		}
-		ev = &next
 	}
-	var last []byte
+}
+
+// finish appends the stream's last event after Next failed with err
+// (io.EOF at a normal end).
+func (p *streamPump) finish(b []byte, err error) []byte {
+	var upErr error
+	if !errors.Is(err, io.EOF) {
+		upErr = err
+	} else if p.conv.FinishReason() == "" {
+		upErr = convertor.Errorf(convertor.EUpstream, "Bedrock ended the stream before the answer was complete.")
+	}
+	if upErr != nil && p.s.baseCtx.Err() != nil {
+		upErr = errShuttingDown
+	}
 	if upErr != nil {
-		if p.s.baseCtx.Err() != nil {
-			upErr = errShuttingDown
-		}
-		last = p.conv.appendError(w.AvailableBuffer(), upErr, x.id)
+		b = p.conv.appendError(b, upErr, p.x.id)
 	} else {
-		last = p.conv.appendDone(w.AvailableBuffer())
+		b = p.conv.appendDone(b)
 	}
 	// The usage is handed to the emitter before the last event leaves,
 	// as a non-streamed reply's is before its body: a client holding its
 	// whole answer then implies the event is already queued, and what a
 	// crash of this process can lose is only what the emitter holds.
 	p.end(upErr)
-	ended = true
-	p.write(w, last)
+	p.last = true
+	return b
 }
 
-// write sends one event and flushes it, so every token reaches the client
-// as it is generated. When the next upstream event is already buffered the
-// flush waits for it: a burst then leaves in one write instead of one per
-// event, and nothing is ever held back while the gateway waits on Bedrock.
-// It reports false when the client is gone.
-func (p *streamPump) write(w *bufio.Writer, b []byte) bool {
-	_, err := w.Write(b)
-	if err == nil && !p.st.EventReady() {
-		err = w.Flush()
-	}
-	if err != nil {
-		if !p.x.disconnected {
-			p.x.disconnected = true
-			p.cancel()
-			p.st.Close()
-		}
-		return false
-	}
+// delivered notes that events reached the connection.
+func (p *streamPump) delivered() {
 	if p.x.ttft == 0 {
 		p.x.ttft = time.Since(p.x.start)
 	}
-	return true
+}
+
+// gone marks the client as gone and stops the upstream call, unless the
+// stream had already ended.
+func (p *streamPump) gone() {
+	if p.ended || p.x.disconnected {
+		return
+	}
+	p.x.disconnected = true
+	p.cancel()
+	p.st.Close()
 }
 
 // end records how the stream went: metrics, reasoning for the next turn,
 // the access line and the usage record.
 func (p *streamPump) end(upErr error) {
+	p.ended = true
 	x := p.x
 	s := p.s
 	x.usage = p.conv.Usage()

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,13 +11,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/valyala/fasthttp"
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/gateway/bedrock"
+	"github.com/openai-api-convertor/convertor/gateway/convert"
 	"github.com/openai-api-convertor/convertor/gateway/openai"
 )
 
@@ -329,3 +333,129 @@ func TestServer_StreamUsageBeforeDone(t *testing.T) {
 		t.Error("the client had [DONE] before the usage was emitted")
 	}
 }
+
+// startTestStream starts a stream on a bare request context, as the chat
+// handler does, with conv as its format.
+func startTestStream(t *testing.T, ts *testServer, conv streamFormat) (*fasthttp.RequestCtx, *exchange) {
+	t.Helper()
+	ctx := &fasthttp.RequestCtx{}
+	upCtx, cancel := context.WithCancel(context.Background())
+	x := &exchange{id: "req_pumptest", start: time.Now(), model: "claude-sonnet-4-5", bedrockModel: "anthropic.test", stream: true}
+	ts.startStream(ctx, x, upCtx, cancel, &bedrock.ConverseRequest{}, conv)
+	if !x.streaming {
+		t.Fatalf("the stream did not start: status %d, body %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	return ctx, x
+}
+
+var pumpTestMeta = convert.Meta{ID: "chatcmpl-pumptest", Model: "claude-sonnet-4-5", Created: 1700000000, IncludeUsage: true}
+
+// TestStreamPump_ReadMatchesWriteTo: a writer that reads the body (a byte
+// at a time here) gets the bytes fasthttp's WriteTo path writes, and either
+// way the stream ends once, recorded and no longer in flight.
+func TestStreamPump_ReadMatchesWriteTo(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil, nil)
+
+	ctx, x := startTestStream(t, ts, chatStream{convert.NewStream(pumpTestMeta)})
+	var written bytes.Buffer
+	w := bufio.NewWriter(&written)
+	if err := ctx.Response.Write(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	var resp fasthttp.Response
+	if err := resp.Read(bufio.NewReader(&written)); err != nil {
+		t.Fatalf("the written response does not parse: %v\n%s", err, written.String())
+	}
+	viaWriteTo := append([]byte(nil), resp.Body()...)
+	if x.disconnected || x.status != http.StatusOK {
+		t.Errorf("WriteTo: disconnected %v, status %d; want a whole stream", x.disconnected, x.status)
+	}
+
+	ctx, x = startTestStream(t, ts, chatStream{convert.NewStream(pumpTestMeta)})
+	body := ctx.Response.BodyStream()
+	viaRead, err := io.ReadAll(iotest.OneByteReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := body.(io.Closer).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if x.disconnected {
+		t.Error("Read: a stream read to its end counted as a disconnect")
+	}
+	if !bytes.Equal(viaRead, viaWriteTo) {
+		t.Errorf("Read gave\n%s\nWriteTo gave\n%s", viaRead, viaWriteTo)
+	}
+	events := sseEvents(t, viaRead)
+	if len(events) < 3 || events[len(events)-1] != "[DONE]" {
+		t.Errorf("events %q, want chunks then [DONE]", events)
+	}
+	if got := metricValue(t, ts.Metrics().inflightStreams); got != 0 {
+		t.Errorf("inflight_streams = %v, want 0", got)
+	}
+}
+
+// panicAfter is a chat stream whose conversion panics at its nth event.
+type panicAfter struct {
+	chatStream
+	n int
+}
+
+func (p *panicAfter) appendEvent(dst []byte, ev *bedrock.StreamEvent) []byte {
+	if p.n--; p.n == 0 {
+		panic("converter bug")
+	}
+	return p.chatStream.appendEvent(dst, ev)
+}
+
+// TestStreamPump_Panic: a conversion that panics mid-stream ends that
+// stream with an error event and cancels its upstream call; the process
+// and its other streams carry on.
+func TestStreamPump_Panic(t *testing.T) {
+	t.Parallel()
+	canceled := make(chan struct{})
+	endless := endlessStream(canceled)
+	var calls atomic.Int32
+	ts := newTestServer(t, &fakeConverser{stream: func(ctx context.Context, model string, req *bedrock.ConverseRequest) (*bedrock.Stream, error) {
+		if calls.Add(1) == 1 {
+			return endless(ctx, model, req)
+		}
+		return streamOf(nil, textEvents("Hel", "lo")...), nil
+	}}, nil)
+	ctx, x := startTestStream(t, ts, &panicAfter{chatStream{convert.NewStream(pumpTestMeta)}, 3})
+	var written bytes.Buffer
+	w := bufio.NewWriter(&written)
+	if err := ctx.Response.Write(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	var resp fasthttp.Response
+	if err := resp.Read(bufio.NewReader(&written)); err != nil {
+		t.Fatalf("the written response does not parse: %v\n%s", err, written.String())
+	}
+	events := sseEvents(t, resp.Body())
+	var e openai.ErrorResponse
+	if err := json.Unmarshal([]byte(events[len(events)-1]), &e); err != nil || e.Error.Message == "" {
+		t.Fatalf("last event %q is not an OpenAI error (%v)", events[len(events)-1], err)
+	}
+	if strings.Contains(e.Error.Message, "converter bug") {
+		t.Errorf("message %q leaks the panic", e.Error.Message)
+	}
+	<-canceled
+	if !strings.Contains(ts.logs.String(), "stream panic") {
+		t.Error("the panic was not logged")
+	}
+	if x.errCode == "" {
+		t.Error("the exchange records no error")
+	}
+	if got := metricValue(t, ts.Metrics().inflightStreams); got != 0 {
+		t.Errorf("inflight_streams = %v, want 0", got)
+	}
+	// The server still streams.
+	if r := ts.post(t, helloStreamRequest); r.status != http.StatusOK || !bytes.Contains(r.body, []byte("[DONE]")) {
+		t.Errorf("after the panic: status %d, body %s", r.status, r.body)
+	}
+}
+

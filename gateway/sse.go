@@ -49,7 +49,10 @@ func (s *Server) startStream(ctx *fasthttp.RequestCtx, x *exchange, upCtx contex
 	h := &ctx.Response.Header
 	h.SetContentType("text/event-stream")
 	h.Set("Cache-Control", "no-cache")
-	h.Set("Connection", "keep-alive")
+	if !ctx.Request.Header.ConnectionClose() {
+		// As OpenAI's API says; a connection about to close says only that.
+		h.Set("Connection", "keep-alive")
+	}
 	// Tell nginx-style proxies not to buffer, or events arrive in bursts.
 	h.Set("X-Accel-Buffering", "no")
 	ctx.SetStatusCode(http.StatusOK)

@@ -5,8 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -459,3 +463,38 @@ func TestStreamPump_Panic(t *testing.T) {
 	}
 }
 
+// TestServer_Stream_ConnectionHeader: a stream says keep-alive only on a
+// connection that stays open; one the client asked to close says close,
+// and only that.
+func TestServer_Stream_ConnectionHeader(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil, nil)
+	for _, tc := range []struct {
+		name, reqHeader, want string
+	}{
+		{"kept", "", "keep-alive"},
+		{"closed", "Connection: close\r\n", "close"},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n%s",
+			testKey, tc.reqHeader, len(helloStreamRequest), helloStreamRequest)
+		// The header as sent: net/http would fold a repeated Connection
+		// header into one decision.
+		tp := textproto.NewReader(bufio.NewReader(conn))
+		status, err := tp.ReadLine()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := tp.ReadMIMEHeader()
+		conn.Close()
+		if err != nil || !strings.Contains(status, " 200 ") {
+			t.Fatalf("%s: %q, %v", tc.name, status, err)
+		}
+		if got := h.Values("Connection"); !slices.Equal(got, []string{tc.want}) {
+			t.Errorf("%s: Connection headers %q, want %q alone", tc.name, got, tc.want)
+		}
+	}
+}

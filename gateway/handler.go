@@ -21,7 +21,7 @@ import (
 )
 
 // exchange is the state of one request that the access log, metrics and
-// usage record need. A streamed response hands it to its stream writer,
+// usage record need. A streamed response hands it to its stream pump,
 // which finishes it; otherwise serveHTTP does.
 type exchange struct {
 	id       string
@@ -48,7 +48,7 @@ type exchange struct {
 	status       int
 	errCode      string
 	stream       bool
-	streaming    bool // a stream writer owns the exchange now
+	streaming    bool // a stream pump owns the exchange now
 	disconnected bool
 	upstream     bool // a Bedrock call was made, so usage is recorded
 	usage        bedrock.TokenUsage
@@ -83,7 +83,7 @@ var (
 )
 
 // serveHTTP is the fasthttp handler: request id, CORS, routing, and the
-// access log of every request not handed to a stream writer.
+// access log of every request not handed to a stream pump.
 func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	x := &exchange{id: newRequestID(), start: time.Now()}
 	x.method = string(ctx.Method())

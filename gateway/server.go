@@ -311,7 +311,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return fmt.Errorf("shutdown: %w", err)
 }
 
-// waitStreams waits for stream writers to return, or for ctx to end.
+// waitStreams waits for every stream to be closed, or for ctx to end.
 func (s *Server) waitStreams(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {

@@ -352,6 +352,25 @@ func startTestStream(t *testing.T, ts *testServer, conv streamFormat) (*fasthttp
 	return ctx, x
 }
 
+// writeStreamResponse writes ctx's response as fasthttp's server does and
+// returns its body, de-chunked.
+func writeStreamResponse(t *testing.T, ctx *fasthttp.RequestCtx) []byte {
+	t.Helper()
+	var written bytes.Buffer
+	w := bufio.NewWriter(&written)
+	if err := ctx.Response.Write(w); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var resp fasthttp.Response
+	if err := resp.Read(bufio.NewReader(&written)); err != nil {
+		t.Fatalf("the written response does not parse: %v\n%s", err, written.String())
+	}
+	return append([]byte(nil), resp.Body()...)
+}
+
 var pumpTestMeta = convert.Meta{ID: "chatcmpl-pumptest", Model: "claude-sonnet-4-5", Created: 1700000000, IncludeUsage: true}
 
 // TestStreamPump_ReadMatchesWriteTo: a writer that reads the body (a byte
@@ -362,17 +381,7 @@ func TestStreamPump_ReadMatchesWriteTo(t *testing.T) {
 	ts := newTestServer(t, nil, nil)
 
 	ctx, x := startTestStream(t, ts, chatStream{convert.NewStream(pumpTestMeta)})
-	var written bytes.Buffer
-	w := bufio.NewWriter(&written)
-	if err := ctx.Response.Write(w); err != nil {
-		t.Fatal(err)
-	}
-	w.Flush()
-	var resp fasthttp.Response
-	if err := resp.Read(bufio.NewReader(&written)); err != nil {
-		t.Fatalf("the written response does not parse: %v\n%s", err, written.String())
-	}
-	viaWriteTo := append([]byte(nil), resp.Body()...)
+	viaWriteTo := writeStreamResponse(t, ctx)
 	if x.disconnected || x.status != http.StatusOK {
 		t.Errorf("WriteTo: disconnected %v, status %d; want a whole stream", x.disconnected, x.status)
 	}
@@ -429,17 +438,7 @@ func TestStreamPump_Panic(t *testing.T) {
 		return streamOf(nil, textEvents("Hel", "lo")...), nil
 	}}, nil)
 	ctx, x := startTestStream(t, ts, &panicAfter{chatStream{convert.NewStream(pumpTestMeta)}, 3})
-	var written bytes.Buffer
-	w := bufio.NewWriter(&written)
-	if err := ctx.Response.Write(w); err != nil {
-		t.Fatal(err)
-	}
-	w.Flush()
-	var resp fasthttp.Response
-	if err := resp.Read(bufio.NewReader(&written)); err != nil {
-		t.Fatalf("the written response does not parse: %v\n%s", err, written.String())
-	}
-	events := sseEvents(t, resp.Body())
+	events := sseEvents(t, writeStreamResponse(t, ctx))
 	var e openai.ErrorResponse
 	if err := json.Unmarshal([]byte(events[len(events)-1]), &e); err != nil || e.Error.Message == "" {
 		t.Fatalf("last event %q is not an OpenAI error (%v)", events[len(events)-1], err)

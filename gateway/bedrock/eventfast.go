@@ -78,6 +78,27 @@ func (s *scanner) end() bool {
 	return s.i == len(s.b)
 }
 
+// object reads an object, calling member with each key once the scanner
+// is at its value; member reads the value and reports whether it takes
+// it. member does not escape, so a closure passed costs no allocation.
+func (s *scanner) object(member func(key []byte) bool) bool {
+	if !s.open() {
+		return false
+	}
+	for first := true; ; first = false {
+		k, more, ok := s.next(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+		if !member(k) {
+			return false
+		}
+	}
+}
+
 // plainString reads a string of valid UTF-8 without escapes or control
 // characters and returns where its contents lie in b.
 func (s *scanner) plainString() (start, end int, ok bool) {
@@ -234,48 +255,24 @@ func seen(mask *uint, bit uint) bool {
 // once.
 func fastDelta(payload []byte, dst *ContentBlockDeltaEvent, text *string) bool {
 	s := scanner{b: payload}
-	if !s.open() {
-		return false
-	}
 	var keys uint
-	for first := true; ; first = false {
-		k, more, ok := s.next(first)
-		if !ok {
-			return false
-		}
-		if !more {
-			break
-		}
+	return s.object(func(k []byte) bool {
 		switch string(k) {
 		case "p":
-			ok = !seen(&keys, 1) && s.skipPlainString()
+			return !seen(&keys, 1) && s.skipPlainString()
 		case "contentBlockIndex":
-			ok = !seen(&keys, 2) && s.intField(&dst.ContentBlockIndex)
+			return !seen(&keys, 2) && s.intField(&dst.ContentBlockIndex)
 		case "delta":
-			ok = !seen(&keys, 4) && s.deltaUnion(&dst.Delta, text)
-		default:
-			ok = false
+			return !seen(&keys, 4) && s.deltaUnion(&dst.Delta, text)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return s.end()
+		return false
+	}) && s.end()
 }
 
 // deltaUnion decodes a delta holding text or tool input only.
 func (s *scanner) deltaUnion(dst *ContentBlockDelta, text *string) bool {
-	if !s.open() {
-		return false
-	}
-	for first := true; ; first = false {
-		k, more, ok := s.next(first)
-		if !ok {
-			return false
-		}
-		if !more {
-			break
-		}
+	return s.object(func(k []byte) bool {
+		var ok bool
 		switch string(k) {
 		case "text":
 			if dst.Text != nil {
@@ -285,77 +282,50 @@ func (s *scanner) deltaUnion(dst *ContentBlockDelta, text *string) bool {
 				return false
 			}
 			dst.Text = text
+			return true
 		case "toolUse":
 			if dst.ToolUse != nil {
 				return false
 			}
 			dst.ToolUse = &ToolUseBlockDelta{}
-			if !s.toolUseDelta(dst.ToolUse) {
-				return false
-			}
-		default:
-			return false
+			return s.toolUseDelta(dst.ToolUse)
 		}
-	}
-	return (dst.Text != nil) != (dst.ToolUse != nil)
+		return false
+	}) && (dst.Text != nil) != (dst.ToolUse != nil)
 }
 
 // toolUseDelta decodes {"input": "..."}.
 func (s *scanner) toolUseDelta(dst *ToolUseBlockDelta) bool {
-	if !s.open() {
-		return false
-	}
 	var keys uint
-	for first := true; ; first = false {
-		k, more, ok := s.next(first)
-		if !ok {
-			return false
-		}
-		if !more {
-			return true
-		}
+	return s.object(func(k []byte) bool {
 		if string(k) != "input" || seen(&keys, 1) {
 			return false
 		}
-		if dst.Input, ok = s.str(); !ok {
-			return false
-		}
-	}
+		var ok bool
+		dst.Input, ok = s.str()
+		return ok
+	})
 }
 
 // fastStringEvent decodes an event of one string field named key, with
 // padding.
 func fastStringEvent(payload []byte, key string, dst *string) bool {
 	s := scanner{b: payload}
-	if !s.open() {
-		return false
-	}
 	var keys uint
-	for first := true; ; first = false {
-		k, more, ok := s.next(first)
-		if !ok {
-			return false
-		}
-		if !more {
-			break
-		}
+	return s.object(func(k []byte) bool {
 		switch string(k) {
 		case "p":
-			ok = !seen(&keys, 1) && s.skipPlainString()
+			return !seen(&keys, 1) && s.skipPlainString()
 		case key:
-			if !seen(&keys, 2) {
-				*dst, ok = s.str()
-			} else {
-				ok = false
+			if seen(&keys, 2) {
+				return false
 			}
-		default:
-			ok = false
+			var ok bool
+			*dst, ok = s.str()
+			return ok
 		}
-		if !ok {
-			return false
-		}
-	}
-	return s.end()
+		return false
+	}) && s.end()
 }
 
 func fastMessageStart(payload []byte, dst *MessageStartEvent) bool {
@@ -369,126 +339,71 @@ func fastMessageStop(payload []byte, dst *MessageStopEvent) bool {
 
 func fastContentBlockStop(payload []byte, dst *ContentBlockStopEvent) bool {
 	s := scanner{b: payload}
-	if !s.open() {
-		return false
-	}
 	var keys uint
-	for first := true; ; first = false {
-		k, more, ok := s.next(first)
-		if !ok {
-			return false
-		}
-		if !more {
-			break
-		}
+	return s.object(func(k []byte) bool {
 		switch string(k) {
 		case "p":
-			ok = !seen(&keys, 1) && s.skipPlainString()
+			return !seen(&keys, 1) && s.skipPlainString()
 		case "contentBlockIndex":
-			ok = !seen(&keys, 2) && s.intField(&dst.ContentBlockIndex)
-		default:
-			ok = false
+			return !seen(&keys, 2) && s.intField(&dst.ContentBlockIndex)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return s.end()
+		return false
+	}) && s.end()
 }
 
 // fastMetadata decodes usage and metrics; usage with a cache breakdown
 // takes the slow path.
 func fastMetadata(payload []byte, dst *MetadataEvent) bool {
 	s := scanner{b: payload}
-	if !s.open() {
-		return false
-	}
 	var keys uint
-	for first := true; ; first = false {
-		k, more, ok := s.next(first)
-		if !ok {
-			return false
-		}
-		if !more {
-			break
-		}
+	return s.object(func(k []byte) bool {
 		switch string(k) {
 		case "p":
-			ok = !seen(&keys, 1) && s.skipPlainString()
+			return !seen(&keys, 1) && s.skipPlainString()
 		case "usage":
-			ok = !seen(&keys, 2) && s.usage(&dst.Usage)
+			return !seen(&keys, 2) && s.usage(&dst.Usage)
 		case "metrics":
-			if !seen(&keys, 4) {
-				dst.Metrics = &Metrics{}
-				ok = s.metrics(dst.Metrics)
-			} else {
-				ok = false
+			if seen(&keys, 4) {
+				return false
 			}
-		default:
-			ok = false
+			dst.Metrics = &Metrics{}
+			return s.metrics(dst.Metrics)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return s.end()
+		return false
+	}) && s.end()
 }
 
 // usage decodes a token count without a cache breakdown.
 func (s *scanner) usage(u *TokenUsage) bool {
-	if !s.open() {
-		return false
-	}
 	var keys uint
-	for first := true; ; first = false {
-		k, more, ok := s.next(first)
-		if !ok {
-			return false
-		}
-		if !more {
-			return true
-		}
+	return s.object(func(k []byte) bool {
 		switch string(k) {
 		case "inputTokens":
-			ok = !seen(&keys, 1) && s.intField(&u.InputTokens)
+			return !seen(&keys, 1) && s.intField(&u.InputTokens)
 		case "outputTokens":
-			ok = !seen(&keys, 2) && s.intField(&u.OutputTokens)
+			return !seen(&keys, 2) && s.intField(&u.OutputTokens)
 		case "totalTokens":
-			ok = !seen(&keys, 4) && s.intField(&u.TotalTokens)
+			return !seen(&keys, 4) && s.intField(&u.TotalTokens)
 		case "cacheReadInputTokens":
-			ok = !seen(&keys, 8) && s.intField(&u.CacheReadInputTokens)
+			return !seen(&keys, 8) && s.intField(&u.CacheReadInputTokens)
 		case "cacheWriteInputTokens":
-			ok = !seen(&keys, 16) && s.intField(&u.CacheWriteInputTokens)
-		default:
-			ok = false
+			return !seen(&keys, 16) && s.intField(&u.CacheWriteInputTokens)
 		}
-		if !ok {
-			return false
-		}
-	}
+		return false
+	})
 }
 
 // metrics decodes {"latencyMs": n}.
 func (s *scanner) metrics(m *Metrics) bool {
-	if !s.open() {
-		return false
-	}
 	var keys uint
-	for first := true; ; first = false {
-		k, more, ok := s.next(first)
-		if !ok {
-			return false
-		}
-		if !more {
-			return true
-		}
+	return s.object(func(k []byte) bool {
 		if string(k) != "latencyMs" || seen(&keys, 1) {
 			return false
 		}
-		if m.LatencyMs, ok = s.int(); !ok {
-			return false
-		}
-	}
+		var ok bool
+		m.LatencyMs, ok = s.int()
+		return ok
+	})
 }
 
 // resetEvent zeroes an event a fast path may have half filled.

@@ -185,6 +185,10 @@ func (e *callError) Unwrap() []error { return []error{e.domain, e.cause} }
 // Attempts returns how many HTTP requests the failed call behind err made,
 // and 0 when err did not come from a Client call.
 func Attempts(err error) int {
+	if err == nil {
+		// errors.As would move ae and ce to the heap on every call.
+		return 0
+	}
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ae.Attempts

@@ -47,3 +47,14 @@ func TestAPIError_Domain(t *testing.T) {
 		t.Errorf("credential errors must not pass Bedrock's message through: %q", d.Message)
 	}
 }
+
+// TestAttempts_NoError: a call that succeeded reports no failed attempts
+// and costs no allocation; the gateway asks after every call.
+func TestAttempts_NoError(t *testing.T) {
+	if got := Attempts(nil); got != 0 {
+		t.Errorf("Attempts(nil) = %d, want 0", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = Attempts(nil) }); n != 0 {
+		t.Errorf("Attempts(nil) allocates %v times, want 0", n)
+	}
+}

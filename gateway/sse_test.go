@@ -497,3 +497,83 @@ func TestServer_Stream_ConnectionHeader(t *testing.T) {
 		}
 	}
 }
+
+// usageCounter counts usage records by status.
+type usageCounter struct {
+	mu       sync.Mutex
+	byStatus map[string]int
+}
+
+func (c *usageCounter) Emit(ev *convertor.UsageEvent) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byStatus == nil {
+		c.byStatus = map[string]int{}
+	}
+	c.byStatus[ev.Status]++
+}
+
+func (c *usageCounter) count(status string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byStatus[status]
+}
+
+// TestServer_Stream_ManyDisconnects: clients that leave many streams at
+// once, some after the first event and some later, each cancel their
+// upstream call, are counted once as disconnects with one usage record
+// each, and leave no stream in flight.
+func TestServer_Stream_ManyDisconnects(t *testing.T) {
+	t.Parallel()
+	const n = 32
+	var canceled atomic.Int32
+	usage := &usageCounter{}
+	fake := &fakeConverser{stream: func(ctx context.Context, model string, req *bedrock.ConverseRequest) (*bedrock.Stream, error) {
+		done := make(chan struct{})
+		go func() {
+			<-done
+			canceled.Add(1)
+		}()
+		return endlessStream(done)(ctx, model, req)
+	}}
+	ts := newTestServer(t, fake, func(_ *Config, d *Deps) { d.Usage = usage })
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, err := http.NewRequest(http.MethodPost, ts.URL+"/v1/chat/completions", strings.NewReader(helloStreamRequest))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			// Its own connection, so that closing the body tears it down.
+			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			br := bufio.NewReader(resp.Body)
+			for range 1 + i%2*20 { // half leave after the first event
+				if line, err := br.ReadString('\n'); err != nil {
+					t.Errorf("stream %d: %q, %v", i, line, err)
+					break
+				}
+			}
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "every upstream call to be canceled", func() bool { return canceled.Load() == n })
+	waitFor(t, "every disconnect to be counted", func() bool {
+		return metricValue(t, ts.Metrics().disconnects) == n && usage.count(convertor.UsageCanceled) == n
+	})
+	if got := metricValue(t, ts.Metrics().inflightStreams); got != 0 {
+		t.Errorf("inflight_streams = %v, want 0", got)
+	}
+	if got := usage.count(convertor.UsageOK); got != 0 {
+		t.Errorf("%d streams recorded as whole, want none", got)
+	}
+}

@@ -127,30 +127,73 @@ func estimatePromptTokens(creq *bedrock.ConverseRequest) int64 {
 	return int64(convert.EstimateTokens(bytes) + images*imageTokenEstimate)
 }
 
+// The x-ratelimit-* header names, in the form fasthttp writes them.
+var (
+	hdrLimitRequests     = []byte("X-Ratelimit-Limit-Requests")
+	hdrRemainingRequests = []byte("X-Ratelimit-Remaining-Requests")
+	hdrResetRequests     = []byte("X-Ratelimit-Reset-Requests")
+	hdrLimitTokens       = []byte("X-Ratelimit-Limit-Tokens")
+	hdrRemainingTokens   = []byte("X-Ratelimit-Remaining-Tokens")
+	hdrResetTokens       = []byte("X-Ratelimit-Reset-Tokens")
+)
+
 // setRateLimitHeaders writes OpenAI's x-ratelimit-* headers for the
-// dimensions that have a limit.
+// dimensions that have a limit. Every limited request carries them, so
+// the values are formatted on the stack and the names given canonical.
 func setRateLimitHeaders(h *fasthttp.ResponseHeader, d ratelimit.Decision) {
+	var buf [32]byte
 	if d.LimitRequests > 0 {
-		h.Set("x-ratelimit-limit-requests", strconv.FormatInt(d.LimitRequests, 10))
-		h.Set("x-ratelimit-remaining-requests", strconv.FormatInt(d.RemainingRequests, 10))
-		h.Set("x-ratelimit-reset-requests", formatReset(d.ResetRequests))
+		h.SetCanonical(hdrLimitRequests, strconv.AppendInt(buf[:0], d.LimitRequests, 10))
+		h.SetCanonical(hdrRemainingRequests, strconv.AppendInt(buf[:0], d.RemainingRequests, 10))
+		h.SetCanonical(hdrResetRequests, appendReset(buf[:0], d.ResetRequests))
 	}
 	if d.LimitTokens > 0 {
-		h.Set("x-ratelimit-limit-tokens", strconv.FormatInt(d.LimitTokens, 10))
-		h.Set("x-ratelimit-remaining-tokens", strconv.FormatInt(d.RemainingTokens, 10))
-		h.Set("x-ratelimit-reset-tokens", formatReset(d.ResetTokens))
+		h.SetCanonical(hdrLimitTokens, strconv.AppendInt(buf[:0], d.LimitTokens, 10))
+		h.SetCanonical(hdrRemainingTokens, strconv.AppendInt(buf[:0], d.RemainingTokens, 10))
+		h.SetCanonical(hdrResetTokens, appendReset(buf[:0], d.ResetTokens))
 	}
 }
 
 // formatReset writes a reset time as OpenAI does ("1s", "6m0s", "120ms").
 func formatReset(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
+	var buf [32]byte
+	return string(appendReset(buf[:0], d))
+}
+
+// appendReset appends d as formatReset writes it: time.Duration's form,
+// to the millisecond below a second and to the hundredth above.
+func appendReset(dst []byte, d time.Duration) []byte {
 	if d < time.Second {
-		return d.Round(time.Millisecond).String()
+		d = d.Round(time.Millisecond)
+	} else {
+		d = d.Round(10 * time.Millisecond)
 	}
-	return d.Round(10 * time.Millisecond).String()
+	switch {
+	case d <= 0:
+		return append(dst, "0s"...)
+	case d < time.Second:
+		dst = strconv.AppendInt(dst, int64(d/time.Millisecond), 10)
+		return append(dst, "ms"...)
+	}
+	if h := d / time.Hour; h > 0 {
+		dst = strconv.AppendInt(dst, int64(h), 10)
+		dst = append(dst, 'h')
+		d -= h * time.Hour
+		dst = strconv.AppendInt(dst, int64(d/time.Minute), 10)
+		dst = append(dst, 'm')
+	} else if m := d / time.Minute; m > 0 {
+		dst = strconv.AppendInt(dst, int64(m), 10)
+		dst = append(dst, 'm')
+	}
+	d %= time.Minute
+	dst = strconv.AppendInt(dst, int64(d/time.Second), 10)
+	if cs := int64(d%time.Second) / int64(10*time.Millisecond); cs > 0 {
+		dst = append(dst, '.', byte('0'+cs/10))
+		if cs%10 != 0 {
+			dst = append(dst, byte('0'+cs%10))
+		}
+	}
+	return append(dst, 's')
 }
 
 // rateLimitError is a 429 from our own limiter. Its OpenAI type names the

@@ -329,8 +329,11 @@ func (s *Server) finish(x *exchange) {
 	if !s.log.Enabled(context.Background(), level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 16)
-	attrs = append(attrs,
+	// The record is built here rather than through Logger.LogAttrs, which
+	// would look up a caller no handler of ours prints: one line of every
+	// request, the cost counts.
+	var buf [16]slog.Attr
+	attrs := append(buf[:0],
 		slog.String("request_id", x.id),
 		slog.String("method", x.method),
 		slog.String("path", x.path),
@@ -360,7 +363,10 @@ func (s *Server) finish(x *exchange) {
 	if x.errCode != "" {
 		attrs = append(attrs, slog.String("error", x.errCode))
 	}
-	s.log.LogAttrs(context.Background(), level, "request", attrs...)
+	r := slog.NewRecord(time.Now(), level, "request", 0)
+	r.AddAttrs(attrs...)
+	// A handler's error has nowhere better to go than the log it failed.
+	_ = s.log.Handler().Handle(context.Background(), r)
 }
 
 // recordUsage emits the usage event of a request that reached Bedrock or

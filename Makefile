@@ -76,6 +76,7 @@ fuzz:
 	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway/convert FuzzStream $(FUZZTIME)
 	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway/bedrock FuzzEventReader $(FUZZTIME)
 	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway/bedrock FuzzFastEvents $(FUZZTIME)
+	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway/bedrock FuzzFastConverseResponse $(FUZZTIME)
 	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway/openai FuzzPlainString $(FUZZTIME)
 	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway FuzzFastJSON_ChatRequest $(FUZZTIME)
 	GO=$(GO) internal/testenv/fuzztarget.sh ./gateway FuzzFastJSON_ResponsesRequest $(FUZZTIME)

@@ -268,6 +268,10 @@ func (c *Client) Converse(ctx context.Context, modelID string, req *ConverseRequ
 		return nil, err
 	}
 	var out ConverseResponse
+	if fastConverseResponse(resp.Body(), &out) {
+		return &out, nil
+	}
+	out = ConverseResponse{}
 	if err := fastjson.Unmarshal(resp.Body(), &out); err != nil {
 		return nil, protocolError(fmt.Errorf("decode converse response: %w", err), attempts)
 	}

@@ -191,6 +191,28 @@ func (s *scanner) str() (string, bool) {
 	return "", false
 }
 
+// word reads a string value that is usually one of words, which it then
+// returns without allocating a copy.
+func (s *scanner) word(words []string) (string, bool) {
+	at := s.i
+	if start, end, ok := s.plainString(); ok {
+		for _, w := range words {
+			if string(s.b[start:end]) == w {
+				return w, true
+			}
+		}
+		s.i = at
+	}
+	return s.str()
+}
+
+// The values of the role and stop-reason fields.
+var (
+	roleWords       = []string{RoleAssistant, RoleUser}
+	stopReasonWords = []string{StopEndTurn, StopToolUse, StopMaxTokens, StopStopSequence, StopGuardrailIntervened,
+		StopContentFiltered, StopMalformedModelOutput, StopMalformedToolUse, StopModelContextWindowExceeded}
+)
+
 // skipPlainString reads a string value it has no use for (Bedrock's "p"
 // padding) under plainString's rules.
 func (s *scanner) skipPlainString() bool {
@@ -308,8 +330,8 @@ func (s *scanner) toolUseDelta(dst *ToolUseBlockDelta) bool {
 }
 
 // fastStringEvent decodes an event of one string field named key, with
-// padding.
-func fastStringEvent(payload []byte, key string, dst *string) bool {
+// padding; the field's value is usually one of words.
+func fastStringEvent(payload []byte, key string, words []string, dst *string) bool {
 	s := scanner{b: payload}
 	var keys uint
 	return s.object(func(k []byte) bool {
@@ -321,7 +343,7 @@ func fastStringEvent(payload []byte, key string, dst *string) bool {
 				return false
 			}
 			var ok bool
-			*dst, ok = s.str()
+			*dst, ok = s.word(words)
 			return ok
 		}
 		return false
@@ -329,12 +351,12 @@ func fastStringEvent(payload []byte, key string, dst *string) bool {
 }
 
 func fastMessageStart(payload []byte, dst *MessageStartEvent) bool {
-	return fastStringEvent(payload, "role", &dst.Role)
+	return fastStringEvent(payload, "role", roleWords, &dst.Role)
 }
 
 // fastMessageStop decodes a stop without additional model fields.
 func fastMessageStop(payload []byte, dst *MessageStopEvent) bool {
-	return fastStringEvent(payload, "stopReason", &dst.StopReason)
+	return fastStringEvent(payload, "stopReason", stopReasonWords, &dst.StopReason)
 }
 
 func fastContentBlockStop(payload []byte, dst *ContentBlockStopEvent) bool {

@@ -123,8 +123,11 @@ func (a *KeyAuthenticator) Authenticate(ctx context.Context, secret []byte) (Pri
 	if a.master != nil && subtle.ConstantTimeCompare(digest[:], a.master[:]) == 1 {
 		return Principal{KeyID: MasterKeyID}, nil
 	}
-	hash := hex.EncodeToString(digest[:])
-	key, err := a.lookup(ctx, hash)
+	// The hex form is the store's key; made on the stack, it becomes a
+	// string only when the cache misses.
+	var hash [2 * sha256.Size]byte
+	hex.Encode(hash[:], digest[:])
+	key, err := a.lookup(ctx, hash[:])
 	if err != nil {
 		return Principal{}, err
 	}
@@ -143,12 +146,12 @@ func (a *KeyAuthenticator) Authenticate(ctx context.Context, secret []byte) (Pri
 
 // lookup returns the key for hash (nil when there is none), from the cache
 // when fresh, else from the store.
-func (a *KeyAuthenticator) lookup(ctx context.Context, hash string) (*convertor.APIKey, error) {
+func (a *KeyAuthenticator) lookup(ctx context.Context, hexHash []byte) (*convertor.APIKey, error) {
 	now := a.now()
 	a.mu.Lock()
 	// A copy of the expired entry: the refresh updates the entry itself.
 	var stale *keyEntry
-	if el, ok := a.entries[hash]; ok {
+	if el, ok := a.entries[string(hexHash)]; ok {
 		e := el.Value.(*keyEntry)
 		ttl := a.ttl
 		if e.key == nil {
@@ -161,6 +164,7 @@ func (a *KeyAuthenticator) lookup(ctx context.Context, hash string) (*convertor.
 		}
 		stale = &keyEntry{hash: e.hash, key: e.key, fetched: e.fetched}
 	}
+	hash := string(hexHash)
 	l, shared := a.inflight[hash]
 	if !shared {
 		l = &keyLookup{done: make(chan struct{})}

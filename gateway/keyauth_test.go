@@ -66,6 +66,25 @@ func wantUnauthorized(t *testing.T, err error) {
 	}
 }
 
+// TestKeyAuthenticator_CachedKeyDoesNotAllocate: a key served from the
+// cache, as nearly every request's is, costs no allocation.
+func TestKeyAuthenticator_CachedKeyDoesNotAllocate(t *testing.T) {
+	ctx := context.Background()
+	a, store, _ := newTestKeyAuth(t, KeyAuthConfig{})
+	secret, k := createKey(t, store, nil)
+	b := []byte(secret)
+	if p, err := a.Authenticate(ctx, b); err != nil || p.KeyID != k.ID {
+		t.Fatalf("Authenticate() = %+v, %v", p, err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := a.Authenticate(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("a cached key costs %v allocations, want 0", n)
+	}
+}
+
 func TestKeyAuthenticator_Authenticate(t *testing.T) {
 	ctx := context.Background()
 	a, store, clock := newTestKeyAuth(t, KeyAuthConfig{MasterKey: "sk-master-key-for-tests"})

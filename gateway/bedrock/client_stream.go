@@ -43,7 +43,7 @@ func newStream(ctx context.Context, body io.ReadCloser, requestID string, attemp
 	return &Stream{
 		ctx:       ctx,
 		body:      body,
-		er:        NewEventReader(body),
+		er:        acquireEventReader(body),
 		requestID: requestID,
 		attempts:  attempts,
 		closed:    make(chan struct{}),
@@ -71,6 +71,11 @@ func (s *Stream) Next(ev *StreamEvent) error {
 	// The body is either at its end (the connection goes back to the pool)
 	// or broken (it must not); Close handles both.
 	s.Close()
+	// Only Next reads through the reader, and with s.err set it never does
+	// again. A stream closed before its end leaves its reader to the GC:
+	// Close may run while Next reads.
+	releaseEventReader(s.er)
+	s.er = nil
 	return s.err
 }
 

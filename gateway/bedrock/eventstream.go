@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
@@ -60,6 +61,33 @@ const eventReaderBufSize = 4 << 10
 // NewEventReader returns a reader of the frames in r.
 func NewEventReader(r io.Reader) *EventReader {
 	return &EventReader{r: bufio.NewReaderSize(r, eventReaderBufSize), buf: make([]byte, 0, 1<<10)}
+}
+
+// eventReaders holds the readers of streams read to their end, so that a
+// stream does not allocate its 5 KB of buffers anew.
+var eventReaders = sync.Pool{New: func() any { return NewEventReader(nil) }}
+
+// maxPooledFrameBuf bounds the frame buffer of a pooled reader; one grown
+// past it by a large frame is left to the GC.
+const maxPooledFrameBuf = 64 << 10
+
+// acquireEventReader returns a pooled reader of r.
+func acquireEventReader(r io.Reader) *EventReader {
+	er := eventReaders.Get().(*EventReader)
+	er.r.Reset(r)
+	return er
+}
+
+// releaseEventReader pools er, which must not be used again: nothing it
+// decoded refers to its buffers, events and errors being copies.
+func releaseEventReader(er *EventReader) {
+	if cap(er.buf) > maxPooledFrameBuf {
+		return
+	}
+	er.r.Reset(nil)
+	er.buf = er.buf[:0]
+	er.f = frame{}
+	eventReaders.Put(er)
 }
 
 // Next decodes the next event into ev, which it resets first. It returns

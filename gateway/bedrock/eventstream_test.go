@@ -3,7 +3,10 @@ package bedrock
 import (
 	"bytes"
 	"io"
+	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
 
 // chunkedReader returns its chunks one Read at a time, as a network
@@ -64,5 +67,70 @@ func TestEventReader_FrameReady(t *testing.T) {
 	}
 	if err := er.Next(&ev); err != io.EOF {
 		t.Errorf("Next() after the last frame = %v, want io.EOF", err)
+	}
+}
+
+// TestStream_ReaderReuse: a stream's reader goes back to a pool when the
+// stream ends, however it ends, and a stream reading through it next sees
+// only its own frames: not the bytes left buffered after an exception, nor
+// a frame cut short, nor a large frame's buffer.
+func TestStream_ReaderReuse(t *testing.T) {
+	encode := func(evs ...StreamEvent) []byte {
+		var b bytes.Buffer
+		ew := NewEventWriter(&b)
+		for i := range evs {
+			if err := ew.WriteEvent(&evs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b.Bytes()
+	}
+	text := func(s string) StreamEvent {
+		return StreamEvent{ContentBlockDelta: &ContentBlockDeltaEvent{Delta: ContentBlockDelta{Text: &s}}}
+	}
+	start := StreamEvent{MessageStart: &MessageStartEvent{Role: RoleAssistant}}
+	stop := StreamEvent{MessageStop: &MessageStopEvent{StopReason: StopEndTurn}}
+	exception := encodeFrame(t, eventstream.Headers{
+		{Name: headerMessageType, Value: eventstream.StringValue(messageTypeException)},
+		{Name: headerExceptionType, Value: eventstream.StringValue("throttlingException")},
+	}, []byte(`{"message":"slow down"}`))
+	whole := encode(start, text("left over"), stop)
+
+	endings := map[string][]byte{
+		"read to its end":  encode(start, text("first"), stop),
+		"large frame":      encode(start, text(strings.Repeat("x", 100<<10)), stop),
+		"exception":        append(append(encode(start), exception...), whole...),
+		"cut short":        whole[:len(whole)-7],
+		"without its stop": encode(start, text("no stop")),
+		"empty":            nil,
+	}
+	for range 20 {
+		for name, body := range endings {
+			s := NewStream(io.NopCloser(bytes.NewReader(body)))
+			var ev StreamEvent
+			for s.Next(&ev) == nil {
+			}
+
+			want := []string{"second", "", "third"}
+			s = NewStream(io.NopCloser(&chunkedReader{chunks: [][]byte{encode(start, text(want[0]), text(want[1]), text(want[2]), stop)}}))
+			var got []string
+			for {
+				err := s.Next(&ev)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("after a stream that ended %s: %v", name, err)
+				}
+				if d := ev.ContentBlockDelta; d != nil {
+					got = append(got, *d.Delta.Text)
+				} else if ev.MessageStart == nil && ev.MessageStop == nil {
+					t.Fatalf("after a stream that ended %s: unexpected event %+v", name, ev)
+				}
+			}
+			if strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Fatalf("after a stream that ended %s: texts %q, want %q", name, got, want)
+			}
+		}
 	}
 }

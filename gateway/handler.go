@@ -184,9 +184,19 @@ const (
 	corsMaxAge        = "86400"
 )
 
+// The headers every response carries, with names in the form fasthttp
+// writes them: set as given, they are not normalised and scanned for line
+// breaks on each request.
+var (
+	hdrAllowOrigin    = []byte("Access-Control-Allow-Origin")
+	hdrExposeHeaders  = []byte("Access-Control-Expose-Headers")
+	valAnyOrigin      = []byte("*")
+	valExposedHeaders = []byte(corsExposeHeaders)
+)
+
 func setCORSHeaders(ctx *fasthttp.RequestCtx) {
-	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
-	ctx.Response.Header.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+	ctx.Response.Header.SetCanonical(hdrAllowOrigin, valAnyOrigin)
+	ctx.Response.Header.SetCanonical(hdrExposeHeaders, valExposedHeaders)
 }
 
 // preflight answers an OPTIONS request. The requested headers are echoed

@@ -48,13 +48,13 @@ func (s *Server) startStream(ctx *fasthttp.RequestCtx, x *exchange, upCtx contex
 
 	h := &ctx.Response.Header
 	h.SetContentType("text/event-stream")
-	h.Set("Cache-Control", "no-cache")
+	h.SetCanonical(hdrCacheControl, valNoCache)
 	if !ctx.Request.Header.ConnectionClose() {
 		// As OpenAI's API says; a connection about to close says only that.
-		h.Set("Connection", "keep-alive")
+		h.SetCanonical(hdrConnection, valKeepAlive)
 	}
 	// Tell nginx-style proxies not to buffer, or events arrive in bursts.
-	h.Set("X-Accel-Buffering", "no")
+	h.SetCanonical(hdrAccelBuffering, valNo)
 	ctx.SetStatusCode(http.StatusOK)
 	x.status = http.StatusOK
 	x.streaming = true
@@ -77,6 +77,17 @@ func (s *Server) startStream(ctx *fasthttp.RequestCtx, x *exchange, upCtx contex
 	// holds nothing of ctx, whose buffers fasthttp reuses.
 	ctx.Response.SetBodyStream(p, -1)
 }
+
+// The headers of an event stream, with names in the form fasthttp writes
+// them.
+var (
+	hdrCacheControl   = []byte("Cache-Control")
+	hdrConnection     = []byte("Connection")
+	hdrAccelBuffering = []byte("X-Accel-Buffering")
+	valNoCache        = []byte("no-cache")
+	valKeepAlive      = []byte("keep-alive")
+	valNo             = []byte("no")
+)
 
 // streamFormat writes the events of one API (chat completions chunks,
 // Responses events) from Bedrock's stream events, and keeps what the

@@ -188,8 +188,8 @@ const (
 // writes them: set as given, they are not normalised and scanned for line
 // breaks on each request.
 var (
-	hdrAllowOrigin    = []byte("Access-Control-Allow-Origin")
-	hdrExposeHeaders  = []byte("Access-Control-Expose-Headers")
+	hdrAllowOrigin    = []byte(fasthttp.HeaderAccessControlAllowOrigin)
+	hdrExposeHeaders  = []byte(fasthttp.HeaderAccessControlExposeHeaders)
 	valAnyOrigin      = []byte("*")
 	valExposedHeaders = []byte(corsExposeHeaders)
 )

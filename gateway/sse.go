@@ -81,8 +81,8 @@ func (s *Server) startStream(ctx *fasthttp.RequestCtx, x *exchange, upCtx contex
 // The headers of an event stream, with names in the form fasthttp writes
 // them.
 var (
-	hdrCacheControl   = []byte("Cache-Control")
-	hdrConnection     = []byte("Connection")
+	hdrCacheControl   = []byte(fasthttp.HeaderCacheControl)
+	hdrConnection     = []byte(fasthttp.HeaderConnection)
 	hdrAccelBuffering = []byte("X-Accel-Buffering")
 	valNoCache        = []byte("no-cache")
 	valKeepAlive      = []byte("keep-alive")

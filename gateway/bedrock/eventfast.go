@@ -254,6 +254,19 @@ func (s *scanner) int() (int64, bool) {
 	return n, true
 }
 
+// wordField stores a string value that is usually one of words.
+func (s *scanner) wordField(dst *string, words []string) bool {
+	var ok bool
+	*dst, ok = s.word(words)
+	return ok
+}
+
+// metricsField stores {"latencyMs": n} into a new Metrics.
+func (s *scanner) metricsField(dst **Metrics) bool {
+	*dst = &Metrics{}
+	return s.metrics(*dst)
+}
+
 // intField stores an integer value into an int field, if it fits one.
 func (s *scanner) intField(dst *int) bool {
 	n, ok := s.int()
@@ -339,12 +352,7 @@ func fastStringEvent(payload []byte, key string, words []string, dst *string) bo
 		case "p":
 			return !seen(&keys, 1) && s.skipPlainString()
 		case key:
-			if seen(&keys, 2) {
-				return false
-			}
-			var ok bool
-			*dst, ok = s.word(words)
-			return ok
+			return !seen(&keys, 2) && s.wordField(dst, words)
 		}
 		return false
 	}) && s.end()
@@ -385,11 +393,7 @@ func fastMetadata(payload []byte, dst *MetadataEvent) bool {
 		case "usage":
 			return !seen(&keys, 2) && s.usage(&dst.Usage)
 		case "metrics":
-			if seen(&keys, 4) {
-				return false
-			}
-			dst.Metrics = &Metrics{}
-			return s.metrics(dst.Metrics)
+			return !seen(&keys, 4) && s.metricsField(&dst.Metrics)
 		}
 		return false
 	}) && s.end()

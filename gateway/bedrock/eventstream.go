@@ -79,14 +79,13 @@ func acquireEventReader(r io.Reader) *EventReader {
 }
 
 // releaseEventReader pools er, which must not be used again: nothing it
-// decoded refers to its buffers, events and errors being copies.
+// decoded refers to its buffers, events and errors being copies. Its
+// frame and buffers need no clearing, as each frame is read afresh.
 func releaseEventReader(er *EventReader) {
 	if cap(er.buf) > maxPooledFrameBuf {
 		return
 	}
-	er.r.Reset(nil)
-	er.buf = er.buf[:0]
-	er.f = frame{}
+	er.r.Reset(nil) // the pool must not keep the body
 	eventReaders.Put(er)
 }
 

@@ -18,20 +18,11 @@ func fastConverseResponse(body []byte, dst *ConverseResponse) bool {
 		case "output":
 			return !seen(&keys, 1) && s.output(&dst.Output)
 		case "stopReason":
-			if seen(&keys, 2) {
-				return false
-			}
-			var ok bool
-			dst.StopReason, ok = s.word(stopReasonWords)
-			return ok
+			return !seen(&keys, 2) && s.wordField(&dst.StopReason, stopReasonWords)
 		case "usage":
 			return !seen(&keys, 4) && s.usage(&dst.Usage)
 		case "metrics":
-			if seen(&keys, 8) {
-				return false
-			}
-			dst.Metrics = &Metrics{}
-			return s.metrics(dst.Metrics)
+			return !seen(&keys, 8) && s.metricsField(&dst.Metrics)
 		}
 		return false
 	}) && s.end()
@@ -54,12 +45,7 @@ func (s *scanner) message(dst *Message) bool {
 	return s.object(func(k []byte) bool {
 		switch string(k) {
 		case "role":
-			if seen(&keys, 1) {
-				return false
-			}
-			var ok bool
-			dst.Role, ok = s.word(roleWords)
-			return ok
+			return !seen(&keys, 1) && s.wordField(&dst.Role, roleWords)
 		case "content":
 			return !seen(&keys, 2) && s.textBlocks(&dst.Content)
 		}

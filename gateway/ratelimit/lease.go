@@ -9,20 +9,32 @@ import (
 // Lease sizing. A lease is a batch of admissions counted in Redis at once
 // and handed out locally, so most requests cost no Redis round trip.
 const (
-	// maxLeaseRequests caps a lease; it is also at most 1/leaseDivisor of
+	// firstLeaseRequests is a key's first lease, and the lease it goes
+	// back to near its limit. A lease is also at most 1/leaseDivisor of
 	// the limit, so the replicas of a key together hold a small part of it.
-	maxLeaseRequests = 64
+	firstLeaseRequests = 64
+	// maxLeaseRequests caps a lease grown for a busy key.
+	maxLeaseRequests = 1024
 	leaseDivisor     = 50
+	// leaseGrowth: a lease used up within 1/leaseGrowth of its bucket's
+	// width makes the next one twice as large, so a busy key costs a few
+	// Redis admissions per bucket instead of one per 64 requests; a lease
+	// that ends with more than half of it unused makes the next one half
+	// as large.
+	leaseGrowth = 8
 	// leaseMargin is kept off a lease's end: the lease is valid only while
 	// Redis's clock is in the bucket it was counted in.
 	leaseMargin = 5 * time.Millisecond
 )
 
 // LeasingLimiter admits against a RedisLimiter in batches: when a key's
-// limit is far from reached, one Redis admission counts up to 64 requests
-// (and their tokens, at the first request's estimate) in the current
-// bucket, and the next requests of the key on this replica are admitted
-// from that lease without a round trip, until the bucket ends. Counting
+// limit is far from reached, one Redis admission counts a lease of
+// requests (and their tokens, at the first request's estimate) in the
+// current bucket, and the next requests of the key on this replica are
+// admitted from that lease without a round trip, until the bucket ends. A
+// key's first lease is 64 requests; a key that uses its leases up quickly
+// gets leases twice as large each time, up to 1024, and one that leaves
+// most of a lease unused gets half as much again. Counting
 // ahead never lets a window exceed the limit — every admission was counted
 // in the bucket where it happens — and when a lease does not fit, the
 // request falls back to a single exact admission, so the last permits of a
@@ -49,6 +61,10 @@ type lease struct {
 	// base is the decision of the leasing admission: limits and resets;
 	// its remaining counts exclude what this lease still holds.
 	base Decision
+	// size is the lease taken last, before the caps of the limit; taken
+	// is when. The next lease's size follows from how fast it went.
+	size  int64
+	taken time.Time
 }
 
 // NewLeasing returns a LeasingLimiter over r.
@@ -80,21 +96,17 @@ func (l *LeasingLimiter) Admit(ctx context.Context, key string, lim Limits, toke
 		d.Reservation = Reservation{key: ls.rkey, bucket: ls.bucket, geo: ls.g, tokens: tokens, at: now.UnixMilli()}
 		return d, nil
 	}
+	grown := ls.nextSize(lim, now)
 	l.giveBackLocked(ctx, ls)
 
-	size := int64(1)
-	if lim.Requests > 0 {
-		size = min(maxLeaseRequests, lim.Requests/leaseDivisor)
-	} else {
-		size = maxLeaseRequests
+	size := leaseSize(grown, lim, tokens)
+	// Close to the limit a large lease would not fit: fall back to the
+	// first size, and closer still go exact at once rather than pay a
+	// refused lease and then the single admission.
+	if !ls.base.fits(size, tokens) {
+		size = leaseSize(firstLeaseRequests, lim, tokens)
 	}
-	if lim.Tokens > 0 {
-		size = min(size, lim.Tokens/leaseDivisor/max(tokens, 1))
-	}
-	// Close to the limit a lease would not fit: go exact at once rather
-	// than pay a refused lease and then the single admission.
-	if b := ls.base; b.LimitRequests > 0 && b.RemainingRequests < 2*size ||
-		b.LimitTokens > 0 && b.RemainingTokens < 2*size*tokens {
+	if !ls.base.fits(size, tokens) {
 		size = 1
 	}
 	if size > 1 {
@@ -110,6 +122,7 @@ func (l *LeasingLimiter) Admit(ctx context.Context, key string, lim Limits, toke
 			ls.lim, ls.g, ls.rkey, ls.bucket = lim, g, d.Reservation.key, d.Reservation.bucket
 			ls.deadline = sent.Add(end - leaseMargin)
 			ls.requests, ls.tokens, ls.base = size-1, tokens*(size-1), d
+			ls.size, ls.taken = size, now
 			d.RemainingRequests += ls.requests
 			d.RemainingTokens += ls.tokens
 			d.Reservation.tokens = tokens
@@ -123,6 +136,46 @@ func (l *LeasingLimiter) Admit(ctx context.Context, key string, lim Limits, toke
 		ls.lim, ls.base, ls.deadline = lim, d, time.Time{}
 	}
 	return d, err
+}
+
+// nextSize is the size of the lease to take after ls, before the caps of
+// lim: twice ls's when it was used up within 1/leaseGrowth of its bucket,
+// half when it ended with more than half of it unused, else the same.
+// ls.mu must be held.
+func (ls *lease) nextSize(lim Limits, now time.Time) int64 {
+	size := max(ls.size, firstLeaseRequests)
+	if ls.lim != lim || ls.taken.IsZero() {
+		return firstLeaseRequests
+	}
+	switch {
+	case now.Before(ls.deadline) && now.Sub(ls.taken) < time.Duration(ls.g.width)*time.Millisecond/leaseGrowth:
+		// Still valid, so this request found it used up.
+		return min(2*size, maxLeaseRequests)
+	case !now.Before(ls.deadline) && 2*ls.requests > ls.size:
+		return max(size/2, firstLeaseRequests)
+	}
+	return size
+}
+
+// leaseSize caps a lease of want requests to 1/leaseDivisor of lim's
+// requests and of its tokens, at tokens a request.
+func leaseSize(want int64, lim Limits, tokens int64) int64 {
+	size := want
+	if lim.Requests > 0 {
+		size = min(size, lim.Requests/leaseDivisor)
+	}
+	if lim.Tokens > 0 {
+		size = min(size, lim.Tokens/leaseDivisor/max(tokens, 1))
+	}
+	return size
+}
+
+// fits reports whether a lease of size requests at tokens a request
+// leaves room to spare in the window d describes: half of what remains at
+// most, so that leases do not take the last permits.
+func (d Decision) fits(size, tokens int64) bool {
+	return !(d.LimitRequests > 0 && d.RemainingRequests < 2*size ||
+		d.LimitTokens > 0 && d.RemainingTokens < 2*size*tokens)
 }
 
 // Adjust implements Limiter.

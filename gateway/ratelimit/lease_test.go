@@ -2,10 +2,13 @@ package ratelimit
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
@@ -134,8 +137,105 @@ func TestLeasingLimiter_FewRoundTrips(t *testing.T) {
 			t.Fatalf("Admit() = %+v, %v", d, err)
 		}
 	}
-	if got := metricValue(t, r.metrics.allowed); got > 640/maxLeaseRequests+2 {
-		t.Errorf("Redis admissions = %v for 640 requests, want about %d", got, 640/maxLeaseRequests)
+	if got := metricValue(t, r.metrics.allowed); got > 640/firstLeaseRequests+2 {
+		t.Errorf("Redis admissions = %v for 640 requests, want at most %d", got, 640/firstLeaseRequests)
+	}
+}
+
+// leaseCounted is what Redis holds counted in the bucket of d's
+// reservation: the requests admitted there, leased ones included.
+func leaseCounted(t *testing.T, rdb *redis.Client, d Decision) int64 {
+	t.Helper()
+	n, err := rdb.HGet(context.Background(), d.Reservation.key, "r:"+strconv.FormatInt(d.Reservation.bucket, 10)).Int64()
+	if err != nil {
+		t.Fatalf("read bucket %d of %s: %v", d.Reservation.bucket, d.Reservation.key, err)
+	}
+	return n
+}
+
+// TestLeasingLimiter_LeaseSizeFollowsTheRate: a lease used up at once
+// makes the next twice as large, up to maxLeaseRequests and 1/50 of the
+// limit; a lease that ends mostly unused makes the next half as large.
+// The sizes are read from the bucket's count in Redis after each lease.
+func TestLeasingLimiter_LeaseSizeFollowsTheRate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		lim   Limits
+		sizes []int64
+	}{
+		{"Uncapped", Limits{Requests: 1 << 40, Tokens: 1 << 40, Window: time.Minute}, []int64{64, 128, 256, 512, 1024, 1024}},
+		{"RequestLimit", Limits{Requests: 20000, Window: time.Minute}, []int64{64, 128, 256, 400, 400}},
+		// 1/50 of the tokens at 100 a request: 300 requests.
+		{"TokenLimit", Limits{Tokens: 1_500_000, Window: time.Minute}, []int64{64, 128, 256, 300}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newFakeClock()
+			rdb := testenv.Redis(t)
+			r := NewRedis(rdb, RedisOptions{Prefix: testenv.Prefix(t), Timeout: 5 * time.Second})
+			r.clock = clock.Now
+			l := NewLeasing(r)
+			l.now = clock.Now
+			var counted int64
+			for i, want := range tc.sizes {
+				d := admit(t, l, "busy", tc.lim, 100)
+				if !d.Allowed {
+					t.Fatalf("lease %d refused: %+v", i, d)
+				}
+				got := leaseCounted(t, rdb, d) - counted
+				if got != want {
+					t.Fatalf("lease %d counted %d requests, want %d (sizes so far want %v)", i, got, want, tc.sizes[:i+1])
+				}
+				counted += got
+				for range want - 1 { // the rest of the lease, with no time passing
+					if d := admit(t, l, "busy", tc.lim, 100); !d.Allowed {
+						t.Fatalf("Admit() from lease %d refused: %+v", i, d)
+					}
+				}
+			}
+			if got := metricValue(t, r.metrics.allowed); got != float64(len(tc.sizes)) {
+				t.Errorf("Redis admissions = %v, want one per lease (%d)", got, len(tc.sizes))
+			}
+
+			// A lease that ends with most of it unused: the next is half.
+			last := tc.sizes[len(tc.sizes)-1]
+			admit(t, l, "busy", tc.lim, 100)
+			clock.Advance(time.Second) // the bucket, and with it the lease, ends
+			d := admit(t, l, "busy", tc.lim, 100)
+			want := max(last/2, firstLeaseRequests)
+			if got := leaseCounted(t, rdb, d); got != want {
+				t.Errorf("lease after one that ended unused counted %d requests, want %d", got, want)
+			}
+		})
+	}
+}
+
+// TestLeasingLimiter_SteadyKeyKeepsItsLease: a key whose leases last
+// longer than an eighth of their bucket keeps leases of 64.
+func TestLeasingLimiter_SteadyKeyKeepsItsLease(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	rdb := testenv.Redis(t)
+	r := NewRedis(rdb, RedisOptions{Prefix: testenv.Prefix(t), Timeout: 5 * time.Second})
+	r.clock = clock.Now
+	l := NewLeasing(r)
+	l.now = clock.Now
+	lim := Limits{Requests: 1 << 40, Window: time.Minute} // buckets of one second
+	var counted int64
+	for i := range 4 {
+		d := admit(t, l, "steady", lim, 0)
+		if got := leaseCounted(t, rdb, d) - counted; got != firstLeaseRequests {
+			t.Fatalf("lease %d counted %d requests, want %d", i, got, firstLeaseRequests)
+		}
+		counted += firstLeaseRequests
+		for range firstLeaseRequests - 1 {
+			clock.Advance(2 * time.Millisecond) // 64 requests in 128 ms: over an eighth of the bucket
+			if d := admit(t, l, "steady", lim, 0); !d.Allowed {
+				t.Fatalf("Admit() from lease %d refused: %+v", i, d)
+			}
+		}
+		clock.Advance(2 * time.Millisecond)
 	}
 }
 

@@ -72,6 +72,11 @@ type Emitter struct {
 	m     *Metrics
 
 	queue chan *convertor.UsageEvent
+	// ready wakes the loop when the queue holds a batch (wakeAt events):
+	// the loop takes events from the queue a batch at a time, woken once
+	// per batch or by the flush tick, not once per event.
+	ready  chan struct{}
+	wakeAt int
 
 	mu      sync.RWMutex // Emit holds it for reading while queueing; Close for writing
 	closed  bool
@@ -131,9 +136,13 @@ func NewEmitter(pub message.Publisher, topic string, spool *Spool, opts EmitterO
 	}
 	e := &Emitter{
 		pub: pub, topic: topic, spool: spool, opts: opts,
-		log:     orDiscard(opts.Log).With("topic", topic),
-		m:       opts.Metrics,
-		queue:   make(chan *convertor.UsageEvent, opts.QueueSize),
+		log:   orDiscard(opts.Log).With("topic", topic),
+		m:     opts.Metrics,
+		queue: make(chan *convertor.UsageEvent, opts.QueueSize),
+		ready: make(chan struct{}, 1),
+		// Half a queue at most, so a queue smaller than a batch still
+		// wakes the loop well before Emit must spool.
+		wakeAt:  max(min(opts.BatchSize, opts.QueueSize/2), 1),
 		stop:    make(chan struct{}),
 		abandon: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -166,6 +175,12 @@ func (e *Emitter) Emit(ev *convertor.UsageEvent) {
 		select {
 		case e.queue <- ev:
 			e.mu.RUnlock()
+			if len(e.queue) >= e.wakeAt {
+				select {
+				case e.ready <- struct{}{}:
+				default: // already signalled
+				}
+			}
 			return
 		default:
 		}
@@ -223,20 +238,40 @@ func (e *Emitter) loop() {
 	batch := make([]*convertor.UsageEvent, 0, e.opts.BatchSize)
 	for {
 		select {
-		case ev := <-e.queue:
-			batch = append(batch, ev)
-			if len(batch) >= e.opts.BatchSize {
-				e.flush(batch)
-				batch = batch[:0]
-			}
+		case <-e.ready:
+			batch = e.flushQueued(batch, false)
 		case <-tick.C:
-			e.flush(batch)
-			batch = batch[:0]
+			batch = e.flushQueued(batch, true)
 			e.replay()
 			e.release()
 		case <-e.stop:
-			e.drain(batch)
+			e.drain(batch[:0])
 			return
+		}
+	}
+}
+
+// flushQueued flushes the queue's events in batches of BatchSize while it
+// holds a batch (wakeAt events), and with all set also a last, partial
+// batch.
+// Only the loop takes from the queue, so what len reports is there to
+// take. It returns batch emptied, for reuse.
+func (e *Emitter) flushQueued(batch []*convertor.UsageEvent, all bool) []*convertor.UsageEvent {
+	for {
+		n := len(e.queue)
+		if n == 0 || !all && n < e.wakeAt {
+			return batch[:0]
+		}
+		take := min(n, e.opts.BatchSize)
+		batch = batch[:0]
+		for range take {
+			batch = append(batch, <-e.queue)
+		}
+		e.flush(batch)
+		if take < e.opts.BatchSize {
+			// The queue held no more when counted; what came since waits
+			// for its own batch or the next tick.
+			return batch[:0]
 		}
 	}
 }

@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,10 +21,11 @@ import (
 
 // fakePublisher records what it is given; it can fail or hold publishes.
 type fakePublisher struct {
-	mu   sync.Mutex
-	ids  map[string]int
-	fail atomic.Bool
-	hold chan struct{} // when non-nil, Publish waits for it to close
+	mu    sync.Mutex
+	ids   map[string]int
+	sizes []int // of each Publish that succeeded
+	fail  atomic.Bool
+	hold  chan struct{} // when non-nil, Publish waits for it to close
 }
 
 func newFakePublisher() *fakePublisher { return &fakePublisher{ids: make(map[string]int)} }
@@ -43,7 +45,14 @@ func (p *fakePublisher) Publish(_ string, msgs ...*message.Message) error {
 		}
 		p.ids[m.UUID]++
 	}
+	p.sizes = append(p.sizes, len(msgs))
 	return nil
+}
+
+func (p *fakePublisher) published() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.sizes)
 }
 
 func (p *fakePublisher) Close() error { return nil }
@@ -96,6 +105,58 @@ func TestEmitter_CloseDrains(t *testing.T) {
 	e.Emit(late)
 	if got := spool.Len(); got != 1 {
 		t.Errorf("spool Len() after a late Emit = %d, want 1", got)
+	}
+}
+
+// TestEmitter_PublishesWholeBatches: the queue is published a whole batch
+// at a time as soon as it holds one; the events short of a batch wait in
+// the queue for the flush tick (here: for Close).
+func TestEmitter_PublishesWholeBatches(t *testing.T) {
+	t.Parallel()
+	pub := newFakePublisher()
+	m := events.NewMetrics(nil)
+	e := events.NewEmitter(pub, events.DefaultTopic, openSpool(t, t.TempDir(), events.SpoolOptions{}), events.EmitterOptions{
+		BatchSize: 10, FlushInterval: time.Hour, Metrics: m,
+	})
+	evs := testEvents(t, 25)
+	for _, ev := range evs {
+		e.Emit(ev)
+	}
+	waitFor(t, deliveryTimeout, "two batches", func() bool { return len(pub.published()) == 2 })
+	if got := pub.published(); !slices.Equal(got, []int{10, 10}) {
+		t.Errorf("published batches = %v, want [10 10]", got)
+	}
+	if got := e.Pending(); got != 5 {
+		t.Errorf("Pending() = %d, want the 5 short of a batch", got)
+	}
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatalf("Close() error = %v", err)
+	}
+	if got := pub.published(); !slices.Equal(got, []int{10, 10, 5}) {
+		t.Errorf("published batches after Close = %v, want [10 10 5]", got)
+	}
+	if n := pub.missing(evs); n != 0 {
+		t.Errorf("%d events not published", n)
+	}
+	checkNoneDropped(t, m)
+}
+
+// TestEmitter_TickPublishesWhatIsQueued: events short of a batch go out
+// at the next flush tick.
+func TestEmitter_TickPublishesWhatIsQueued(t *testing.T) {
+	t.Parallel()
+	pub := newFakePublisher()
+	e := events.NewEmitter(pub, events.DefaultTopic, openSpool(t, t.TempDir(), events.SpoolOptions{}), events.EmitterOptions{
+		BatchSize: 100, FlushInterval: 10 * time.Millisecond,
+	})
+	t.Cleanup(func() { e.Close(context.Background()) })
+	evs := testEvents(t, 3)
+	for _, ev := range evs {
+		e.Emit(ev)
+	}
+	waitFor(t, deliveryTimeout, "the tick to publish", func() bool { return pub.missing(evs) == 0 })
+	if got := e.Pending(); got != 0 {
+		t.Errorf("Pending() = %d after the tick published everything, want 0", got)
 	}
 }
 
@@ -220,7 +281,8 @@ func BenchmarkEmitter_Emit(b *testing.B) {
 		e.Emit(ev)
 		if i++; i%(1<<11) == 0 {
 			b.StopTimer()
-			waitFor(b, deliveryTimeout, "the queue to drain", func() bool { return e.Pending() == 0 })
+			// What is short of a batch waits for the flush tick.
+			waitFor(b, deliveryTimeout, "the queue to drain", func() bool { return e.Pending() < events.DefaultEmitBatchSize })
 			b.StartTimer()
 		}
 	}

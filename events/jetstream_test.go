@@ -1,0 +1,112 @@
+package events_test
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openai-api-convertor/convertor/events"
+	"github.com/openai-api-convertor/convertor/internal/testenv"
+)
+
+// TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes: a publish that
+// nothing acknowledges (here: the stream is gone and a plain subscriber
+// takes the subject, so the server does not answer "no responders" either)
+// fails after its timeout, and the next publish, once the stream is back,
+// is not held up or failed by it.
+func TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cfg := jetStreamConfig(t, testenv.NATS(t))
+	pub, err := events.NewPublisher(ctx, cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	msg := func(i int) *message.Message {
+		m, err := events.NewMessage(testEvent(t, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if err := pub.Publish(cfg.Topic, msg(1)); err != nil {
+		t.Fatalf("Publish() with the stream there = %v", err)
+	}
+
+	nc, err := nats.Connect(cfg.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(ctx, cfg.Stream); err != nil {
+		t.Fatal(err)
+	}
+	silent, err := nc.Subscribe(cfg.Topic, func(*nats.Msg) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(cfg.Topic, msg(2)); err == nil {
+		t.Fatal("Publish() that nothing acknowledges = nil, want an error")
+	}
+
+	if err := silent.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Stream, Subjects: []string{cfg.Topic, cfg.DeadLetterTopic}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(cfg.Topic, msg(3), msg(4)); err != nil {
+		t.Fatalf("Publish() after the stream is back = %v, want nil", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 2 {
+		t.Errorf("stream holds %d messages after the publish, want 2", info.State.Msgs)
+	}
+}
+
+// BenchmarkNATSPublisher_Publish publishes batches of 100 events to a
+// JetStream stream, as the emitter does, and waits for their
+// acknowledgements; an op is one batch (ns/event is per event).
+func BenchmarkNATSPublisher_Publish(b *testing.B) {
+	name := uniqueName(b)
+	cfg := events.Config{
+		NATSURL: testenv.NATS(b), Stream: name, Topic: "b." + name + ".events",
+		DeadLetterTopic: "b." + name + ".deadletter", MaxInFlight: 64,
+	}
+	pub, err := events.NewPublisher(b.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { pub.Close() })
+	const batch = 100
+	evs := testEvents(b, batch)
+	msgs := make([]*message.Message, batch)
+	b.ReportAllocs()
+	for b.Loop() {
+		for j, ev := range evs {
+			ev.ID = events.NewID(ev.Time) // fresh ids: no duplicates
+			if msgs[j], err = events.NewMessage(ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := pub.Publish(cfg.Topic, msgs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/event")
+}

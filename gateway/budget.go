@@ -33,11 +33,18 @@ type spendCache struct {
 
 type spendEntry struct {
 	micros  int64
-	month   string
+	month   int // of the spend, as monthOf gives it
 	fetched time.Time
 	// failed marks an entry that records only a failed read of a key
 	// never read: it holds off the next read for budgetCacheTTL.
 	failed bool
+}
+
+// monthOf numbers t's month (UTC) without formatting it, which would
+// allocate on every request.
+func monthOf(t time.Time) int {
+	y, m, _ := t.UTC().Date()
+	return y*12 + int(m) - 1
 }
 
 func newSpendCache(r SpendReader) *spendCache {
@@ -55,7 +62,7 @@ var errSpendUnread = errors.New("month-to-date spend not read yet; the stats sto
 // request.
 func (c *spendCache) spend(ctx context.Context, keyID string) (int64, error) {
 	now := c.now().UTC()
-	month := now.Format("2006-01")
+	month := monthOf(now)
 	c.mu.Lock()
 	e, ok := c.entries[keyID]
 	c.mu.Unlock()

@@ -94,3 +94,40 @@ func TestSpendCache_StoreDown(t *testing.T) {
 		t.Error("last month's spend was used for this month")
 	}
 }
+
+// TestSpendCache_CachedSpendDoesNotAllocate: a key's cached spend is read
+// on every request of a key with a budget.
+func TestSpendCache_CachedSpendDoesNotAllocate(t *testing.T) {
+	c := newSpendCache(&downSpend{spent: map[string]int64{"k": 42}})
+	now := time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	ctx := context.Background()
+	if v, err := c.spend(ctx, "k"); err != nil || v != 42 {
+		t.Fatalf("first read = %d, %v; want 42", v, err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if v, err := c.spend(ctx, "k"); err != nil || v != 42 {
+			t.Fatalf("cached read = %d, %v; want 42", v, err)
+		}
+	}); n != 0 {
+		t.Errorf("a cached spend costs %v allocations, want 0", n)
+	}
+}
+
+// TestMonthOf: months are numbered in UTC, consecutively across years.
+func TestMonthOf(t *testing.T) {
+	t.Parallel()
+	jan := monthOf(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
+	dec := monthOf(time.Date(2026, 12, 31, 23, 59, 59, 999_999_999, time.UTC))
+	if jan != dec+1 {
+		t.Errorf("monthOf(2027-01) = %d, monthOf(2026-12) = %d; want consecutive", jan, dec)
+	}
+	// 2027-01-01 01:00 at UTC+2 is still 2026-12 in UTC.
+	east := time.FixedZone("UTC+2", 2*3600)
+	if got := monthOf(time.Date(2027, 1, 1, 1, 0, 0, 0, east)); got != dec {
+		t.Errorf("monthOf(2027-01-01T01:00+02:00) = %d, want December 2026's %d", got, dec)
+	}
+	if a, b := monthOf(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)), monthOf(time.Date(2026, 5, 31, 23, 0, 0, 0, time.UTC)); a != b {
+		t.Errorf("first and last day of May 2026: %d, %d; want the same month", a, b)
+	}
+}

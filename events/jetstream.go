@@ -69,6 +69,16 @@ type natsPublisher struct {
 
 	mu    sync.Mutex
 	ready bool // the stream exists; p.mu must be held
+
+	// pubMu makes one Publish at a time: a Publish waits for all of the
+	// connection's publishes to be acknowledged, and counts every failure
+	// reported meanwhile as its own.
+	pubMu sync.Mutex
+	// failed is the first failure JetStream reported since the Publish in
+	// progress began; failMu guards it, as the error handler runs on the
+	// connection's goroutines.
+	failMu sync.Mutex
+	failed error
 }
 
 func newNATSPublisher(ctx context.Context, cfg Config, log *slog.Logger) (*natsPublisher, error) {
@@ -86,12 +96,15 @@ func newNATSPublisher(ctx context.Context, cfg Config, log *slog.Logger) (*natsP
 	if err != nil {
 		return nil, fmt.Errorf("connect nats: %w", err)
 	}
-	js, err := jetstream.New(nc)
+	p := &natsPublisher{nc: nc, cfg: cfg, log: log}
+	// Failures come to the handler rather than through each publish's
+	// own channels: a batch waits once, for all of them.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncErrHandler(p.asyncFailed))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	p := &natsPublisher{nc: nc, js: js, cfg: cfg, log: log}
+	p.js = js
 	if err := p.ensure(ctx); err != nil {
 		log.Warn("events stream not ready; publishes fail until it is", "stream", cfg.Stream, "error", err)
 	}
@@ -115,15 +128,28 @@ func (p *natsPublisher) ensure(ctx context.Context) error {
 	return nil
 }
 
+// asyncFailed is JetStream's handler of a failed asynchronous publish (an
+// error reply, a lost connection, no stream). It runs before the
+// connection reports its publishes complete.
+func (p *natsPublisher) asyncFailed(_ jetstream.JetStream, _ *nats.Msg, err error) {
+	p.failMu.Lock()
+	if p.failed == nil {
+		p.failed = err
+	}
+	p.failMu.Unlock()
+}
+
 // Publish implements message.Publisher. The messages go out at once,
 // without waiting for each acknowledgement in turn (which bounded a
 // publisher to one message per round trip), and Publish returns when
 // JetStream has acknowledged all of them, or with the first failure. After
 // a failure some of them may be stored: publishing them again is safe,
 // as JetStream drops a message whose id it has seen within its duplicate
-// window, and consumers are idempotent on event id beyond it. The
-// messages are those watermill-nats writes, so either side interoperates
-// with plain watermill-nats.
+// window, and consumers are idempotent on event id beyond it. A Publish
+// that fails gives up on what it left unacknowledged (CleanupPublisher),
+// so none of it holds up or fails the next one. The messages are those
+// watermill-nats writes, so either side interoperates with plain
+// watermill-nats.
 func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 	if topic != p.cfg.Topic && topic != p.cfg.DeadLetterTopic {
 		return fmt.Errorf("publish: topic %q is not a subject of stream %s", topic, p.cfg.Stream)
@@ -131,8 +157,12 @@ func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 	if err := p.ensure(context.Background()); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	p.failMu.Lock()
+	p.failed = nil
+	p.failMu.Unlock()
 	var marshaler wmnats.NATSMarshaler
-	acks := make([]jetstream.PubAckFuture, 0, len(msgs))
 	for _, m := range msgs {
 		if m.Metadata == nil {
 			m.Metadata = make(message.Metadata)
@@ -140,24 +170,28 @@ func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 		m.Metadata.Set(nats.MsgIdHdr, m.UUID)
 		nm, err := marshaler.Marshal(topic, m)
 		if err != nil {
+			p.js.CleanupPublisher()
 			return fmt.Errorf("publish %s: %w", topic, err)
 		}
-		ack, err := p.js.PublishMsgAsync(nm)
-		if err != nil {
+		if _, err := p.js.PublishMsgAsync(nm); err != nil {
+			p.js.CleanupPublisher()
 			return fmt.Errorf("publish %s: %w", topic, err)
 		}
-		acks = append(acks, ack)
 	}
 	timeout := time.NewTimer(natsPublishTimeout)
 	defer timeout.Stop()
-	for _, ack := range acks {
-		select {
-		case <-ack.Ok():
-		case err := <-ack.Err():
-			return fmt.Errorf("publish %s: %w", topic, err)
-		case <-timeout.C:
-			return fmt.Errorf("publish %s: no acknowledgement within %v", topic, natsPublishTimeout)
-		}
+	select {
+	case <-p.js.PublishAsyncComplete():
+	case <-timeout.C:
+		// Fail what is still unacknowledged, so that a publish whose
+		// answer is lost does not hold up every later Publish.
+		p.js.CleanupPublisher()
+		return fmt.Errorf("publish %s: no acknowledgement within %v", topic, natsPublishTimeout)
+	}
+	p.failMu.Lock()
+	defer p.failMu.Unlock()
+	if p.failed != nil {
+		return fmt.Errorf("publish %s: %w", topic, p.failed)
 	}
 	return nil
 }

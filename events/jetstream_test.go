@@ -79,6 +79,68 @@ func TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes(t *testing.T) {
 	}
 }
 
+// TestNATSPublisher_RefusedMessageFailsThePublish: when JetStream refuses
+// one message of a batch (here: a stream full to its limit that discards
+// new messages), Publish reports it, so the emitter keeps the batch; the
+// messages it did store are dropped as duplicates when the batch comes
+// again.
+func TestNATSPublisher_RefusedMessageFailsThePublish(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cfg := jetStreamConfig(t, testenv.NATS(t))
+	pub, err := events.NewPublisher(ctx, cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	nc, err := nats.Connect(cfg.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(ctx, cfg.Stream); err != nil {
+		t.Fatal(err)
+	}
+	full := jetstream.StreamConfig{
+		Name: cfg.Stream, Subjects: []string{cfg.Topic, cfg.DeadLetterTopic},
+		MaxMsgs: 2, Discard: jetstream.DiscardNew,
+	}
+	stream, err := js.CreateStream(ctx, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]*message.Message, 3)
+	for i := range batch {
+		if batch[i], err = events.NewMessage(testEvent(t, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Publish(cfg.Topic, batch...); err == nil {
+		t.Fatal("Publish() of 3 messages into a stream that holds 2 = nil, want the refusal")
+	}
+
+	// Room again: the batch goes through, and the two stored before are
+	// not stored twice.
+	full.MaxMsgs = -1
+	if _, err := js.UpdateStream(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(cfg.Topic, batch...); err != nil {
+		t.Fatalf("Publish() again with room = %v, want nil", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 3 {
+		t.Errorf("stream holds %d messages, want the batch's 3 once each", info.State.Msgs)
+	}
+}
+
 // BenchmarkNATSPublisher_Publish publishes batches of 100 events to a
 // JetStream stream, as the emitter does, and waits for their
 // acknowledgements; an op is one batch (ns/event is per event).

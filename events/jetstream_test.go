@@ -12,31 +12,17 @@ import (
 	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
-// TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes: a publish that
-// nothing acknowledges (here: the stream is gone and a plain subscriber
-// takes the subject, so the server does not answer "no responders" either)
-// fails after its timeout, and the next publish, once the stream is back,
-// is not held up or failed by it.
-func TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
+// publisherBehindItsBack returns a NATS publisher whose stream it made
+// and has since been deleted behind its back, with a connection of the
+// test's own to set the stream up again as the test needs.
+func publisherBehindItsBack(t *testing.T) (events.Config, message.Publisher, jetstream.JetStream, *nats.Conn) {
+	t.Helper()
 	cfg := jetStreamConfig(t, testenv.NATS(t))
-	pub, err := events.NewPublisher(ctx, cfg, testLog(t))
+	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pub.Close() })
-	msg := func(i int) *message.Message {
-		m, err := events.NewMessage(testEvent(t, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	if err := pub.Publish(cfg.Topic, msg(1)); err != nil {
-		t.Fatalf("Publish() with the stream there = %v", err)
-	}
-
 	nc, err := nats.Connect(cfg.NATSURL)
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +32,27 @@ func TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := js.DeleteStream(ctx, cfg.Stream); err != nil {
+	if err := js.DeleteStream(t.Context(), cfg.Stream); err != nil {
 		t.Fatal(err)
+	}
+	return cfg, pub, js, nc
+}
+
+// TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes: a publish that
+// nothing acknowledges (here: the stream is gone and a plain subscriber
+// takes the subject, so the server does not answer "no responders" either)
+// fails after its timeout, and the next publish, once the stream is back,
+// is not held up or failed by it.
+func TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cfg, pub, js, nc := publisherBehindItsBack(t)
+	msg := func(i int) *message.Message {
+		m, err := events.NewMessage(testEvent(t, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
 	}
 	silent, err := nc.Subscribe(cfg.Topic, func(*nats.Msg) {})
 	if err != nil {
@@ -87,24 +92,7 @@ func TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes(t *testing.T) {
 func TestNATSPublisher_RefusedMessageFailsThePublish(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	cfg := jetStreamConfig(t, testenv.NATS(t))
-	pub, err := events.NewPublisher(ctx, cfg, testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close() })
-	nc, err := nats.Connect(cfg.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := js.DeleteStream(ctx, cfg.Stream); err != nil {
-		t.Fatal(err)
-	}
+	cfg, pub, js, _ := publisherBehindItsBack(t)
 	full := jetstream.StreamConfig{
 		Name: cfg.Stream, Subjects: []string{cfg.Topic, cfg.DeadLetterTopic},
 		MaxMsgs: 2, Discard: jetstream.DiscardNew,

@@ -153,6 +153,18 @@ func leaseCounted(t *testing.T, rdb *redis.Client, d Decision) int64 {
 	return n
 }
 
+// clockedLeasing returns a leasing limiter and its Redis limiter on
+// clock, and the Redis client under them.
+func clockedLeasing(t *testing.T, clock *fakeClock) (*redis.Client, *RedisLimiter, *LeasingLimiter) {
+	t.Helper()
+	rdb := testenv.Redis(t)
+	r := NewRedis(rdb, RedisOptions{Prefix: testenv.Prefix(t), Timeout: 5 * time.Second})
+	r.clock = clock.Now
+	l := NewLeasing(r)
+	l.now = clock.Now
+	return rdb, r, l
+}
+
 // TestLeasingLimiter_LeaseSizeFollowsTheRate: a lease used up at once
 // makes the next twice as large, up to maxLeaseRequests and 1/50 of the
 // limit; a lease that ends mostly unused makes the next half as large.
@@ -172,11 +184,7 @@ func TestLeasingLimiter_LeaseSizeFollowsTheRate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := newFakeClock()
-			rdb := testenv.Redis(t)
-			r := NewRedis(rdb, RedisOptions{Prefix: testenv.Prefix(t), Timeout: 5 * time.Second})
-			r.clock = clock.Now
-			l := NewLeasing(r)
-			l.now = clock.Now
+			rdb, r, l := clockedLeasing(t, clock)
 			var counted int64
 			for i, want := range tc.sizes {
 				d := admit(t, l, "busy", tc.lim, 100)
@@ -216,11 +224,7 @@ func TestLeasingLimiter_LeaseSizeFollowsTheRate(t *testing.T) {
 func TestLeasingLimiter_SteadyKeyKeepsItsLease(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	rdb := testenv.Redis(t)
-	r := NewRedis(rdb, RedisOptions{Prefix: testenv.Prefix(t), Timeout: 5 * time.Second})
-	r.clock = clock.Now
-	l := NewLeasing(r)
-	l.now = clock.Now
+	rdb, r, l := clockedLeasing(t, clock)
 	lim := Limits{Requests: 1 << 40, Window: time.Minute} // buckets of one second
 	var counted int64
 	for i := range 4 {
@@ -236,6 +240,9 @@ func TestLeasingLimiter_SteadyKeyKeepsItsLease(t *testing.T) {
 			}
 		}
 		clock.Advance(2 * time.Millisecond)
+	}
+	if got := metricValue(t, r.metrics.allowed); got != 4 {
+		t.Errorf("Redis admissions = %v, want one per lease of 64 (4)", got)
 	}
 }
 

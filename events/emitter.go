@@ -239,13 +239,13 @@ func (e *Emitter) loop() {
 	for {
 		select {
 		case <-e.ready:
-			batch = e.flushQueued(batch, false)
+			e.flushQueued(batch, false)
 		case <-tick.C:
-			batch = e.flushQueued(batch, true)
+			e.flushQueued(batch, true)
 			e.replay()
 			e.release()
 		case <-e.stop:
-			e.drain(batch[:0])
+			e.drain(batch)
 			return
 		}
 	}
@@ -253,14 +253,13 @@ func (e *Emitter) loop() {
 
 // flushQueued flushes the queue's events in batches of BatchSize while it
 // holds a batch (wakeAt events), and with all set also a last, partial
-// batch.
-// Only the loop takes from the queue, so what len reports is there to
-// take. It returns batch emptied, for reuse.
-func (e *Emitter) flushQueued(batch []*convertor.UsageEvent, all bool) []*convertor.UsageEvent {
+// batch. Only the loop takes from the queue, so what len reports is there
+// to take. batch is the loop's buffer, with room for a batch.
+func (e *Emitter) flushQueued(batch []*convertor.UsageEvent, all bool) {
 	for {
 		n := len(e.queue)
 		if n == 0 || !all && n < e.wakeAt {
-			return batch[:0]
+			return
 		}
 		take := min(n, e.opts.BatchSize)
 		batch = batch[:0]
@@ -271,7 +270,7 @@ func (e *Emitter) flushQueued(batch []*convertor.UsageEvent, all bool) []*conver
 		if take < e.opts.BatchSize {
 			// The queue held no more when counted; what came since waits
 			// for its own batch or the next tick.
-			return batch[:0]
+			return
 		}
 	}
 }
@@ -279,20 +278,8 @@ func (e *Emitter) flushQueued(batch []*convertor.UsageEvent, all bool) []*conver
 // drain empties the queue after Close. No Emit queues any more (closed is
 // set under e.mu), so an empty queue stays empty.
 func (e *Emitter) drain(batch []*convertor.UsageEvent) {
-	for {
-		select {
-		case ev := <-e.queue:
-			batch = append(batch, ev)
-			if len(batch) >= e.opts.BatchSize {
-				e.flush(batch)
-				batch = batch[:0]
-			}
-		default:
-			e.flush(batch)
-			e.releaseAtClose()
-			return
-		}
-	}
+	e.flushQueued(batch, true)
+	e.releaseAtClose()
 }
 
 // flush publishes batch, or spools it when the bus is down, the spool

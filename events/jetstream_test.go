@@ -23,19 +23,34 @@ func publisherBehindItsBack(t *testing.T) (events.Config, message.Publisher, jet
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pub.Close() })
-	nc, err := nats.Connect(cfg.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := testenv.JetStream(t, cfg.NATSURL)
 	if err := js.DeleteStream(t.Context(), cfg.Stream); err != nil {
 		t.Fatal(err)
 	}
 	return cfg, pub, js, nc
+}
+
+// testMessages returns the messages of n test events, numbered from first.
+func testMessages(t *testing.T, first, n int) []*message.Message {
+	t.Helper()
+	msgs := make([]*message.Message, n)
+	for i := range msgs {
+		var err error
+		if msgs[i], err = events.NewMessage(testEvent(t, first+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return msgs
+}
+
+// storedMsgs returns how many messages stream holds.
+func storedMsgs(t *testing.T, stream jetstream.Stream) uint64 {
+	t.Helper()
+	info, err := stream.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
 }
 
 // TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes: a publish that
@@ -47,13 +62,6 @@ func TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	cfg, pub, js, nc := publisherBehindItsBack(t)
-	msg := func(i int) *message.Message {
-		m, err := events.NewMessage(testEvent(t, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
 	silent, err := nc.Subscribe(cfg.Topic, func(*nats.Msg) {})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +69,7 @@ func TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if err := pub.Publish(cfg.Topic, msg(2)); err == nil {
+	if err := pub.Publish(cfg.Topic, testMessages(t, 2, 1)...); err == nil {
 		t.Fatal("Publish() that nothing acknowledges = nil, want an error")
 	}
 
@@ -72,15 +80,11 @@ func TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pub.Publish(cfg.Topic, msg(3), msg(4)); err != nil {
+	if err := pub.Publish(cfg.Topic, testMessages(t, 3, 2)...); err != nil {
 		t.Fatalf("Publish() after the stream is back = %v, want nil", err)
 	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != 2 {
-		t.Errorf("stream holds %d messages after the publish, want 2", info.State.Msgs)
+	if n := storedMsgs(t, stream); n != 2 {
+		t.Errorf("stream holds %d messages after the publish, want 2", n)
 	}
 }
 
@@ -101,12 +105,7 @@ func TestNATSPublisher_RefusedMessageFailsThePublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := make([]*message.Message, 3)
-	for i := range batch {
-		if batch[i], err = events.NewMessage(testEvent(t, i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	batch := testMessages(t, 0, 3)
 	if err := pub.Publish(cfg.Topic, batch...); err == nil {
 		t.Fatal("Publish() of 3 messages into a stream that holds 2 = nil, want the refusal")
 	}
@@ -120,12 +119,8 @@ func TestNATSPublisher_RefusedMessageFailsThePublish(t *testing.T) {
 	if err := pub.Publish(cfg.Topic, batch...); err != nil {
 		t.Fatalf("Publish() again with room = %v, want nil", err)
 	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != 3 {
-		t.Errorf("stream holds %d messages, want the batch's 3 once each", info.State.Msgs)
+	if n := storedMsgs(t, stream); n != 3 {
+		t.Errorf("stream holds %d messages, want the batch's 3 once each", n)
 	}
 }
 

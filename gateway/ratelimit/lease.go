@@ -34,8 +34,8 @@ const (
 // admitted from that lease without a round trip, until the bucket ends. A
 // key's first lease is 64 requests; a key that uses its leases up quickly
 // gets leases twice as large each time, up to 1024, and one that leaves
-// most of a lease unused gets half as much again. Counting
-// ahead never lets a window exceed the limit — every admission was counted
+// most of a lease unused gets half as much again. Counting ahead never
+// lets a window exceed the limit — every admission was counted
 // in the bucket where it happens — and when a lease does not fit, the
 // request falls back to a single exact admission, so the last permits of a
 // window are handed out one by one. Unused permits are given back once
@@ -61,8 +61,8 @@ type lease struct {
 	// base is the decision of the leasing admission: limits and resets;
 	// its remaining counts exclude what this lease still holds.
 	base Decision
-	// size is the lease taken last, before the caps of the limit; taken
-	// is when. The next lease's size follows from how fast it went.
+	// size is the lease taken last, as counted (within the limit's caps);
+	// taken is when. The next lease's size follows from how fast it went.
 	size  int64
 	taken time.Time
 }
@@ -143,10 +143,10 @@ func (l *LeasingLimiter) Admit(ctx context.Context, key string, lim Limits, toke
 // half when it ended with more than half of it unused, else the same.
 // ls.mu must be held.
 func (ls *lease) nextSize(lim Limits, now time.Time) int64 {
-	size := max(ls.size, firstLeaseRequests)
 	if ls.lim != lim || ls.taken.IsZero() {
 		return firstLeaseRequests
 	}
+	size := max(ls.size, firstLeaseRequests)
 	switch {
 	case now.Before(ls.deadline) && now.Sub(ls.taken) < time.Duration(ls.g.width)*time.Millisecond/leaseGrowth:
 		// Still valid, so this request found it used up.

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
 func startNATS(t *testing.T, dir string) *NATS {
@@ -21,20 +22,6 @@ func startNATS(t *testing.T, dir string) *NATS {
 	return n
 }
 
-func jetStream(t *testing.T, url string) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
-
 // TestNATS_RestartKeepsStreams publishes, restarts the server on the same
 // store, and consumes what the durable consumer had not yet processed.
 func TestNATS_RestartKeepsStreams(t *testing.T) {
@@ -43,7 +30,7 @@ func TestNATS_RestartKeepsStreams(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	n := startNATS(t, dir)
-	js := jetStream(t, n.URL())
+	_, js := testenv.JetStream(t, n.URL())
 	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}, Storage: jetstream.FileStorage})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +63,7 @@ func TestNATS_RestartKeepsStreams(t *testing.T) {
 
 	n = startNATS(t, dir)
 	defer n.Shutdown()
-	js = jetStream(t, n.URL())
+	_, js = testenv.JetStream(t, n.URL())
 	c, err := js.Consumer(ctx, "T", "c")
 	if err != nil {
 		t.Fatalf("consumer after restart: %v", err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/openai-api-convertor/convertor"
 	"github.com/openai-api-convertor/convertor/events"
+	"github.com/openai-api-convertor/convertor/internal/testenv"
 )
 
 // Polling of the pipeline's convergence: a deadline generous for a loaded
@@ -168,15 +169,7 @@ func (p *pipeline) converge(keyID string, w window, tr truth, quiet func() error
 func (p *pipeline) natsQuiet() func() error {
 	t := p.t
 	t.Helper()
-	nc, err := nats.Connect(p.bus.NATSURL, nats.MaxReconnects(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := testenv.JetStream(t, p.bus.NATSURL, nats.MaxReconnects(-1))
 	priced := events.PricedConfig(p.bus)
 	durable := func(group, topic string) string { return group + "_" + dashes(topic) }
 	consumers := []struct{ stream, name string }{

@@ -226,7 +226,10 @@ func (p *streamPump) Close() error {
 // fill encodes events into the buffer until one is encoded and the next
 // is not yet buffered upstream: a burst then leaves in one write instead
 // of one per event, and nothing is held back while the gateway waits on
-// Bedrock. After the stream's last event it sets p.last.
+// Bedrock. Once the last event is read, only the end of the body is left,
+// which Bedrock sends with it: the stream's closing events then wait for
+// it and leave with [DONE] in one write. After the stream's end it sets
+// p.last.
 func (p *streamPump) fill() {
 	if p.buf == nil {
 		p.buf = streamBufs.Get().(*[]byte)
@@ -256,7 +259,7 @@ func (p *streamPump) fill() {
 		}
 		p.started = true
 		b = p.conv.appendEvent(b, ev)
-		if len(b) > 0 && !p.st.EventReady() {
+		if len(b) > 0 && !p.st.EventReady() && !p.st.AtEnd() {
 			return
 		}
 	}

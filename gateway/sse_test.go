@@ -410,6 +410,65 @@ func TestStreamPump_ReadMatchesWriteTo(t *testing.T) {
 	}
 }
 
+// burstRecorder keeps each Write of a stream's body apart, and says when
+// one was made.
+type burstRecorder struct {
+	bursts  [][]byte
+	written chan struct{}
+}
+
+func (r *burstRecorder) Write(b []byte) (int, error) {
+	r.bursts = append(r.bursts, bytes.Clone(b))
+	r.written <- struct{}{}
+	return len(b), nil
+}
+
+// TestStreamPump_LastEventsLeaveWithDone: the chunks of Bedrock's closing
+// events (the finish reason, the usage) and [DONE] leave in one write once
+// the stream's metadata is read, instead of [DONE] in a write of its own;
+// the events before them still leave as soon as the next is not buffered,
+// before Bedrock sends the rest.
+func TestStreamPump_LastEventsLeaveWithDone(t *testing.T) {
+	t.Parallel()
+	evs := textEvents("Hel", "lo")
+	opening, closing := encodeFrames(nil, evs[:3]...), encodeFrames(nil, evs[3:]...)
+	rec := &burstRecorder{written: make(chan struct{}, len(evs)+1)}
+	body, upstream := io.Pipe()
+	go func() {
+		upstream.Write(opening)
+		// Bedrock sends its closing events only once the opening ones
+		// reached the client: a pump that held them back would never end.
+		<-rec.written
+		upstream.Write(closing)
+		upstream.Close()
+	}()
+	ts := newTestServer(t, &fakeConverser{stream: func(context.Context, string, *bedrock.ConverseRequest) (*bedrock.Stream, error) {
+		return bedrock.NewStream(body), nil
+	}}, nil)
+	ctx, x := startTestStream(t, ts, chatStream{convert.NewStream(pumpTestMeta)})
+	pump := ctx.Response.BodyStream().(*streamPump)
+	if _, err := pump.WriteTo(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := pump.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if x.disconnected || x.errCode != "" {
+		t.Fatalf("disconnected %v, error %q; want a whole stream", x.disconnected, x.errCode)
+	}
+	if len(rec.bursts) != 2 {
+		t.Fatalf("the stream left in %d writes, want 2 (the opening events, then the closing ones with [DONE]):\n%q", len(rec.bursts), rec.bursts)
+	}
+	opened, closed := sseEvents(t, rec.bursts[0]), sseEvents(t, rec.bursts[1])
+	if len(opened) != 3 || !strings.Contains(opened[2], `"content":"lo"`) {
+		t.Errorf("first write %q, want the role chunk and both deltas", opened)
+	}
+	if len(closed) != 3 || !strings.Contains(closed[0], `"finish_reason":"stop"`) ||
+		!strings.Contains(closed[1], `"total_tokens":12`) || closed[2] != "[DONE]" {
+		t.Errorf("last write %q, want the finish chunk, the usage chunk and [DONE]", closed)
+	}
+}
+
 // panicAfter is a chat stream whose conversion panics at its nth event.
 type panicAfter struct {
 	chatStream

@@ -24,6 +24,7 @@ type Stream struct {
 	attempts  int
 
 	sawStop bool  // a messageStop arrived, so EOF is a clean end
+	atEnd   bool  // the metadata after messageStop arrived: only EOF is left
 	err     error // sticky: once Next failed it keeps failing the same way
 
 	closeOnce sync.Once
@@ -62,8 +63,11 @@ func (s *Stream) Next(ev *StreamEvent) error {
 	}
 	err := s.er.Next(ev)
 	if err == nil {
-		if ev.MessageStop != nil {
+		switch {
+		case ev.MessageStop != nil:
 			s.sawStop = true
+		case ev.Metadata != nil && s.sawStop:
+			s.atEnd = true
 		}
 		return nil
 	}
@@ -84,6 +88,12 @@ func (s *Stream) Next(ev *StreamEvent) error {
 func (s *Stream) EventReady() bool {
 	return s.err == nil && s.er.FrameReady()
 }
+
+// AtEnd reports whether the stream's last event, the metadata that follows
+// messageStop, has been read. Bedrock ends the body with that event, so
+// what Next returns next is the end of the stream, and the gateway sends a
+// reply's last events and its end in one write rather than two.
+func (s *Stream) AtEnd() bool { return s.atEnd }
 
 // classify maps a read failure onto the errors Next documents.
 func (s *Stream) classify(err error) error {

@@ -134,3 +134,38 @@ func TestStream_ReaderReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestStream_AtEnd: a stream is at its end only once the metadata that
+// follows messageStop is read; metadata without a messageStop before it
+// is not the end Bedrock sends.
+func TestStream_AtEnd(t *testing.T) {
+	meta := StreamEvent{Metadata: &MetadataEvent{Usage: TokenUsage{InputTokens: 3, OutputTokens: 1, TotalTokens: 4}}}
+	text := "hi"
+	evs := []StreamEvent{
+		{MessageStart: &MessageStartEvent{Role: RoleAssistant}},
+		meta,
+		{ContentBlockDelta: &ContentBlockDeltaEvent{Delta: ContentBlockDelta{Text: &text}}},
+		{MessageStop: &MessageStopEvent{StopReason: StopEndTurn}},
+		meta,
+	}
+	var body bytes.Buffer
+	ew := NewEventWriter(&body)
+	for i := range evs {
+		if err := ew.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := NewStream(io.NopCloser(&body))
+	var ev StreamEvent
+	for i := range evs {
+		if err := s.Next(&ev); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if want := i == len(evs)-1; s.AtEnd() != want {
+			t.Errorf("after event %d: AtEnd() = %v, want %v", i, s.AtEnd(), want)
+		}
+	}
+	if err := s.Next(&ev); err != io.EOF {
+		t.Errorf("Next() after the metadata = %v, want io.EOF", err)
+	}
+}

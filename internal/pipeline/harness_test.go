@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -415,6 +416,28 @@ func (p *pipeline) runConsumers() {
 		return accountant.Run(ctx, acfg, accountant.Deps{Usage: st.Usage, Prices: st.Prices}, p.log)
 	})
 	p.run("aggregator", func(ctx context.Context) error { return aggregator.Run(ctx, gcfg, st.Stats, p.log) })
+	if acfg.SeedPrices {
+		// The accountant consumes only once it has seeded the default
+		// prices; a fault test that broke the store before then would
+		// fail the seeding, not test the consumers.
+		waitUntil(t, "the accountant's default prices", func() bool { return holdsDefaultPrices(st.Prices) })
+	}
+}
+
+// holdsDefaultPrices reports whether store holds every default price.
+func holdsDefaultPrices(store convertor.PriceStore) bool {
+	have, err := store.Prices(context.Background())
+	if err != nil {
+		return false
+	}
+	for _, d := range accountant.DefaultPrices {
+		if !slices.ContainsFunc(have, func(p convertor.Price) bool {
+			return p.Model == d.Model && p.Route == d.Route && p.EffectiveFrom.Equal(d.EffectiveFrom)
+		}) {
+			return false
+		}
+	}
+	return true
 }
 
 // run runs fn in a goroutine until the test's cleanup cancels it and waits

@@ -423,6 +423,7 @@ type result struct {
 	lat      []time.Duration
 	cpu      time.Duration // the target's process (the gateway, or the fake when direct)
 	fakeCPU  time.Duration
+	loadCPU  time.Duration // this process: the load generator
 	firstErr error
 }
 
@@ -449,6 +450,27 @@ func (r result) fakeCPUPer() float64 {
 		return 0
 	}
 	return float64(r.fakeCPU.Microseconds()) / float64(r.n)
+}
+
+func (r result) loadCPUPer() float64 {
+	if r.n == 0 {
+		return 0
+	}
+	return float64(r.loadCPU.Microseconds()) / float64(r.n)
+}
+
+// cpuRatio is the throughput ratio of g over direct that the CPU per
+// request of every process in each run allows when both keep the machine
+// equally busy: direct's load generator and fake over the same two and
+// the gateway. A measured "vs direct" close to it means the cores are
+// what bounds the gateway's throughput, so only less CPU per request, in
+// any of the three processes, raises it.
+func cpuRatio(direct, g result) float64 {
+	through := g.loadCPUPer() + g.fakeCPUPer() + g.cpuPer()
+	if through == 0 {
+		return 0
+	}
+	return (direct.loadCPUPer() + direct.fakeCPUPer()) / through
 }
 
 func (r result) pct(p float64) time.Duration {
@@ -544,6 +566,11 @@ func measure(ctx context.Context, o options, t *target, conc int, stream bool, m
 	if err != nil {
 		return result{}, err
 	}
+	self := proc{os.Getpid()}
+	load0, err := self.cpu()
+	if err != nil {
+		return result{}, err
+	}
 	start := time.Now()
 	res := loop(o.duration, true)
 	res.elapsed = time.Since(start)
@@ -555,7 +582,11 @@ func measure(ctx context.Context, o options, t *target, conc int, stream bool, m
 	if err != nil {
 		return result{}, err
 	}
-	res.cpu, res.fakeCPU = cpu1-cpu0, fake1-fake0
+	load1, err := self.cpu()
+	if err != nil {
+		return result{}, err
+	}
+	res.cpu, res.fakeCPU, res.loadCPU = cpu1-cpu0, fake1-fake0, load1-load0
 	slices.Sort(res.lat)
 	if res.n == 0 {
 		return res, fmt.Errorf("%s: no request succeeded: %v", t.name, res.firstErr)
@@ -569,17 +600,20 @@ type row struct{ direct, gateway, full result }
 
 func printRows(rows []row) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "path\tconc\treq/s\tp50\tp99\tfailed\tCPU/req\tfake CPU/req\tadded p50\tvs direct\t")
+	fmt.Fprintln(w, "path\tconc\treq/s\tp50\tp99\tfailed\tCPU/req\tfake CPU/req\tload CPU/req\tadded p50\tvs direct\tCPU ratio\t")
 	for _, r := range rows {
 		kind := r.gateway.kind()
 		d, g := r.direct, r.gateway
-		fmt.Fprintf(w, "direct %s\t%d\t%.0f\t%s\t%s\t%d\t-\t%.0fµs\t\t\t\n", kind, d.conc, d.rate(), us(d.pct(0.5)), us(d.pct(0.99)), d.failed, d.fakeCPUPer())
-		fmt.Fprintf(w, "gateway %s\t%d\t%.0f\t%s\t%s\t%d\t%.0fµs\t%.0fµs\t%s\t%.2f\t\n", kind, g.conc, g.rate(), us(g.pct(0.5)), us(g.pct(0.99)), g.failed,
-			g.cpuPer(), g.fakeCPUPer(), us(g.pct(0.5)-d.pct(0.5)), g.rate()/d.rate())
+		fmt.Fprintf(w, "direct %s\t%d\t%.0f\t%s\t%s\t%d\t-\t%.0fµs\t%.0fµs\t\t\t\t\n", kind, d.conc, d.rate(), us(d.pct(0.5)), us(d.pct(0.99)), d.failed,
+			d.fakeCPUPer(), d.loadCPUPer())
+		fmt.Fprintf(w, "gateway %s\t%d\t%.0f\t%s\t%s\t%d\t%.0fµs\t%.0fµs\t%.0fµs\t%s\t%.2f\t%.2f\t\n", kind, g.conc, g.rate(), us(g.pct(0.5)), us(g.pct(0.99)), g.failed,
+			g.cpuPer(), g.fakeCPUPer(), g.loadCPUPer(), us(g.pct(0.5)-d.pct(0.5)), g.rate()/d.rate(), cpuRatio(d, g))
 	}
 	w.Flush()
 	fmt.Println("\nCPU/req: the gateway process's user+system CPU per request (kernel accounting); fake CPU/req: the fake Bedrock's;")
-	fmt.Println("vs direct: the gateway's requests per second over the direct path's at the same concurrency.")
+	fmt.Println("load CPU/req: the load generator's (this process); vs direct: the gateway's requests per second over the direct")
+	fmt.Println("path's at the same concurrency; CPU ratio: the direct run's load and fake CPU per request over all three of the")
+	fmt.Println("gateway run's, the \"vs direct\" that CPU per request allows when both runs keep the cores equally busy.")
 }
 
 // printFullRows compares the gateway with keys, limits and events with the

@@ -48,3 +48,17 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCPURatio: the ratio the CPU per request of the three processes
+// allows, from each run's totals.
+func TestCPURatio(t *testing.T) {
+	direct := result{n: 1000, loadCPU: 40 * time.Millisecond, fakeCPU: 30 * time.Millisecond}
+	g := result{n: 500, loadCPU: 20 * time.Millisecond, fakeCPU: 20 * time.Millisecond, cpu: 35 * time.Millisecond}
+	// Direct: 40 + 30 µs a request; through the gateway: 40 + 40 + 70.
+	if got, want := cpuRatio(direct, g), 70.0/150; got != want {
+		t.Errorf("cpuRatio = %v, want %v", got, want)
+	}
+	if got := cpuRatio(direct, result{}); got != 0 {
+		t.Errorf("cpuRatio with no gateway requests = %v, want 0", got)
+	}
+}

@@ -61,6 +61,29 @@ func openGoChannel(t *testing.T) bus {
 	}
 }
 
+// openPublisher opens a publisher on cfg, closed when the test ends.
+func openPublisher(t *testing.T, cfg events.Config) message.Publisher {
+	t.Helper()
+	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	return pub
+}
+
+// openSubscriber opens a subscriber on cfg for consumer, closed when the
+// test ends.
+func openSubscriber(t *testing.T, cfg events.Config, consumer string) message.Subscriber {
+	t.Helper()
+	sub, err := events.NewSubscriber(t.Context(), cfg, consumer, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	return sub
+}
+
 func jetStreamConfig(t *testing.T, url string) events.Config {
 	name := uniqueName(t)
 	return events.Config{

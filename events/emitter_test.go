@@ -215,16 +215,8 @@ func TestEmitter_BusDown(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartNATS(t)
 	cfg := jetStreamConfig(t, srv.URL())
-	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close() })
-	sub, err := events.NewSubscriber(t.Context(), cfg, "busdown", testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sub.Close() })
+	pub := openPublisher(t, cfg)
+	sub := openSubscriber(t, cfg, "busdown")
 	got := newSeen()
 	consume(t, sub, cfg.Topic, func(_ context.Context, evs []*convertor.UsageEvent) error {
 		got.add(evs)
@@ -349,16 +341,8 @@ func TestEmitter_SpoolRefuses(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartNATS(t)
 	cfg := jetStreamConfig(t, srv.URL())
-	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close() })
-	sub, err := events.NewSubscriber(t.Context(), cfg, "spoolrefuses", testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sub.Close() })
+	pub := openPublisher(t, cfg)
+	sub := openSubscriber(t, cfg, "spoolrefuses")
 	got := newSeen()
 	consume(t, sub, cfg.Topic, func(_ context.Context, evs []*convertor.UsageEvent) error {
 		got.add(evs)
@@ -416,17 +400,9 @@ func (h *hangingPublisher) Publish(topic string, msgs ...*message.Message) error
 func TestEmitter_HungBus(t *testing.T) {
 	t.Parallel()
 	cfg := jetStreamConfig(t, testenv.NATS(t))
-	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close() })
+	pub := openPublisher(t, cfg)
 	hang := &hangingPublisher{Publisher: pub, release: make(chan struct{})}
-	sub, err := events.NewSubscriber(t.Context(), cfg, "hung", testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sub.Close() })
+	sub := openSubscriber(t, cfg, "hung")
 	got := newSeen()
 	consume(t, sub, cfg.Topic, func(_ context.Context, evs []*convertor.UsageEvent) error {
 		got.add(evs)
@@ -488,19 +464,11 @@ func (f *failThenHang) Publish(topic string, msgs ...*message.Message) error {
 func TestEmitter_RetryOfDownBusSpools(t *testing.T) {
 	t.Parallel()
 	cfg := jetStreamConfig(t, testenv.NATS(t))
-	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close() })
+	pub := openPublisher(t, cfg)
 	bus := &failThenHang{Publisher: pub, release: make(chan struct{})}
 	var releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { close(bus.release) }) }
-	sub, err := events.NewSubscriber(t.Context(), cfg, "retry", testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sub.Close() })
+	sub := openSubscriber(t, cfg, "retry")
 	got := newSeen()
 	consume(t, sub, cfg.Topic, func(_ context.Context, evs []*convertor.UsageEvent) error {
 		got.add(evs)

@@ -18,11 +18,7 @@ import (
 func publisherBehindItsBack(t *testing.T) (events.Config, message.Publisher, jetstream.JetStream, *nats.Conn) {
 	t.Helper()
 	cfg := jetStreamConfig(t, testenv.NATS(t))
-	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close() })
+	pub := openPublisher(t, cfg)
 	nc, js := testenv.JetStream(t, cfg.NATSURL)
 	if err := js.DeleteStream(t.Context(), cfg.Stream); err != nil {
 		t.Fatal(err)

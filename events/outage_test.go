@@ -193,11 +193,7 @@ func TestSubscriber_StartsWhileBusDown(t *testing.T) {
 	}
 
 	srv.Start()
-	pub, err := events.NewPublisher(t.Context(), cfg, testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close() })
+	pub := openPublisher(t, cfg)
 	evs := testEvents(t, 20)
 	waitFor(t, 2*time.Minute, "the consumer to subscribe", func() bool { return m.Ready() == nil })
 	publish(t, pub, cfg.Topic, evs)

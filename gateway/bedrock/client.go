@@ -306,7 +306,8 @@ func (c *Client) do(ctx context.Context, modelID, op string, req *ConverseReques
 		return nil, 0, &callError{domain: convertor.Errorf(convertor.EInternal, "internal error"), cause: fmt.Errorf("marshal converse request: %w", err)}
 	}
 	sum := sha256.Sum256(body)
-	payloadHash := hex.EncodeToString(sum[:])
+	var payloadHash [2 * sha256.Size]byte
+	hex.Encode(payloadHash[:], sum[:])
 	path := c.operationPath(modelID, op)
 	accept := "application/json"
 	if resp.StreamBody {
@@ -316,7 +317,7 @@ func (c *Client) do(ctx context.Context, modelID, op string, req *ConverseReques
 	defer fasthttp.ReleaseRequest(hreq)
 
 	for attempt := 1; ; attempt++ {
-		rbody, err := c.send(ctx, hreq, path, accept, body, payloadHash, resp)
+		rbody, err := c.send(ctx, hreq, path, accept, body, payloadHash[:], resp)
 		if err != nil {
 			if attempt <= c.maxRetries && ctx.Err() == nil && isDialError(err) {
 				if werr := c.backoff(ctx, attempt); werr == nil {
@@ -372,7 +373,7 @@ func (c *Client) operationPath(modelID, op string) string {
 // send makes one signed attempt. The request is signed afresh each time so
 // that the signature's timestamp is current; the path sent is the one
 // signed, byte for byte.
-func (c *Client) send(ctx context.Context, req *fasthttp.Request, path, accept string, body []byte, payloadHash string, resp *fasthttp.Response) (io.ReadCloser, error) {
+func (c *Client) send(ctx context.Context, req *fasthttp.Request, path, accept string, body, payloadHash []byte, resp *fasthttp.Response) (io.ReadCloser, error) {
 	req.Reset()
 	req.Header.SetMethod(http.MethodPost)
 	req.Header.SetRequestURI(path)
@@ -393,7 +394,7 @@ func (c *Client) send(ctx context.Context, req *fasthttp.Request, path, accept s
 }
 
 // sign adds the SigV4 headers to req for an attempt starting now.
-func (c *Client) sign(ctx context.Context, req *fasthttp.Request, path, accept string, bodyLen int, payloadHash string) error {
+func (c *Client) sign(ctx context.Context, req *fasthttp.Request, path, accept string, bodyLen int, payloadHash []byte) error {
 	creds, err := c.creds.Retrieve(ctx)
 	if err != nil {
 		return fmt.Errorf("retrieve aws credentials: %w", err)

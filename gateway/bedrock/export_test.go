@@ -36,5 +36,7 @@ func SignForBench(c *Client, modelID string, body []byte) error {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	sum := sha256.Sum256(body)
-	return c.sign(context.Background(), req, c.operationPath(modelID, "converse"), "application/json", len(body), hex.EncodeToString(sum[:]))
+	var payloadHash [2 * sha256.Size]byte
+	hex.Encode(payloadHash[:], sum[:])
+	return c.sign(context.Background(), req, c.operationPath(modelID, "converse"), "application/json", len(body), payloadHash[:])
 }

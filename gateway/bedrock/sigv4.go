@@ -4,7 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +32,23 @@ type signer struct {
 type signingKey struct {
 	secret, day string
 	key         []byte
+	// macs holds HMAC-SHA256 hashes keyed with key. One that has been
+	// Reset keeps its keyed inner and outer states and restores them
+	// instead of hashing the padded key again, which a fresh hmac.New
+	// does twice per request and allocates for.
+	macs sync.Pool
+}
+
+// signature computes HMAC-SHA256(key, msg) into sig.
+func (k *signingKey) signature(msg []byte, sig *[sha256.Size]byte) {
+	mac, _ := k.macs.Get().(hash.Hash)
+	if mac == nil {
+		mac = hmac.New(sha256.New, k.key)
+	}
+	mac.Write(msg)
+	mac.Sum(sig[:0])
+	mac.Reset()
+	k.macs.Put(mac)
 }
 
 const (
@@ -44,7 +63,7 @@ const (
 // accept and "application/json" and whose body is bodyLen bytes with the
 // hex SHA-256 payloadHash. escapedPath is the path as sent; SigV4 escapes
 // it once more for every service but S3.
-func (s *signer) sign(req *fasthttp.Request, creds aws.Credentials, host, escapedPath, accept string, bodyLen int, payloadHash string, now time.Time) {
+func (s *signer) sign(req *fasthttp.Request, creds aws.Credentials, host, escapedPath, accept string, bodyLen int, payloadHash []byte, now time.Time) {
 	now = now.UTC()
 	var dateBuf [16]byte
 	amzDate := now.AppendFormat(dateBuf[:0], amzDateLayout)
@@ -90,10 +109,8 @@ func (s *signer) sign(req *fasthttp.Request, creds aws.Credentials, host, escape
 	scopeEnd := len(buf)
 	buf = append(buf, '\n')
 	buf = hex.AppendEncode(buf, canonicalHash[:])
-	mac := hmac.New(sha256.New, s.keyFor(creds.SecretAccessKey, string(day)))
-	mac.Write(buf)
 	var sig [sha256.Size]byte
-	mac.Sum(sig[:0])
+	s.keyFor(creds.SecretAccessKey, day).signature(buf, &sig)
 
 	// The Authorization header, after the string to sign in the buffer.
 	auth := len(buf)
@@ -114,15 +131,16 @@ func (s *signer) sign(req *fasthttp.Request, creds aws.Credentials, host, escape
 }
 
 // keyFor returns the signing key of secret for day, derived once a day.
-func (s *signer) keyFor(secret, day string) []byte {
-	if k := s.key.Load(); k != nil && k.day == day && k.secret == secret {
-		return k.key
+func (s *signer) keyFor(secret string, day []byte) *signingKey {
+	if k := s.key.Load(); k != nil && k.day == string(day) && k.secret == secret {
+		return k
 	}
-	k := hmacSHA256([]byte("AWS4"+secret), day)
-	k = hmacSHA256(k, s.region)
-	k = hmacSHA256(k, s.service)
-	k = hmacSHA256(k, "aws4_request")
-	s.key.Store(&signingKey{secret: secret, day: day, key: k})
+	key := hmacSHA256([]byte("AWS4"+secret), string(day))
+	key = hmacSHA256(key, s.region)
+	key = hmacSHA256(key, s.service)
+	key = hmacSHA256(key, "aws4_request")
+	k := &signingKey{secret: secret, day: string(day), key: key}
+	s.key.Store(k)
 	return k
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func TestSigner_MatchesSDK(t *testing.T) {
 						u := c.operationURL(model, op)
 
 						ours := fasthttp.AcquireRequest()
-						c.signer.sign(ours, cr, c.host, c.operationPath(model, op), accept, len(body), hash, now)
+						c.signer.sign(ours, cr, c.host, c.operationPath(model, op), accept, len(body), []byte(hash), now)
 
 						hr := &http.Request{Method: http.MethodPost, URL: u, Host: u.Host, ContentLength: int64(len(body)),
 							Header: http.Header{"Content-Type": {"application/json"}, "Accept": {accept}}}
@@ -80,6 +81,47 @@ func TestSigner_MatchesSDK(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSigner_ReusedKeyMatchesSDK signs many requests with one key, in turn
+// and from several goroutines at once, so that the keyed HMACs are taken
+// back from the key's pool after a Reset, and requires every signature to
+// be the SDK's.
+func TestSigner_ReusedKeyMatchesSDK(t *testing.T) {
+	t.Parallel()
+	cr := aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+	c, err := NewClient(aws.Config{Region: "us-west-2", Credentials: credentials.NewStaticCredentialsProvider("x", "y", "")},
+		ClientConfig{Endpoint: "https://bedrock-runtime.us-west-2.amazonaws.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const model = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+	now := time.Date(2026, 12, 4, 10, 30, 0, 0, time.UTC)
+	sdk := v4.NewSigner()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				body := []byte(fmt.Sprintf(`{"messages":[{"role":"user","content":[{"text":"%d/%d"}]}]}`, g, i))
+				sum := sha256.Sum256(body)
+				hash := hex.EncodeToString(sum[:])
+				ours := fasthttp.AcquireRequest()
+				c.signer.sign(ours, cr, c.host, c.operationPath(model, "converse"), "application/json", len(body), []byte(hash), now)
+				u := c.operationURL(model, "converse") // the SDK's signer writes to the URL
+				hr := &http.Request{Method: http.MethodPost, URL: u, Host: u.Host, ContentLength: int64(len(body)),
+					Header: http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}}
+				if err := sdk.SignHTTP(context.Background(), cr, hr, hash, signingName, "us-west-2", now); err != nil {
+					t.Error(err)
+					return
+				}
+				if got, want := string(ours.Header.Peek("Authorization")), hr.Header.Get("Authorization"); got != want {
+					t.Errorf("goroutine %d, request %d: Authorization =\n  %q\nwant (SDK)\n  %q", g, i, got, want)
+				}
+				fasthttp.ReleaseRequest(ours)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // TestOperationPath_Cache checks that cached paths are the ones built

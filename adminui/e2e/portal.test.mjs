@@ -179,6 +179,19 @@ describe('admin portal', () => {
     await text(page.getByTestId('top-models').locator('tbody tr').nth(0), /claude-haiku-4-5\s*4\s*6,100\s*\$0\.0105\s*100%/);
     // The charts drew bars.
     await waitFor('chart bars', async () => (await page.locator('.recharts-bar-rectangle').count()) > 0);
+    // The last 24 hours hold one local midnight: its tick shows the time
+    // with the date under it, as narrow as the other ticks, so the chart
+    // keeps it (a one-line "12-04 00:00" was dropped for overlapping).
+    const localDay = (d) => {
+      const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: TZ, month: '2-digit', day: '2-digit' }).formatToParts(d).map((x) => [x.type, x.value]));
+      return `${p.month}-${p.day}`;
+    };
+    const days = [localDay(new Date()), localDay(new Date(Date.now() - 2 * 3600_000))];
+    await waitFor('a midnight tick with its date under it', async () => {
+      const ticks = await page.locator('text.recharts-cartesian-axis-tick-value').evaluateAll((els) =>
+        els.map((el) => [...el.querySelectorAll('tspan')].map((t) => t.textContent)));
+      return ticks.some(([time, day]) => time === '00:00' && days.includes(day));
+    });
     await shot(page, 'dashboard');
     // The 7-day view by day has the same totals.
     await page.getByRole('button', { name: 'Last 7 days' }).click();

@@ -5,7 +5,7 @@ import { useTranslation } from 'react-i18next';
 import type { Series } from '../api/client';
 import { formatCount, formatMoney, formatMoneyShort, formatPercent, formatTokens, formatTokensShort } from '../lib/format';
 import { byGroup, requestRows, tokenRows, TOKEN_KINDS, type ChartRow, type Metric } from '../lib/series';
-import { zoneLabel } from '../lib/time';
+import { tickLines, zoneLabel } from '../lib/time';
 
 export const PALETTE = ['#0f766e', '#2563eb', '#d97706', '#7c3aed', '#db2777', '#65a30d', '#0891b2', '#dc2626', '#64748b'];
 
@@ -16,6 +16,34 @@ export function valueFormatter(metric: Metric): (v: number) => string {
 export function axisFormatter(metric: Metric): (v: number) => string {
   return metric === 'cost' ? formatMoneyShort : formatTokensShort;
 }
+
+/**
+ * TimeTick draws a bucket's label on the time axis, a local midnight's date
+ * on a second line (tickLines). Recharts places it as its own ticks: x at
+ * the tick, y below the axis line, text hanging from y.
+ */
+function TimeTick({ x, y, payload }: { x?: number | string; y?: number | string; payload?: { value?: string } }) {
+  const [time, date] = tickLines(payload?.value ?? '');
+  return (
+    <text x={x} y={y} textAnchor="middle" fontSize={11} fill="#666" className="recharts-cartesian-axis-tick-value">
+      <tspan x={x} dy="0.71em">{time}</tspan>
+      {date !== undefined && (
+        <tspan x={x} dy="1.2em">
+          {date}
+        </tspan>
+      )}
+    </text>
+  );
+}
+
+/** timeAxis is the bucket axis every chart shares; ticks are measured by their first line. */
+const timeAxis = {
+  dataKey: 'label',
+  tick: <TimeTick />,
+  tickFormatter: (v: string) => tickLines(v)[0],
+  minTickGap: 12,
+  height: 36,
+} as const;
 
 function rangeOf(payload: readonly { payload?: unknown }[] | undefined): string {
   const row = payload?.[0]?.payload as ChartRow | undefined;
@@ -60,7 +88,7 @@ export function StackedChart({ series, metric, label }: { series: Series; metric
         <ResponsiveContainer width="100%" height={chartHeight}>
           <BarChart data={rows} margin={{ top: 8, right: 8, left: 8, bottom: 0 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
-            <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={12} />
+            <XAxis {...timeAxis} />
             <YAxis tickFormatter={axisFormatter(metric)} tick={{ fontSize: 11 }} width={64} />
             <Tooltip formatter={(v) => fmt(Number(v))} labelFormatter={(_, p) => rangeOf(p)} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
@@ -95,7 +123,7 @@ export function TokensChart({ series }: { series: Series }) {
       <ResponsiveContainer width="100%" height={chartHeight}>
         <BarChart data={rows} margin={{ top: 8, right: 8, left: 8, bottom: 0 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={12} />
+          <XAxis {...timeAxis} />
           <YAxis tickFormatter={formatTokensShort} tick={{ fontSize: 11 }} width={64} />
           <Tooltip formatter={(v) => formatTokens(Number(v))} labelFormatter={(_, p) => rangeOf(p)} />
           <Legend wrapperStyle={{ fontSize: 12 }} />
@@ -120,7 +148,7 @@ export function RequestsChart({ series }: { series: Series }) {
       <ResponsiveContainer width="100%" height={chartHeight}>
         <ComposedChart data={rows} margin={{ top: 8, right: 8, left: 8, bottom: 0 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={12} />
+          <XAxis {...timeAxis} />
           <YAxis yAxisId="n" tickFormatter={formatTokensShort} tick={{ fontSize: 11 }} width={48} allowDecimals={false} />
           <YAxis yAxisId="rate" orientation="right" tickFormatter={(v: number) => formatPercent(v, 0)} tick={{ fontSize: 11 }} width={44} domain={[0, (max: number) => Math.max(max, 0.05)]} />
           <Tooltip

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, bucketLabel, bucketRange, formatDateTime, localDate, localInputToInstant, offsetLabel, periodWindow, zoneLabel } from './time';
+import { addDays, bucketLabel, bucketRange, formatDateTime, localDate, localInputToInstant, offsetLabel, periodWindow, tickLines, zoneLabel } from './time';
 
 // 2026-12-02 17:42 UTC = 2026-12-03 01:42 in Shanghai = 12:42 in New York.
 const now = new Date('2026-12-02T17:42:10Z');
@@ -53,6 +53,11 @@ describe('bucket labels', () => {
   it('labels days by their local date', () => {
     expect(bucketLabel('2026-12-03T00:00:00+08:00', 'day', 'Asia/Shanghai')).toBe('12-03');
     expect(bucketLabel('2026-12-03T00:00:00-05:00', 'day', 'America/New_York')).toBe('12-03');
+  });
+  it('puts a midnight tick\'s date under its time', () => {
+    expect(tickLines(bucketLabel('2026-12-03T00:00:00+08:00', 'hour', 'Asia/Shanghai'))).toEqual(['00:00', '12-03']);
+    expect(tickLines(bucketLabel('2026-12-03T08:00:00+08:00', 'hour', 'Asia/Shanghai'))).toEqual(['08:00']);
+    expect(tickLines(bucketLabel('2026-12-03T00:00:00+08:00', 'day', 'Asia/Shanghai'))).toEqual(['12-03']);
   });
   it('gives tooltips the whole range', () => {
     expect(bucketRange('2026-12-03T08:00:00+08:00', '2026-12-03T09:00:00+08:00', 'hour', 'Asia/Shanghai')).toBe('2026-12-03 08:00 – 09:00');

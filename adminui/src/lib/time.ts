@@ -115,6 +115,18 @@ export function bucketLabel(start: string | Date, granularity: Granularity, tz: 
   return time === '00:00' ? `${day} ${time}` : time;
 }
 
+/**
+ * tickLines splits a bucket's label into the lines its axis tick shows: the
+ * time, with the date under it at a local midnight ("12-03 00:00" gives
+ * ["00:00", "12-03"]). The chart measures a tick by its first line, so the
+ * day change gets a tick as narrow as the others instead of one twice as
+ * wide, which the chart would drop for overlapping its neighbours.
+ */
+export function tickLines(label: string): [string] | [string, string] {
+  const i = label.indexOf(' ');
+  return i < 0 ? [label] : [label.slice(i + 1), label.slice(0, i)];
+}
+
 /** bucketRange is a bucket's full label for tooltips: "2026-12-03 08:00 – 09:00", "2026-12-03". */
 export function bucketRange(start: string, end: string, granularity: Granularity, tz: string): string {
   const a = parts(new Date(start), tz);

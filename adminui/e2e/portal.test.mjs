@@ -369,6 +369,8 @@ describe('admin portal', () => {
     await page.reload();
     await text(page.getByTestId('key-usage-totals'), '1 request · 15 tokens · $0.000035');
     await text(page.getByTestId('request-log').locator('tbody tr'), /claude-haiku-4-5\s*200 ok\s*10\s*5\s*\$0\.000035/);
+    // Last used lags the request log by up to a minute, and says so.
+    await text(page.getByTestId('key-last-used-note'), 'Recorded about once a minute');
     await shot(page, 'key-detail');
 
     // Rotated with an hour's grace: a new secret, shown once, and the old

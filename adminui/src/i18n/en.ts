@@ -44,7 +44,7 @@ export const en = {
     create: 'Create key', createTitle: 'Create a key', edit: 'Edit', editTitle: 'Edit {{name}}', rotate: 'Rotate', revoke: 'Revoke',
     search: 'Search keys', searchPlaceholder: 'Search name, owner, prefix or id', allStatuses: 'Every status',
     prefix: 'Prefix', name: 'Name', owner: 'Owner', status: 'Status', limits: 'RPM / TPM', budget: 'Budget this month',
-    lastUsed: 'Last used', expires: 'Expires', created: 'Created', never: 'Never', neverUsed: 'Never used', default: 'default',
+    lastUsed: 'Last used', expires: 'Expires', created: 'Created', never: 'Never', neverUsed: 'Never used', lastUsedNote: 'Recorded about once a minute', default: 'default',
     noBudget: 'no budget', resets: 'Resets {{date}}', nearBudget: 'Near budget', overBudget: 'Over budget',
     expiredOn: 'Expired {{date}}', expiresInDays_one: 'In {{count}} day ({{date}})', expiresInDays_other: 'In {{count}} days ({{date}})',
     statuses: { active: 'Active', disabled: 'Disabled', expired: 'Expired', revoked: 'Revoked' },

@@ -45,7 +45,7 @@ export const zh: typeof en = {
     create: '创建密钥', createTitle: '创建密钥', edit: '编辑', editTitle: '编辑 {{name}}', rotate: '轮换', revoke: '吊销',
     search: '搜索密钥', searchPlaceholder: '搜索名称、所有者、前缀或 ID', allStatuses: '全部状态',
     prefix: '前缀', name: '名称', owner: '所有者', status: '状态', limits: 'RPM / TPM', budget: '本月预算',
-    lastUsed: '最近使用', expires: '到期', created: '创建时间', never: '永不', neverUsed: '从未使用', default: '默认',
+    lastUsed: '最近使用', expires: '到期', created: '创建时间', never: '永不', neverUsed: '从未使用', lastUsedNote: '约每分钟记录一次', default: '默认',
     noBudget: '无预算', resets: '{{date}} 重置', nearBudget: '接近预算', overBudget: '超出预算',
     expiredOn: '已于 {{date}} 到期', expiresInDays_one: '{{count}} 天后（{{date}}）', expiresInDays_other: '{{count}} 天后（{{date}}）',
     statuses: { active: '有效', disabled: '已停用', expired: '已到期', revoked: '已吊销' },

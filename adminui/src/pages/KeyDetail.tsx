@@ -78,7 +78,13 @@ export function KeyDetailPage({ id }: { id: string }) {
               <dl className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
                 <Info label={t('keys.owner')}>{k.owner || '—'}</Info>
                 <Info label={t('keys.created')}>{formatDateTime(k.created_at, tz)}</Info>
-                <Info label={t('keys.lastUsed')}>{k.last_used_at ? formatDateTime(k.last_used_at, tz) : t('keys.neverUsed')}</Info>
+                <Info label={t('keys.lastUsed')}>
+                  {k.last_used_at ? formatDateTime(k.last_used_at, tz) : t('keys.neverUsed')}
+                  {/* Gateways record use about once a minute, so a request just made may not show yet. */}
+                  <span className="mt-0.5 block text-xs text-slate-500" data-testid="key-last-used-note">
+                    {t('keys.lastUsedNote')}
+                  </span>
+                </Info>
                 <Info label={t('keys.expires')}>
                   <ExpiryBadge k={k} />
                 </Info>

@@ -20,6 +20,14 @@ func publisherBehindItsBack(t *testing.T) (events.Config, message.Publisher, jet
 	cfg := jetStreamConfig(t, testenv.NATS(t))
 	pub := openPublisher(t, cfg)
 	nc, js := testenv.JetStream(t, cfg.NATSURL)
+	// After deleting a stream, nats-server removes the account's streams
+	// directory in the background if it is empty, which races a stream
+	// created at once ("error creating store for stream"). A second
+	// stream keeps the directory while the tests recreate theirs.
+	keep := jetstream.StreamConfig{Name: cfg.Stream + "_keep", Subjects: []string{"keep." + cfg.Stream}}
+	if _, err := js.CreateStream(t.Context(), keep); err != nil {
+		t.Fatal(err)
+	}
 	if err := js.DeleteStream(t.Context(), cfg.Stream); err != nil {
 		t.Fatal(err)
 	}

@@ -510,6 +510,22 @@ func (e *Emitter) releaseAtClose() {
 	}
 }
 
+// Degradation says what delays usage events while nothing is at risk of
+// loss: the bus unavailable and how many events wait in the spool, or
+// the spool still being replayed. It is empty when the bus takes events
+// and the spool is empty. The gateway's readiness names it without
+// turning unready: a gateway that spools still serves.
+func (e *Emitter) Degradation() string {
+	n := e.spool.Len()
+	switch {
+	case e.down.Load():
+		return fmt.Sprintf("events bus unavailable; %d usage events spooled, sent when it is back", n)
+	case n > 0:
+		return fmt.Sprintf("%d spooled usage events not yet sent to the events bus", n)
+	}
+	return ""
+}
+
 // Ready returns nil unless the spool refuses events (they are then held in
 // memory, and lost if the process dies): the gateway's readiness reports it
 // so that an operator frees the disk or fixes the bus.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -238,16 +239,27 @@ func TestEmitter_BusDown(t *testing.T) {
 
 	phase(evs[:200])
 	waitFor(t, deliveryTimeout, "events before the outage", func() bool { return got.missing(evs[:200]) == 0 })
+	if d := e.Degradation(); d != "" {
+		t.Errorf("Degradation() with the bus up = %q, want empty", d)
+	}
 
 	srv.Stop()
 	phase(evs[200:400])
 	waitFor(t, deliveryTimeout, "events spooled during the outage", func() bool {
 		return value(m.Spooled) >= 200
 	})
+	// Readiness names the outage, and spooled events are not at risk.
+	if d := e.Degradation(); !strings.HasPrefix(d, "events bus unavailable; ") || !strings.Contains(d, " usage events spooled") {
+		t.Errorf("Degradation() during the outage = %q, want the bus named unavailable with the spooled count", d)
+	}
+	if err := e.Ready(); err != nil {
+		t.Errorf("Ready() while spooling = %v, want nil", err)
+	}
 
 	srv.Start()
 	phase(evs[400:])
 	waitFor(t, deliveryTimeout, "every event after the restart", func() bool { return got.missing(evs) == 0 })
+	waitFor(t, deliveryTimeout, "the degradation to clear once the spool is replayed", func() bool { return e.Degradation() == "" })
 	if err := e.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}

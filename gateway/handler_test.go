@@ -224,6 +224,9 @@ func TestServer_Ready(t *testing.T) {
 	t.Parallel()
 	ok := ReadinessCheck{Name: "bedrock_endpoint", Check: func(context.Context) error { return nil }}
 	down := ReadinessCheck{Name: "bedrock_credentials", Check: func(context.Context) error { return errors.New("no AWS credentials") }}
+	spooling := ReadinessCheck{Name: "usage_events", Check: func(context.Context) error {
+		return fmt.Errorf("usage events: %w", Degraded("events bus unavailable; 3 usage events spooled, sent when it is back"))
+	}}
 	for _, tt := range []struct {
 		name   string
 		checks []ReadinessCheck
@@ -231,6 +234,10 @@ func TestServer_Ready(t *testing.T) {
 	}{
 		{"Ready", []ReadinessCheck{ok}, http.StatusOK},
 		{"Down", []ReadinessCheck{ok, down}, http.StatusServiceUnavailable},
+		// Degraded is named and keeps the gateway ready; with a
+		// dependency down it is still unready.
+		{"Degraded", []ReadinessCheck{ok, spooling}, http.StatusOK},
+		{"DegradedAndDown", []ReadinessCheck{ok, spooling, down}, http.StatusServiceUnavailable},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -248,6 +255,15 @@ func TestServer_Ready(t *testing.T) {
 			}
 			if tt.status != http.StatusOK && got.Checks["bedrock_credentials"] != "no AWS credentials" {
 				t.Errorf("checks = %v, want the failing dependency named", got.Checks)
+			}
+			wantStatus := map[int]string{http.StatusOK: "ready", http.StatusServiceUnavailable: "unavailable"}[tt.status]
+			if got.Status != wantStatus {
+				t.Errorf("status field = %q, want %q", got.Status, wantStatus)
+			}
+			if strings.HasPrefix(tt.name, "Degraded") {
+				if want := "degraded: events bus unavailable; 3 usage events spooled, sent when it is back"; got.Checks["usage_events"] != want {
+					t.Errorf("usage_events = %q, want %q", got.Checks["usage_events"], want)
+				}
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -36,7 +37,8 @@ type readiness struct {
 const readyCheckTimeout = 3 * time.Second
 
 // handleReady serves GET /ready: 200 when every dependency can serve, else
-// 503 naming the ones that cannot. Checks run in parallel.
+// 503 naming the ones that cannot; a dependency that is only degraded
+// (Degraded) is named and keeps it 200. Checks run in parallel.
 func (s *Server) handleReady(ctx *fasthttp.RequestCtx, x *exchange) {
 	r := readiness{Status: "ready", Checks: make(map[string]string, len(s.deps.Ready))}
 	results := make([]error, len(s.deps.Ready))
@@ -51,6 +53,11 @@ func (s *Server) handleReady(ctx *fasthttp.RequestCtx, x *exchange) {
 	wg.Wait()
 	status := fasthttp.StatusOK
 	for i, c := range s.deps.Ready {
+		var degraded Degraded
+		if errors.As(results[i], &degraded) {
+			r.Checks[c.Name] = "degraded: " + degraded.Error()
+			continue
+		}
 		if results[i] != nil {
 			r.Checks[c.Name] = results[i].Error()
 			r.Status = "unavailable"

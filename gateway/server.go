@@ -50,6 +50,16 @@ type ReadinessCheck struct {
 	Check func(ctx context.Context) error
 }
 
+// Degraded is the error a readiness check returns for a dependency that
+// is impaired without stopping the gateway from serving, such as an
+// events bus that is down while usage events are spooled to disk: /ready
+// names it ("degraded: ...") and stays 200, so load balancers keep a
+// replica that can serve while operators still see what is wrong.
+type Degraded string
+
+// Error implements error.
+func (d Degraded) Error() string { return string(d) }
+
 // Deps are the gateway's dependencies, built once by Run (or by a test or
 // the development command) and shared by every request.
 type Deps struct {

@@ -173,7 +173,16 @@ func runEmulator(ctx context.Context, env *environment, args []string) error {
 }
 
 // usageReadiness reports the gateway unready while its spool refuses usage
-// events (they are then held in memory, and a crash would lose them).
+// events (they are then held in memory, and a crash would lose them), and
+// degraded, still ready, while the bus is down or spooled events wait.
 func usageReadiness(e *events.Emitter) gateway.ReadinessCheck {
-	return gateway.ReadinessCheck{Name: "usage_events", Check: func(context.Context) error { return e.Ready() }}
+	return gateway.ReadinessCheck{Name: "usage_events", Check: func(context.Context) error {
+		if err := e.Ready(); err != nil {
+			return err
+		}
+		if d := e.Degradation(); d != "" {
+			return gateway.Degraded(d)
+		}
+		return nil
+	}}
 }

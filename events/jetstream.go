@@ -175,6 +175,11 @@ func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 		}
 		if _, err := p.js.PublishMsgAsync(nm); err != nil {
 			p.js.CleanupPublisher()
+			if errors.Is(err, nats.ErrReconnectBufExceeded) {
+				// With no reconnect buffer this is how a publish fails
+				// while the connection is down; say that, not the buffer.
+				return fmt.Errorf("publish %s: not connected to NATS, reconnecting: %w", topic, err)
+			}
 			return fmt.Errorf("publish %s: %w", topic, err)
 		}
 	}

@@ -1,7 +1,9 @@
 package events_test
 
 import (
+	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -89,6 +91,25 @@ func TestNATSPublisher_UnansweredPublishDoesNotHoldLaterOnes(t *testing.T) {
 	}
 	if n := storedMsgs(t, stream); n != 2 {
 		t.Errorf("stream holds %d messages after the publish, want 2", n)
+	}
+}
+
+// TestNATSPublisher_DisconnectedSaysSo: a publish while the server is
+// unreachable fails at once, and its error says the connection is down
+// rather than naming the reconnect buffer the publisher runs without.
+func TestNATSPublisher_DisconnectedSaysSo(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartNATS(t)
+	cfg := jetStreamConfig(t, srv.URL())
+	pub := openPublisher(t, cfg)
+	srv.Stop()
+	var err error
+	waitFor(t, deliveryTimeout, "a publish to fail for the lost connection", func() bool {
+		err = pub.Publish(cfg.Topic, testMessages(t, 0, 1)...)
+		return errors.Is(err, nats.ErrReconnectBufExceeded)
+	})
+	if !strings.Contains(err.Error(), "not connected to NATS, reconnecting") {
+		t.Errorf("Publish() while disconnected = %q, want it to say the connection is down", err)
 	}
 }
 
